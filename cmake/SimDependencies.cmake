@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: Apache-2.0
+# Every dependency comes from a Debian 12 package (scripts/setup-deps installs them).
+# Nothing is downloaded at configure time.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PahoMqttCpp REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET libmosquitto)
+if(SIM_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  find_package(benchmark QUIET)
+endif()
+find_program(SIM_MOSQUITTO_EXECUTABLE mosquitto PATHS /usr/sbin /usr/bin)
+find_program(SIM_OPENSSL_EXECUTABLE openssl)

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Adapters shared by every component: the system clock, an OS-seeded Random, atomic file
+// writes and logger set-up. Cores never include this header.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <spdlog/logger.h>
+
+#include "sim/core/ports.hpp"
+#include "sim/core/result.hpp"
+
+namespace sim {
+
+class SystemClock final : public Clock {
+public:
+    TimePoint Now() const override { return std::chrono::system_clock::now(); }
+};
+
+/// Random seeded from the OS (std::random_device). Thread-safe.
+class OsRandom final : public Random {
+public:
+    OsRandom();
+    std::uint64_t Next64() override;
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+/// Writes `contents` to `path` through a temporary file in the same directory, fsync, then
+/// rename: a reader (or a crash) sees the old file or the whole new one, never half of it.
+/// `mode` is applied to the temporary file before any byte is written (0600 for keys).
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           std::filesystem::perms mode = std::filesystem::perms::owner_read |
+                                                         std::filesystem::perms::owner_write |
+                                                         std::filesystem::perms::group_read |
+                                                         std::filesystem::perms::others_read);
+
+/// Reads a whole file; the error names the path and the OS reason.
+Result<std::string> ReadFile(const std::filesystem::path& path);
+
+/// A named logger ("pki", "module", ...) writing to stderr; created once, then shared.
+std::shared_ptr<spdlog::logger> Logger(const std::string& component);
+/// Sets the level of every logger: "error", "warn", "info", "debug".
+void SetLogLevel(std::string_view level);
+
+}  // namespace sim

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sim/core/adapters.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <atomic>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace sim {
+namespace fs = std::filesystem;
+
+struct OsRandom::Impl {
+    std::mutex mutex;
+    std::mt19937_64 engine;
+};
+
+OsRandom::OsRandom() : impl_(std::make_shared<Impl>()) {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device()};
+    impl_->engine.seed(seed);
+}
+
+std::uint64_t OsRandom::Next64() {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->engine();
+}
+
+namespace {
+
+std::string Errno(const std::string& what, const fs::path& path) {
+    return what + " " + path.string() + ": " + std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const fs::path& path, std::string_view contents, fs::perms mode) {
+    // The temporary name is unique per process and call, in the target's directory so that
+    // rename() stays on one file system and is atomic.
+    static std::atomic<unsigned> counter{0};
+    const fs::path tmp = path.parent_path() /
+                         ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) +
+                          "." + std::to_string(counter.fetch_add(1)));
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                          static_cast<mode_t>(mode) & 0777);
+    if (fd < 0) {
+        return MakeError(ErrorCode::kIo, Errno("cannot create", tmp));
+    }
+    // open() applies the umask; fchmod makes the mode exact (0600 keys stay 0600).
+    ::fchmod(fd, static_cast<mode_t>(mode) & 0777);
+    std::size_t written = 0;
+    while (written < contents.size()) {
+        const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            auto error = Errno("cannot write", tmp);
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return MakeError(ErrorCode::kIo, error);
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        auto error = Errno("cannot flush", tmp);
+        ::unlink(tmp.c_str());
+        return MakeError(ErrorCode::kIo, error);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        auto error = Errno("cannot rename into", path);
+        ::unlink(tmp.c_str());
+        return MakeError(ErrorCode::kIo, error);
+    }
+    return {};
+}
+
+Result<std::string> ReadFile(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return MakeError(ErrorCode::kIo, Errno("cannot read", path));
+    }
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) {
+        return MakeError(ErrorCode::kIo, Errno("cannot read", path));
+    }
+    return buffer.str();
+}
+
+std::shared_ptr<spdlog::logger> Logger(const std::string& component) {
+    static std::mutex mutex;
+    std::lock_guard lock(mutex);
+    if (auto existing = spdlog::get(component)) {
+        return existing;
+    }
+    auto logger = spdlog::stderr_color_mt(component);
+    logger->set_pattern("%H:%M:%S.%e %^%l%$ [%n] %v");
+    logger->set_level(spdlog::get_level());
+    return logger;
+}
+
+void SetLogLevel(std::string_view level) {
+    spdlog::set_level(spdlog::level::from_str(std::string(level)));
+}
+
+}  // namespace sim

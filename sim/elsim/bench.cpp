@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// `elsim bench`: the benchmarks each issue names. Each component adds a subcommand here.
+#include "verbs.hpp"
+
+namespace elsim {
+
+void AddPkiBench(CLI::App& bench, VerbContext& context);  // pki/cli/bench_pki.cpp
+
+void AddBenchVerb(CLI::App& app, VerbContext& context) {
+    auto* bench = app.add_subcommand(
+        "bench", "Measure throughput (print figures; benchmarks are not timed tests)");
+    bench->require_subcommand(1);
+    AddPkiBench(*bench, context);
+}
+
+}  // namespace elsim

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// elsim: an offline world for AWS IoT ExpressLink onboarding. One executable, one verb per job.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "sim/core/adapters.hpp"
+#include "verbs.hpp"
+
+int main(int argc, char** argv) {
+    elsim::VerbContext context;
+    CLI::App app{
+        "elsim: an offline world for AWS IoT ExpressLink onboarding.\n"
+        "Staging and OEM accounts on local mosquitto brokers, software ExpressLink modules,\n"
+        "a certificate factory and a scenario runner. Run `elsim VERB --help` for each verb."};
+    app.require_subcommand(1);
+    std::string log_level = "info";
+    app.add_option("--log-level", log_level, "Log level: error, warn, info, debug")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+        ->capture_default_str();
+    app.parse_complete_callback([&] { sim::SetLogLevel(log_level); });
+
+    elsim::AddPkiVerb(app, context);
+    elsim::AddBenchVerb(app, context);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return elsim::kExitBadInput;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "elsim: %s\n", e.what());
+        return elsim::kExitFailed;
+    }
+    return context.exit_code;
+}

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Each component adds its verb to the one `elsim` executable through a function declared here
+// and defined in that component's cli library. A verb's callback stores its exit status in
+// `VerbContext::exit_code`: 0 success, 1 a test/scenario/onboarding failed, 2 bad input.
+
+#include <CLI/CLI.hpp>
+
+namespace elsim {
+
+struct VerbContext {
+    int exit_code = 0;
+};
+
+/// Exit statuses shared by every verb.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;    ///< The work ran and something failed (a scenario, a claim).
+inline constexpr int kExitBadInput = 2;  ///< The input was refused; nothing was changed.
+
+void AddPkiVerb(CLI::App& app, VerbContext& context);    // pki/cli
+void AddBenchVerb(CLI::App& app, VerbContext& context);  // sim/elsim/bench.cpp
+
+}  // namespace elsim
