@@ -5,12 +5,14 @@
 namespace elsim {
 
 void AddPkiBench(CLI::App& bench, VerbContext& context);  // pki/cli/bench_pki.cpp
+void AddControlPlaneBench(CLI::App& bench, VerbContext& context);  // sim/control-plane/cli
 
 void AddBenchVerb(CLI::App& app, VerbContext& context) {
     auto* bench = app.add_subcommand(
         "bench", "Measure throughput (print figures; benchmarks are not timed tests)");
     bench->require_subcommand(1);
     AddPkiBench(*bench, context);
+    AddControlPlaneBench(*bench, context);
 }
 
 }  // namespace elsim

@@ -23,6 +23,11 @@ int main(int argc, char** argv) {
     app.parse_complete_callback([&] { sim::SetLogLevel(log_level); });
 
     elsim::AddPkiVerb(app, context);
+    elsim::AddModuleVerb(app, context);
+    elsim::AddAccountVerb(app, context);
+    elsim::AddWorldVerb(app, context);
+    elsim::AddClaimVerb(app, context);
+    elsim::AddStagingVerb(app, context);
     elsim::AddBenchVerb(app, context);
 
     try {

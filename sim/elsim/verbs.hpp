@@ -18,6 +18,11 @@ inline constexpr int kExitFailed = 1;    ///< The work ran and something failed 
 inline constexpr int kExitBadInput = 2;  ///< The input was refused; nothing was changed.
 
 void AddPkiVerb(CLI::App& app, VerbContext& context);    // pki/cli
+void AddModuleVerb(CLI::App& app, VerbContext& context);  // sim/module/cli
+void AddAccountVerb(CLI::App& app, VerbContext& context);  // sim/control-plane/cli
+void AddWorldVerb(CLI::App& app, VerbContext& context);  // sim/world/cli
+void AddClaimVerb(CLI::App& app, VerbContext& context);    // sim/staging/cli
+void AddStagingVerb(CLI::App& app, VerbContext& context);  // sim/staging/cli
 void AddBenchVerb(CLI::App& app, VerbContext& context);  // sim/elsim/bench.cpp
 
 }  // namespace elsim

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Helpers shared by the registry's translation units: input validation as botocore's iot model
+// constrains it, pagination, and the policy-document check. Internal; not installed.
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sim/account/registry.hpp"
+#include "sim/account/types.hpp"
+#include "sim/core/hex.hpp"
+
+namespace sim::account::internal {
+
+inline constexpr std::int64_t kDefaultPageSize = 25;    // Assumed: AWS does not document it.
+inline constexpr std::int64_t kMaxPageSize = 250;       // botocore PageSize / MaxResults max.
+inline constexpr std::size_t kMaxPolicyVersions = 5;    // aws-iot-core.md §1.3 CreatePolicy.
+inline constexpr std::size_t kMaxTemplateVersions = 5;  // §4.4 ("commonly quoted", [U]).
+inline constexpr std::size_t kMaxPoliciesPerCertificate = 10;  // §8 quota table.
+inline constexpr std::size_t kMaxCasWithSameSubject = 10;      // §1.3 RegisterCACertificate.
+inline constexpr std::size_t kMaxPolicyDocumentChars = 2048;   // non-whitespace, §1.3.
+inline constexpr std::size_t kMaxCertificatePem = 65536;       // botocore CertificatePem max.
+
+/// Concatenates without the temporaries of a chain of operator+.
+inline std::string StrCat(std::initializer_list<std::string_view> parts) {
+    std::size_t size = 0;
+    for (const auto part : parts) {
+        size += part.size();
+    }
+    std::string out;
+    out.reserve(size);
+    for (const auto part : parts) {
+        out.append(part);
+    }
+    return out;
+}
+
+/// Character-class checks (botocore patterns).
+bool IsThingName(std::string_view name);        // 1-128 [a-zA-Z0-9:_-]+
+bool IsPolicyName(std::string_view name);       // 1-128 [\w+=,.@-]+
+bool IsTemplateName(std::string_view name);     // 1-36 [0-9A-Za-z_-]+
+bool IsAttributeName(std::string_view name);    // 1-128 [a-zA-Z0-9_.,@/:#-]+
+bool IsAttributeValue(std::string_view value);  // 0-800 [a-zA-Z0-9_.,@/:#=\[\]-]*
+bool IsPolicyVersionId(std::string_view id);    // [0-9]+
+
+/// Lowercases a certificate id and checks it: 64 hex characters (an optional "0x" prefix is
+/// accepted, as the model's pattern allows). InvalidRequestException naming `field`.
+AwsResult<std::string> NormaliseCertificateId(std::string_view id, std::string_view field);
+
+/// Checks the shape of an IoT policy document (aws-iot-core.md §7): JSON object, at most 2048
+/// non-whitespace characters, Statement with Effect Allow|Deny, Action/NotAction and
+/// Resource/NotResource. MalformedPolicyException naming the problem.
+AwsStatus ValidatePolicyDocument(std::string_view document);
+
+/// Checks a thing's attributes: names/values per the model, at most 3 attributes without a
+/// thing type and 50 with one (aws-iot-core.md §1.3 CreateThing). InvalidRequestException.
+AwsStatus ValidateAttributes(const std::map<std::string, std::string>& attributes,
+                             bool has_thing_type);
+
+/// A validated page request: size within 1..250, marker decoded.
+struct PageWindow {
+    std::size_t size = kDefaultPageSize;
+    std::optional<std::string> after;  // decoded marker: the last key already returned
+    bool ascending = true;
+};
+/// `field` names the size parameter in messages ("pageSize" or "maxResults").
+AwsResult<PageWindow> ReadPage(const PageRequest& page, std::string_view size_field,
+                               std::string_view marker_field, bool default_ascending);
+
+/// One page out of items sorted ascending by a unique key. Returns the items and the next
+/// marker (base64 of the last key) when more remain.
+template <class T>
+std::pair<std::vector<T>, std::optional<std::string>> TakePage(
+    std::vector<std::pair<std::string, T>> sorted, const PageWindow& window) {
+    if (!window.ascending) {
+        std::reverse(sorted.begin(), sorted.end());
+    }
+    std::vector<T> out;
+    std::optional<std::string> next;
+    std::size_t i = 0;
+    if (window.after) {
+        while (i < sorted.size() && (window.ascending ? sorted[i].first <= *window.after
+                                                      : sorted[i].first >= *window.after)) {
+            ++i;
+        }
+    }
+    for (; i < sorted.size() && out.size() < window.size; ++i) {
+        out.push_back(std::move(sorted[i].second));
+    }
+    if (i < sorted.size() && !out.empty()) {
+        next = sim::Base64Encode(sorted[i - 1].first);
+    }
+    return {std::move(out), std::move(next)};
+}
+
+/// A sort key that orders by time, then id (fixed width so string order is time order).
+std::string TimeKey(TimePoint time, std::string_view id);
+
+/// Microseconds since the epoch (persistence format for timestamps).
+std::int64_t ToMicros(TimePoint time);
+TimePoint FromMicros(std::int64_t micros);
+
+}  // namespace sim::account::internal

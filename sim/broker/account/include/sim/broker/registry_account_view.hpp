@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// RegistryAccountView: the broker's AccountView over one account's sim::account::Registry and
+// the policy evaluator (reference/aws-iot-core.md §2.3, §3, §4, §7).
+//
+// - Identify parses the peer certificate (pki) and calls Registry::AuthenticateDevice, which
+//   applies JITR/JITP and queues the registration event; the policy identity of the session
+//   (client id, thing, certificate subject/issuer, serial, source IP) is built once here.
+// - Authorize evaluates the policies attached to the session's certificate at call time, so
+//   AttachPolicy/DetachPolicy/new default versions apply to live sessions at once (AWS takes
+//   "a few minutes"; instant is allowed, §2.3). Parsed documents are cached by text.
+// - Every registry access goes through the injected RegistryRunner, which must run the work
+//   with exclusive access to the registry and then persist what it changed (the control
+//   plane's HostedAccount owns the lock and the store). Pure otherwise: no I/O of its own.
+// Not emulated: thing-group policies; certificate SAN policy variables.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "sim/account/policy.hpp"
+#include "sim/account/registry.hpp"
+#include "sim/broker/account_view.hpp"
+
+namespace sim::broker {
+
+/// Runs `work` with exclusive access to the registry, then persists its changes.
+using RegistryRunner =
+    std::function<void(const std::function<void(sim::account::Registry&)>& work)>;
+
+/// A runner for a registry owned by the caller, guarded by `mutex` (tests, single-process
+/// worlds without persistence). `registry` and `mutex` must outlive the runner.
+RegistryRunner LockingRunner(sim::account::Registry& registry, std::mutex& mutex);
+
+class RegistryAccountView final : public AccountView {
+public:
+    explicit RegistryAccountView(RegistryRunner runner);
+
+    Identification Identify(const DeviceConnect& request) override;
+    AuthzAnswer Authorize(const Principal& principal, Access access, std::string_view name,
+                          bool explain) override;
+    std::vector<AccountEffect> TakeEffects() override;
+    void Tick() override;
+
+private:
+    struct CachedPolicy {
+        std::string text;
+        std::shared_ptr<const sim::account::PolicyDocument> document;
+    };
+    /// The session's effective policies (caller runs inside the runner).
+    std::vector<sim::account::NamedPolicy> EffectivePolicies(
+        const sim::account::Registry& registry, const std::string& certificate_id);
+
+    RegistryRunner runner_;
+    std::map<std::string, CachedPolicy> policy_cache_;  // by policy name
+};
+
+}  // namespace sim::broker

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// BrokerCore: the account broker's decisions, independent of mosquitto. The plugin turns
+// mosquitto events into calls here and maps results back to MOSQ_ERR_* (sim/broker/src).
+//
+// - Sessions are keyed by the client id; `session_key` (the plugin passes the mosquitto
+//   context address) tells a superseded session's late DISCONNECT from the current one.
+// - Results are data: ConnectResult/AclResult say what to answer, TakeEffects() what to
+//   publish (lifecycle and registry events) and whom to kick. Kicks must run from TICK
+//   (reference/deps.md §2f).
+// - Pure: time comes in as arguments, randomness (session identifiers) from the injected
+//   sim::Random. Not thread-safe: one caller (the broker thread).
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/broker/account_view.hpp"
+#include "sim/broker/events.hpp"
+#include "sim/broker/mqtt_rules.hpp"
+#include "sim/core/ports.hpp"
+
+namespace sim::broker {
+
+struct BrokerSettings {
+    bool explain = false;  ///< Fill reasons (explain mode); strict mode leaves them short.
+    /// Minimum time between accepted CONNECTs of one client id (0: no limit).
+    std::chrono::milliseconds connect_interval{1000};
+    bool lifecycle_events = true;
+};
+
+/// What the broker answers a CONNECT.
+enum class ConnectAction {
+    kAccept,               ///< CONNACK 0.
+    kRefuseWithConnack,    ///< CONNACK 5 / 0x87 (MOSQ_ERR_AUTH).
+    kCloseWithoutConnack,  ///< Drop the connection, no CONNACK (any other MOSQ_ERR).
+};
+
+struct ConnectInput {
+    std::uint64_t session_key = 0;
+    std::string client_id;
+    std::string username;            ///< Ignored, as AWS ignores it for X.509 clients.
+    bool has_certificate = false;
+    PeerCertificate certificate;
+    std::string source_ip;
+    int protocol_version = 4;        ///< 3 (3.1), 4 (3.1.1) or 5.
+};
+
+struct ConnectResult {
+    ConnectAction action = ConnectAction::kCloseWithoutConnack;
+    std::string reason;  ///< "accepted" or why not.
+    std::string certificate_id;
+};
+
+struct AclResult {
+    bool allowed = false;
+    std::string reason;  ///< Why denied (empty when allowed).
+    bool kick = false;   ///< The session will be closed at the next TICK.
+};
+
+/// Why mosquitto closed a session (the plugin maps MOSQ_ERR_* here).
+enum class DisconnectCause {
+    kClientDisconnect,  ///< The client sent DISCONNECT.
+    kConnectionLost,
+    kKeepAliveTimeout,
+    kProtocolError,
+    kAdministrative,  ///< A kick (ours).
+    kOther,
+    /// mosquitto 2.0.11 passes reason -1 for every disconnect. Not emulated: AWS's exact
+    /// reason for sessions we did not close ourselves; reported as CLIENT_INITIATED_DISCONNECT.
+    kUnknown,
+};
+
+struct BrokerEffects {
+    std::vector<EventMessage> publishes;
+    std::vector<std::string> kicks;  ///< Client ids to disconnect (only when drained).
+};
+
+class BrokerCore {
+public:
+    /// `view` and `random` must outlive the core.
+    BrokerCore(BrokerSettings settings, AccountView& view, sim::Random& random);
+
+    ConnectResult OnConnect(const ConnectInput& input, sim::TimePoint now);
+    AclResult OnPublish(std::string_view client_id, std::string_view topic, int qos, bool retain);
+    AclResult OnSubscribe(std::string_view client_id, std::string_view filter, int qos,
+                          sim::TimePoint now);
+    void OnUnsubscribe(std::string_view client_id, std::string_view filter, sim::TimePoint now);
+    AclResult OnReceive(std::string_view client_id, std::string_view topic);
+    void OnDisconnect(std::uint64_t session_key, std::string_view client_id, DisconnectCause cause,
+                      sim::TimePoint now);
+    /// Time-driven work: the view's Tick, then its effects.
+    void OnTick();
+
+    /// Events to publish, and (when `drain_kicks`) the client ids to kick.
+    BrokerEffects TakeEffects(bool drain_kicks);
+
+    std::size_t SessionCount() const { return sessions_.size(); }
+    /// The certificate of a live session, or empty.
+    std::string CertificateOf(std::string_view client_id) const;
+
+private:
+    struct Session {
+        std::uint64_t key = 0;
+        std::string certificate_id;
+        std::shared_ptr<const Principal> principal;
+        int protocol_version = 4;
+        PresenceFields presence;
+    };
+    Session* Find(std::string_view client_id);
+    void QueueKick(const std::string& client_id, DisconnectReason reason);
+    void PullViewEffects();
+    AclResult Deny(Session& session, std::string reason, bool kick, DisconnectReason why);
+
+    BrokerSettings settings_;
+    AccountView& view_;
+    sim::Random& random_;
+    ConnectRateLimiter rate_limiter_;
+    std::map<std::string, Session, std::less<>> sessions_;
+    std::map<std::string, std::int64_t, std::less<>> versions_;
+    std::map<std::string, DisconnectReason, std::less<>> pending_kicks_;
+    std::vector<std::string> kick_queue_;
+    std::vector<EventMessage> publishes_;
+};
+
+}  // namespace sim::broker

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// AWS IoT's MQTT rules that a stock broker does not apply (reference/aws-iot-core.md §8).
+// Pure functions over topics, QoS values, keep-alives and client ids.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "sim/core/ports.hpp"
+
+namespace sim::broker {
+
+/// Why a packet breaks AWS IoT's rules. kNone: it does not.
+enum class RuleViolation {
+    kNone,
+    kQos2NotSupported,     ///< AWS IoT supports QoS 0 and 1 only.
+    kEmptyTopic,           ///< A topic or filter of zero length.
+    kTopicTooLong,         ///< More than 256 bytes (after the Basic Ingest prefix).
+    kTooManyTopicLevels,   ///< More than 7 slashes (after the Basic Ingest prefix).
+    kWildcardInTopic,      ///< '+' or '#' in a PUBLISH topic.
+    kInvalidWildcard,      ///< '#' not last, or '+'/'#' not a whole level, in a filter.
+    kReservedTopic,        ///< A '$' topic that AWS IoT does not serve for this operation.
+    kClientIdTooLong,      ///< Client id longer than 128 bytes.
+    kReservedClientId,     ///< Client id starting with '$' (AWS-generated ids only).
+    kTooManyFilters,       ///< More than 8 filters in one SUBSCRIBE.
+};
+/// A stable snake_case name for logs ("topic_too_long").
+const char* ToString(RuleViolation violation) noexcept;
+
+inline constexpr std::size_t kMaxTopicBytes = 256;
+inline constexpr int kMaxTopicSlashes = 7;
+inline constexpr std::size_t kMaxClientIdBytes = 128;
+inline constexpr std::size_t kMaxFiltersPerSubscribe = 8;
+
+/// A PUBLISH topic (from a device): length, levels, no wildcards, reserved `$` topics.
+/// Devices may publish to `$aws/things/...` (shadow, jobs), `$aws/certificates/create...`,
+/// `$aws/provisioning-templates/...` and `$aws/rules/<rule>/...` (Basic Ingest), nowhere else
+/// under `$`.
+RuleViolation CheckPublishTopic(std::string_view topic);
+/// A SUBSCRIBE filter: length, levels, wildcard placement, reserved `$` filters. Devices may
+/// subscribe under `$aws/events/`, `$aws/things/`, `$aws/certificates/` and
+/// `$aws/provisioning-templates/`.
+RuleViolation CheckSubscribeFilter(std::string_view filter);
+/// QoS 0 and 1 pass; 2 (and anything else) is kQos2NotSupported.
+RuleViolation CheckQos(int qos);
+/// Client id rules (length, '$' prefix). An empty id passes (the broker assigns one).
+RuleViolation CheckClientId(std::string_view client_id);
+/// At most 8 filters per SUBSCRIBE.
+RuleViolation CheckFilterCount(std::size_t filters);
+
+/// AWS's keep-alive clamp: 0 or > 1200 s becomes 1200 s; 1..29 s becomes 30 s.
+std::chrono::seconds ClampKeepAlive(std::chrono::seconds requested);
+
+/// True for the metrics "username" AWS SDKs send ("?SDK=...&Platform=..."), which AWS ignores.
+bool IsSdkMetricsUsername(std::string_view username);
+
+/// At most one accepted CONNECT per second per client id (aws-iot-core.md §8 quotas).
+/// Pure: the caller passes the time. Not thread-safe.
+class ConnectRateLimiter {
+public:
+    explicit ConnectRateLimiter(std::chrono::milliseconds interval = std::chrono::seconds{1})
+        : interval_(interval) {}
+    /// True (and the attempt is recorded) when the last recorded CONNECT of `client_id` is at
+    /// least `interval` before `now`; false otherwise. An interval of 0 allows everything.
+    bool Allow(std::string_view client_id, sim::TimePoint now);
+
+private:
+    std::chrono::milliseconds interval_;
+    std::map<std::string, sim::TimePoint, std::less<>> last_;
+};
+
+}  // namespace sim::broker

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: Apache-2.0
+// elsim_broker: the mosquitto 2.0 plugin (API version 5) that makes a broker an AWS IoT account
+// endpoint. It only translates: mosquitto events -> BrokerCore calls -> MOSQ_ERR_* and effects.
+//
+// Callbacks (reference/deps.md §2):
+//   BASIC_AUTH  peer certificate -> certificateId -> BrokerCore::OnConnect. MOSQ_ERR_AUTH gives
+//               CONNACK 5/0x87; any other error closes without CONNACK (§2c).
+//   ACL_CHECK   READ -> iot:Receive, WRITE -> iot:Publish(+RetainPublish), SUBSCRIBE ->
+//               iot:Subscribe, UNSUBSCRIBE -> event only.
+//   TICK        kicks (never from ACL_CHECK: it frees the context's id, §2f) and account work.
+//   DISCONNECT  lifecycle events.
+//   MESSAGE     reserved for the `$aws/...` APIs (fleet provisioning, later).
+// Every callback is noexcept, catches everything and fails closed.
+//
+// Options (plugin_opt_<name>): mode strict|explain, account_name, account_id, region,
+// endpoint, account_kind, capath, connect_interval_ms (default 1000; 0 disables the limit).
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+extern "C" {
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+}
+
+#include "sim/broker/broker_core.hpp"
+#include "sim/core/hex.hpp"
+
+#define SIM_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace sim::broker {
+namespace {
+
+struct X509Deleter {
+    void operator()(X509* cert) const noexcept { X509_free(cert); }
+};
+
+struct Plugin {
+    mosquitto_plugin_id_t* id = nullptr;
+    std::string account_name = "account";
+    bool explain = false;
+    sim::SeededRandom random{std::random_device{}()};
+    std::unique_ptr<AccountView> view;
+    std::unique_ptr<BrokerCore> core;
+    std::mutex mutex;  // the core is driven by the broker thread; the lock guards future users
+};
+
+sim::TimePoint Now() { return std::chrono::system_clock::now(); }
+
+void Publish(const std::vector<EventMessage>& messages) {
+    for (const auto& message : messages) {
+        const int rc = mosquitto_broker_publish_copy(
+            nullptr, message.topic.c_str(), static_cast<int>(message.payload.size()),
+            message.payload.data(), 0, false, nullptr);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            mosquitto_log_printf(MOSQ_LOG_WARNING, "elsim: publish %s failed: %s",
+                                 message.topic.c_str(), mosquitto_strerror(rc));
+        }
+    }
+}
+
+// Reads the leaf certificate the TLS layer verified. False when there is none.
+bool ReadPeerCertificate(mosquitto* client, PeerCertificate& out) {
+    std::unique_ptr<X509, X509Deleter> cert(
+        static_cast<X509*>(mosquitto_client_certificate(client)));
+    if (!cert) {
+        return false;
+    }
+    unsigned char* der = nullptr;
+    const int size = i2d_X509(cert.get(), &der);
+    if (size <= 0 || der == nullptr) {
+        return false;
+    }
+    out.der.assign(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size));
+    OPENSSL_free(der);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    if (EVP_Digest(out.der.data(), out.der.size(), digest, &digest_size, EVP_sha256(), nullptr) !=
+        1) {
+        return false;
+    }
+    out.certificate_id = sim::HexEncode(std::span<const std::uint8_t>(digest, digest_size));
+    return true;
+}
+
+const char* Safe(const char* text) { return text != nullptr ? text : ""; }
+
+int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
+    try {
+        auto& plugin = *static_cast<Plugin*>(user_data);
+        auto& event = *static_cast<mosquitto_evt_basic_auth*>(event_data);
+        ConnectInput input;
+        input.session_key = reinterpret_cast<std::uintptr_t>(event.client);
+        input.client_id = Safe(mosquitto_client_id(event.client));
+        input.username = Safe(event.username);  // copied: set_username below frees it (§2a)
+        input.source_ip = Safe(mosquitto_client_address(event.client));
+        input.protocol_version = mosquitto_client_protocol_version(event.client);
+        input.has_certificate = ReadPeerCertificate(event.client, input.certificate);
+
+        std::lock_guard lock(plugin.mutex);
+        const ConnectResult result = plugin.core->OnConnect(input, Now());
+        Publish(plugin.core->TakeEffects(false).publishes);
+        if (result.action == ConnectAction::kAccept) {
+            // The session's username becomes the certificateId (handy in broker logs and for
+            // kick-by-username); what the client sent is ignored, as AWS ignores it.
+            mosquitto_set_username(event.client, result.certificate_id.c_str());
+            mosquitto_log_printf(MOSQ_LOG_INFO,
+                                 "elsim[%s]: decision=allow action=connect cert_id=%s client_id=%s",
+                                 plugin.account_name.c_str(), result.certificate_id.c_str(),
+                                 input.client_id.c_str());
+            return MOSQ_ERR_SUCCESS;
+        }
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             "elsim[%s]: decision=deny action=connect reason=%s cert_id=%s "
+                             "client_id=%s",
+                             plugin.account_name.c_str(),
+                             plugin.explain ? result.reason.c_str() : "(strict)",
+                             result.certificate_id.c_str(), input.client_id.c_str());
+        return result.action == ConnectAction::kRefuseWithConnack ? MOSQ_ERR_AUTH
+                                                                  : MOSQ_ERR_UNKNOWN;
+    } catch (const std::exception& e) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: basic_auth: %s", e.what());
+    } catch (...) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: basic_auth: unknown exception");
+    }
+    return MOSQ_ERR_UNKNOWN;  // fail closed: no CONNACK
+}
+
+int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
+    try {
+        auto& plugin = *static_cast<Plugin*>(user_data);
+        auto& event = *static_cast<mosquitto_evt_acl_check*>(event_data);
+        const std::string client_id = Safe(mosquitto_client_id(event.client));
+        const std::string_view topic = Safe(event.topic);
+        std::lock_guard lock(plugin.mutex);
+        AclResult result;
+        const char* action = "receive";
+        switch (event.access) {
+            case MOSQ_ACL_READ:
+                result = plugin.core->OnReceive(client_id, topic);
+                break;
+            case MOSQ_ACL_WRITE:
+                action = "publish";
+                result = plugin.core->OnPublish(client_id, topic, event.qos, event.retain);
+                break;
+            case MOSQ_ACL_SUBSCRIBE:
+                action = "subscribe";
+                result = plugin.core->OnSubscribe(client_id, topic, event.qos, Now());
+                break;
+            case MOSQ_ACL_UNSUBSCRIBE:
+                plugin.core->OnUnsubscribe(client_id, topic, Now());
+                result.allowed = true;
+                break;
+            default:
+                result.reason = "unknown access";
+                break;
+        }
+        Publish(plugin.core->TakeEffects(false).publishes);
+        if (result.allowed) {
+            return MOSQ_ERR_SUCCESS;
+        }
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             "elsim[%s]: decision=deny action=%s reason=%s cert_id=%s "
+                             "client_id=%s topic=%s%s",
+                             plugin.account_name.c_str(), action,
+                             plugin.explain ? result.reason.c_str() : "(strict)",
+                             plugin.core->CertificateOf(client_id).c_str(), client_id.c_str(),
+                             std::string(topic).c_str(), result.kick ? " kick=next_tick" : "");
+        return MOSQ_ERR_ACL_DENIED;
+    } catch (const std::exception& e) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: acl_check: %s", e.what());
+    } catch (...) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: acl_check: unknown exception");
+    }
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
+    try {
+        auto& plugin = *static_cast<Plugin*>(user_data);
+        BrokerEffects effects;
+        {
+            // Released before kicking: a kick runs our DISCONNECT callback synchronously,
+            // which takes the same lock.
+            std::lock_guard lock(plugin.mutex);
+            plugin.core->OnTick();
+            effects = plugin.core->TakeEffects(true);
+        }
+        Publish(effects.publishes);
+        for (const auto& client_id : effects.kicks) {
+            mosquitto_kick_client_by_clientid(client_id.c_str(), false);
+        }
+    } catch (const std::exception& e) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: tick: %s", e.what());
+    } catch (...) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: tick: unknown exception");
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+DisconnectCause CauseOf(int reason) {
+    switch (reason) {
+        case MOSQ_ERR_SUCCESS: return DisconnectCause::kClientDisconnect;
+        case MOSQ_ERR_CONN_LOST: return DisconnectCause::kConnectionLost;
+        case MOSQ_ERR_KEEPALIVE: return DisconnectCause::kKeepAliveTimeout;
+        case MOSQ_ERR_PROTOCOL:
+        case MOSQ_ERR_MALFORMED_PACKET:
+        case MOSQ_ERR_DUPLICATE_PROPERTY:
+        case MOSQ_ERR_QOS_NOT_SUPPORTED:
+        case MOSQ_ERR_OVERSIZE_PACKET: return DisconnectCause::kProtocolError;
+        case MOSQ_ERR_ADMINISTRATIVE_ACTION: return DisconnectCause::kAdministrative;
+        case -1: return DisconnectCause::kUnknown;  // what 2.0.11 always passes
+        default: return DisconnectCause::kOther;
+    }
+}
+
+int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
+    try {
+        auto& plugin = *static_cast<Plugin*>(user_data);
+        auto& event = *static_cast<mosquitto_evt_disconnect*>(event_data);
+        const char* client_id = mosquitto_client_id(event.client);
+        if (client_id == nullptr) {
+            return MOSQ_ERR_SUCCESS;  // a TLS failure: the client never identified itself
+        }
+        mosquitto_log_printf(MOSQ_LOG_DEBUG, "elsim[%s]: disconnect client_id=%s reason=%d",
+                             plugin.account_name.c_str(), client_id, event.reason);
+        std::lock_guard lock(plugin.mutex);
+        plugin.core->OnDisconnect(reinterpret_cast<std::uintptr_t>(event.client), client_id,
+                                  CauseOf(event.reason), Now());
+        Publish(plugin.core->TakeEffects(false).publishes);
+    } catch (const std::exception& e) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: disconnect: %s", e.what());
+    } catch (...) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: disconnect: unknown exception");
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+int OnMessage(int /*event*/, void* /*event_data*/, void* /*user_data*/) noexcept {
+    // Not emulated yet: the `$aws/...` MQTT APIs (fleet provisioning, shadows). Messages pass.
+    return MOSQ_ERR_SUCCESS;
+}
+
+constexpr int kEvents[] = {MOSQ_EVT_BASIC_AUTH, MOSQ_EVT_ACL_CHECK, MOSQ_EVT_TICK,
+                           MOSQ_EVT_DISCONNECT, MOSQ_EVT_MESSAGE};
+
+MOSQ_FUNC_generic_callback CallbackFor(int event) {
+    switch (event) {
+        case MOSQ_EVT_BASIC_AUTH: return OnBasicAuth;
+        case MOSQ_EVT_ACL_CHECK: return OnAclCheck;
+        case MOSQ_EVT_TICK: return OnTick;
+        case MOSQ_EVT_DISCONNECT: return OnDisconnect;
+        default: return OnMessage;
+    }
+}
+
+}  // namespace
+}  // namespace sim::broker
+
+SIM_PLUGIN_EXPORT int mosquitto_plugin_version(int supported_version_count,
+                                               const int* supported_versions) {
+    for (int i = 0; i < supported_version_count; ++i) {
+        if (supported_versions[i] == 5) {
+            return 5;
+        }
+    }
+    return -1;
+}
+
+SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** userdata,
+                                            mosquitto_opt* options, int option_count) {
+    using namespace sim::broker;
+    try {
+        auto plugin = std::make_unique<Plugin>();
+        plugin->id = identifier;
+        BrokerSettings settings;
+        for (int i = 0; i < option_count; ++i) {
+            const std::string key = Safe(options[i].key);
+            const std::string value = Safe(options[i].value);
+            if (key == "mode") {
+                if (value != "strict" && value != "explain") {
+                    mosquitto_log_printf(MOSQ_LOG_ERR,
+                                         "elsim: plugin_opt_mode must be strict or explain, not '%s'",
+                                         value.c_str());
+                    return MOSQ_ERR_INVAL;
+                }
+                plugin->explain = value == "explain";
+            } else if (key == "account_name") {
+                plugin->account_name = value;
+            } else if (key == "connect_interval_ms") {
+                settings.connect_interval = std::chrono::milliseconds{std::stol(value)};
+            }
+            // account_id, region, endpoint, account_kind, capath: read by the registry view.
+        }
+        settings.explain = plugin->explain;
+        // Not emulated yet: the account registry and policies (RegistryAccountView); until it is
+        // wired every TLS-verified certificate is ACTIVE and every action allowed.
+        plugin->view = std::make_unique<OpenAccountView>();
+        plugin->core = std::make_unique<BrokerCore>(settings, *plugin->view, plugin->random);
+        for (const int event : kEvents) {
+            const int rc = mosquitto_callback_register(identifier, event, CallbackFor(event),
+                                                       nullptr, plugin.get());
+            if (rc != MOSQ_ERR_SUCCESS) {
+                mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: cannot register event %d: %s", event,
+                                     mosquitto_strerror(rc));
+                return rc;
+            }
+        }
+        mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: plugin ready mode=%s",
+                             plugin->account_name.c_str(), plugin->explain ? "explain" : "strict");
+        *userdata = plugin.release();
+        return MOSQ_ERR_SUCCESS;
+    } catch (const std::exception& e) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: init: %s", e.what());
+    } catch (...) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: init: unknown exception");
+    }
+    return MOSQ_ERR_UNKNOWN;
+}
+
+SIM_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* userdata, mosquitto_opt* /*options*/,
+                                               int /*option_count*/) {
+    using namespace sim::broker;
+    std::unique_ptr<Plugin> plugin(static_cast<Plugin*>(userdata));
+    if (!plugin) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    try {
+        for (const int event : kEvents) {
+            mosquitto_callback_unregister(plugin->id, event, CallbackFor(event), nullptr);
+        }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): nothing may cross into mosquitto
+    }
+    return MOSQ_ERR_SUCCESS;
+}

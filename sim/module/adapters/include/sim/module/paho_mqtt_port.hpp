@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// MqttPort over Paho MQTT C++ 1.2 (async client, MQTT 3.1.1, mutual TLS).
+//
+// - Trust store = the RootCA key's PEM, key store = the Certificate key's PEM (a chain works),
+//   private key = the identity's key file. Paho takes file paths, so PEM values are written
+//   once to `cache_dir` under a name derived from their content and shared by all modules.
+// - The Endpoint host is resolved through the Resolver and Paho connects to `ssl://IP:port`,
+//   verifying the server certificate against that IP (world server certificates carry the
+//   addresses as SANs). Not emulated: SNI = Endpoint host name. Paho C 1.3 sends the URI host
+//   as SNI and has no override, so the SNI is the IP literal; mosquitto ignores SNI anyway
+//   (DESIGN.md, reference/deps.md §4).
+// - Failure hints (PG-CMD 4.7.2.2): no network (fault knob) → 2; unresolved host or refused /
+//   unreachable TCP → 3; TLS failure or the broker closing before CONNACK (e.g. a JITP first
+//   connect) → 4; CONNACK refused → 5. A refused registration SUBACK (hint 6) is decided by
+//   the interpreter from MqttSubscribeResult.
+// Thread-safety: all methods may be called from any thread; events come from Paho threads.
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include <spdlog/logger.h>
+
+#include "sim/module/endpoints.hpp"
+#include "sim/module/mqtt_port.hpp"
+
+namespace sim::module {
+
+struct PahoOptions {
+    Resolver resolver;
+    std::filesystem::path private_key_file;  ///< PEM private key of the birth certificate.
+    std::filesystem::path cache_dir;         ///< Where PEM files for Paho are written.
+    std::chrono::seconds connect_timeout{10};
+    std::shared_ptr<spdlog::logger> logger;  ///< Optional.
+};
+
+std::unique_ptr<MqttPort> MakePahoMqttPort(PahoOptions options, MqttEventSink sink);
+
+}  // namespace sim::module

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sim/module/fleet.hpp"
+
+#include <stdlib.h>  // NOLINT(modernize-deprecated-headers): mkdtemp
+
+#include "sim/core/adapters.hpp"
+#include "sim/module/paho_mqtt_port.hpp"
+
+namespace sim::module {
+
+namespace fs = std::filesystem;
+
+Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
+                                            const std::vector<fs::path>& identities) {
+    if (!ParseEndpoint(options.staging_endpoint)) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "--staging-endpoint '" + options.staging_endpoint +
+                             "': expected host[:port]");
+    }
+    auto root_ca = ReadFile(options.root_ca_file);
+    if (!root_ca) {
+        return Unexpected(root_ca.error());
+    }
+    if (root_ca->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         options.root_ca_file + ": not a PEM certificate");
+    }
+    Resolver resolver;
+    if (options.resolver) {
+        resolver = *options.resolver;
+    } else if (!options.endpoints_file.empty()) {
+        auto map = EndpointsMap::Load(options.endpoints_file);
+        if (!map) {
+            return Unexpected(map.error());
+        }
+        resolver = map->MakeResolver();
+    } else {
+        resolver = EndpointsMap{}.MakeResolver();
+    }
+    std::vector<Identity> loaded;
+    loaded.reserve(identities.size());
+    for (const auto& dir : identities) {
+        auto identity = LoadIdentity(dir);
+        if (!identity) {
+            return Unexpected(identity.error());
+        }
+        loaded.push_back(std::move(*identity));
+    }
+
+    std::unique_ptr<Fleet> fleet(new Fleet());
+    fs::path cache_dir;
+    std::error_code ec;
+    if (!options.state_dir.empty()) {
+        fs::create_directories(options.state_dir, ec);
+        if (ec) {
+            return MakeError(ErrorCode::kIo, options.state_dir + ": " + ec.message());
+        }
+        cache_dir = fs::path(options.state_dir) / ".tls";
+    } else {
+        std::string pattern = (fs::temp_directory_path() / "elsim-module-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            return MakeError(ErrorCode::kIo, "cannot create a temporary directory");
+        }
+        fleet->temp_dir_ = pattern;
+        cache_dir = fleet->temp_dir_;
+    }
+    fleet->timers_ = std::make_unique<TimerService>();
+    fleet->links_ = std::make_unique<LinkServer>(options.uart_pacing);
+    if (options.logger) {
+        options.logger->info("fleet modules={} backoff_seed={} staging_endpoint={}",
+                             loaded.size(), options.backoff_seed, options.staging_endpoint);
+    }
+    for (auto& identity : loaded) {
+        auto profile = std::make_shared<ModuleProfile>();
+        profile->thing_name = identity.thing_name;
+        profile->certificate_pem = identity.certificate_pem;
+        profile->staging_endpoint = options.staging_endpoint;
+        profile->root_ca_pem = *root_ca;
+        profile->confmode_available = options.confmode_available;
+        profile->default_keep_alive = std::chrono::seconds{options.keep_alive_seconds};
+        std::uint64_t seed = options.backoff_seed;
+        for (const unsigned char c : identity.thing_name) {
+            seed = (seed ^ c) * 1099511628211ULL;
+        }
+        profile->backoff_seed = seed;
+
+        SoftwareModuleOptions module_options;
+        module_options.profile = profile;
+        if (!options.state_dir.empty()) {
+            module_options.state_file = fs::path(options.state_dir) / (identity.thing_name + ".json");
+        }
+        PahoOptions paho;
+        paho.resolver = resolver;
+        paho.private_key_file = identity.key_file;
+        paho.cache_dir = cache_dir;
+        paho.logger = options.logger;
+        module_options.make_mqtt = [paho](MqttEventSink sink) {
+            return MakePahoMqttPort(paho, std::move(sink));
+        };
+        module_options.timers = fleet->timers_.get();
+        module_options.resolver = resolver;
+        module_options.logger = options.logger;
+        auto module = SoftwareModule::Create(std::move(module_options));
+        if (!module) {
+            return Unexpected(module.error());
+        }
+        fleet->modules_.push_back(std::move(*module));
+    }
+    return fleet;
+}
+
+Fleet::~Fleet() {
+    links_.reset();
+    modules_.clear();
+    timers_.reset();
+    if (!temp_dir_.empty()) {
+        std::error_code ec;
+        fs::remove_all(temp_dir_, ec);
+    }
+}
+
+void Fleet::ConnectAll() {
+    for (const auto& module : modules_) {
+        module->Receive("AT+CONNECT!\r\n");
+    }
+}
+
+}  // namespace sim::module

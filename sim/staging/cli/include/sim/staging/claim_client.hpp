@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The OEM claim-script (adapter; expresslink.md §9.3 "Claim implementation"): connect to a
+// staging endpoint as the claim-thing over mTLS (Paho MQTT C++, MQTT 3.1.1, client id = the
+// UUID), publish {"Endpoint": "<OEM endpoint>"} on <ThingName>/expresslink_config with QoS 1,
+// and report whether the staging broker accepted it; optionally watch the module's presence
+// lifecycle events to see it leave staging.
+//
+// Works against the emulated staging account (endpoint names under .elsim.test are looked up
+// in the world's endpoints map) and, unchanged, against a real staging endpoint (any other
+// name is used as the host name).
+//
+// Blocking: RunClaim returns after at most connect + publish timeouts + settle + wait.
+// Thread-safety: one RunClaim per call; no shared state.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "sim/core/result.hpp"
+
+namespace sim::staging {
+
+struct ClaimOptions {
+    std::string staging;                 ///< Staging endpoint, host[:port] (default port 8883).
+    std::filesystem::path claim_cert;    ///< Claim-thing certificate (PEM, leaf or chain).
+    std::filesystem::path claim_key;     ///< Its private key (PEM).
+    std::filesystem::path root_ca;       ///< Trust store; empty: world.json's serverCaFile.
+    std::filesystem::path world;         ///< World directory (world.json); may be empty.
+    std::string uuid;                    ///< Claim-thing UUID: the MQTT client id.
+    std::string thing;                   ///< The module's ThingName.
+    std::string endpoint;                ///< The OEM account's ATS endpoint, host[:port].
+    /// Test hook: publish this payload verbatim instead of the Endpoint JSON (to exercise the
+    /// staging account's refusals). `endpoint` is then not required.
+    std::optional<std::string> raw_payload;
+    std::chrono::seconds wait{0};                    ///< 0: do not watch.
+    std::chrono::milliseconds settle{500};           ///< Watch for a kick after PUBACK.
+    std::chrono::milliseconds timeout{10'000};       ///< Per MQTT operation.
+};
+
+struct ClaimReport {
+    enum class Outcome {
+        kAccepted,   ///< PUBACK and no kick within `settle` (and, with wait, the module left).
+        kRefused,    ///< Connection refused/closed, publish failed, or the module did not leave.
+        kBadInput,   ///< Options wrong (nothing was sent).
+    };
+    Outcome outcome = Outcome::kBadInput;
+    bool published = false;           ///< The broker acknowledged the publish.
+    std::string claim_line;           ///< One line: the claim's fate.
+    std::string watch_line;           ///< One line when watching; empty otherwise.
+    std::string uri;                  ///< "ssl://127.0.0.2:8883" actually used.
+};
+
+/// Checks the options and builds the broker URI without touching the network. Errors:
+/// kInvalidArgument naming the option ("--thing: ...", "--staging: ... not in the endpoints
+/// map of <dir>/world.json", "--root-ca: required without --world").
+struct ClaimTarget {
+    std::string uri;
+    std::string host;  ///< As given in --staging (without port).
+    std::filesystem::path root_ca;
+    std::string payload;
+    std::string topic;
+};
+sim::Result<ClaimTarget> PrepareClaim(const ClaimOptions& options);
+
+/// Runs the claim (see the file comment). Never throws.
+ClaimReport RunClaim(const ClaimOptions& options);
+
+/// Exit status for `elsim claim`: 0 accepted, 1 refused, 2 bad input.
+int ExitCodeOf(const ClaimReport& report);
+
+}  // namespace sim::staging

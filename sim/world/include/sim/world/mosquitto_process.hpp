@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// MosquittoProcess: one running `mosquitto -c <config>` child, owned RAII-style. Used by the
+// world supervisor (one broker per account) and by tests (tests/support wraps it).
+//
+// Contract (reference/deps.md §5):
+// - Start() returns only when the broker logged its "mosquitto version ... running" line AND the
+//   listener accepts a TCP connection, or fails with the broker's log in the error message.
+// - The child gets PR_SET_PDEATHSIG(SIGKILL): it dies when the *thread* that started it dies.
+//   Start brokers from a long-lived thread (main thread of a supervisor or of a test).
+// - Stop() sends SIGTERM every 100 ms until the child exits (mosquitto drops a SIGTERM that
+//   arrives before its signal handlers are installed), then SIGKILL after `grace`.
+// - The destructor calls Stop(). Not thread-safe: one owner thread; Log() may be called from any
+//   thread.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "sim/core/result.hpp"
+
+namespace sim::world {
+
+struct MosquittoOptions {
+    std::filesystem::path executable;   ///< Empty: found on PATH, then /usr/sbin/mosquitto.
+    std::filesystem::path config_file;  ///< Passed with -c.
+    std::string host = "127.0.0.1";     ///< Where readiness polls the listener.
+    std::uint16_t port = 0;             ///< The listener port (0: skip the port poll).
+    std::chrono::milliseconds ready_timeout{5000};
+    std::filesystem::path log_file;  ///< Non-empty: every broker log line is appended here too.
+};
+
+class MosquittoProcess {
+public:
+    /// Starts the broker and waits for readiness. Errors: kNotFound (no mosquitto executable),
+    /// kUnavailable (exited or not ready in time; message carries the log tail).
+    static sim::Result<std::unique_ptr<MosquittoProcess>> Start(const MosquittoOptions& options);
+
+    ~MosquittoProcess();
+    MosquittoProcess(const MosquittoProcess&) = delete;
+    MosquittoProcess& operator=(const MosquittoProcess&) = delete;
+    MosquittoProcess(MosquittoProcess&&) = delete;
+    MosquittoProcess& operator=(MosquittoProcess&&) = delete;
+
+    /// SIGTERM resent every 100 ms until exit; SIGKILL after `grace`. Returns the exit code
+    /// (128+signal when killed). Idempotent.
+    int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds{3000});
+
+    int Pid() const;
+    bool Running();
+    /// Everything the broker logged so far (stderr), one line per line.
+    std::string Log() const;
+    /// Blocks until a log line contains `needle` or `timeout` passes. True when found.
+    bool WaitForLog(const std::string& needle, std::chrono::milliseconds timeout) const;
+
+private:
+    struct Impl;
+    explicit MosquittoProcess(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Where mosquitto is: `configured` if non-empty and executable, else PATH, else /usr/sbin.
+sim::Result<std::filesystem::path> FindMosquitto(const std::filesystem::path& configured = {});
+
+/// True when a TCP connect to host:port succeeds within `timeout`.
+bool PortAcceptsConnections(const std::string& host, std::uint16_t port,
+                            std::chrono::milliseconds timeout);
+
+}  // namespace sim::world

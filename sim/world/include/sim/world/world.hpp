@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Starting and stopping a world (adapter): PKI and broker configs in a directory, one mosquitto
+// per account on its own 127.0.0.N address, world.json for clients.
+//
+// Lifecycle chosen for `elsim world`:
+//   up   validates the world file (unknown keys, duplicates, ports in use, missing mosquitto or
+//        plugin) before touching the directory; then forks a supervisor (its own session) that
+//        owns the brokers, writes DIR/world.json and DIR/world.pid, and waits for SIGTERM/SIGINT.
+//        `up` returns once every broker is ready (or reports the first failure). `--foreground`
+//        runs the supervisor in the calling process instead.
+//   down SIGTERM to the supervisor every 100 ms until it exits (SIGKILL after the grace);
+//        the supervisor stops its brokers and removes world.pid. Brokers carry
+//        PR_SET_PDEATHSIG, so they also die when the supervisor is killed.
+//   status reads world.json and probes the supervisor and every listener.
+// Layout of DIR:
+//   world.json world.pid supervisor.log endpoints.json
+//   pki/root-ca.{pem,key}          the emulated server root: clients trust it (serverCaFile)
+//   pki/issuing-ca.{pem,key}       signs service-issued device certificates; trusted by every
+//                                  account
+//   pki/manufacturers/<m>-ca.{pem,key}
+//   accounts/<name>/{mosquitto.conf,server.pem,server.key,broker.log,capath/}
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "sim/core/ports.hpp"
+#include "sim/core/result.hpp"
+#include "sim/world/world_state.hpp"
+
+namespace sim::world {
+
+struct UpOptions {
+    std::filesystem::path config_file;
+    std::filesystem::path directory;
+    std::filesystem::path mosquitto;  ///< Empty: PATH, then /usr/sbin.
+    std::filesystem::path plugin;     ///< Empty: $ELSIM_BROKER_PLUGIN, then the built plugin.
+    bool explain = false;             ///< plugin_opt_mode explain (reasons in the broker log).
+    std::chrono::milliseconds ready_timeout{5000};
+};
+
+/// Checks the world file and the machine (mosquitto, plugin, free addresses) without writing
+/// anything. Errors: kInvalidArgument "<file>:<line>: reason", kNotFound, kUnavailable.
+sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& random);
+
+/// A world whose brokers run in this process's care.
+class RunningWorld {
+public:
+    /// Writes PKI, configs and world.json into options.directory and starts every broker.
+    /// On failure, brokers already started are stopped and world.json is not written.
+    static sim::Result<std::unique_ptr<RunningWorld>> Start(const UpOptions& options,
+                                                            const WorldPlan& plan);
+    ~RunningWorld();
+    RunningWorld(const RunningWorld&) = delete;
+    RunningWorld& operator=(const RunningWorld&) = delete;
+    RunningWorld(RunningWorld&&) = delete;
+    RunningWorld& operator=(RunningWorld&&) = delete;
+
+    const WorldState& State() const;
+    /// Stops every broker (SIGTERM loop, SIGKILL fallback) and removes world.pid.
+    void Stop();
+
+private:
+    struct Impl;
+    explicit RunningWorld(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/// `elsim world up`: validate, fork the supervisor, wait until it reports ready.
+sim::Status WorldUp(const UpOptions& options);
+/// `elsim world up --foreground`: validate, start, block until SIGTERM/SIGINT, stop.
+sim::Status WorldRunForeground(const UpOptions& options);
+/// Reads DIR/world.json.
+sim::Result<WorldState> ReadWorld(const std::filesystem::path& directory);
+/// `elsim world down`. Errors: kNotFound when no world runs there.
+sim::Status WorldDown(const std::filesystem::path& directory,
+                      std::chrono::milliseconds grace = std::chrono::milliseconds{5000});
+/// True when the process exists and is not a zombie.
+bool ProcessAlive(int pid);
+
+}  // namespace sim::world

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The world file (world.yaml) and the plan derived from it. Pure: text in, values out; no files,
+// sockets or randomness (the caller passes a sim::Random for endpoint prefixes).
+//
+// world.yaml:
+//   region: us-east-1            # optional, default us-east-1
+//   manufacturers:               # module manufacturers: each gets a CA; staging trusts them
+//     - name: acme
+//   accounts:
+//     - name: staging            # [a-z0-9-]{1,32}, unique
+//       kind: staging            # staging | oem
+//       account_id: "111122223333"   # optional 12 digits, default derived from the position
+//       manufacturer: acme       # staging only: whose modules land here (default: the first)
+//       port: 8883               # optional, default 8883
+//       address: 127.0.0.2       # optional, default 127.0.0.<2 + index>
+//     - name: oem-a
+//       kind: oem
+// Unknown keys, duplicate names/addresses, and bad values are refused with "line N: reason".
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/core/ports.hpp"
+#include "sim/core/result.hpp"
+
+namespace sim::world {
+
+enum class AccountKind { kStaging, kOem };
+const char* ToString(AccountKind kind) noexcept;
+
+struct ManufacturerSpec {
+    std::string name;
+};
+
+struct AccountSpec {
+    std::string name;
+    AccountKind kind = AccountKind::kOem;
+    std::string account_id;    ///< 12 digits.
+    std::string manufacturer;  ///< Staging only.
+    std::string address;       ///< IPv4 in 127.0.0.0/8.
+    std::uint16_t port = 8883;
+    int line = 0;  ///< Where the account starts in the file, for later errors.
+};
+
+struct WorldSpec {
+    std::string region = "us-east-1";
+    std::vector<ManufacturerSpec> manufacturers;
+    std::vector<AccountSpec> accounts;
+};
+
+/// Parses and validates a world file. `source` names the file in error messages.
+/// Errors: kInvalidArgument, "<source>:<line>: <reason>".
+sim::Result<WorldSpec> ParseWorldSpec(std::string_view yaml, std::string_view source);
+
+/// One account as it runs: spec plus the generated endpoint host.
+struct AccountPlan {
+    AccountSpec spec;
+    std::string endpoint;  ///< "<14 lowercase alnum>-ats.iot.<region>.elsim.test"
+};
+
+struct WorldPlan {
+    WorldSpec spec;
+    std::vector<AccountPlan> accounts;
+};
+
+/// Assigns endpoint hosts (14 lowercase alphanumerics from `random`, like AWS's prefixes).
+WorldPlan PlanWorld(const WorldSpec& spec, sim::Random& random);
+
+/// True for a dotted IPv4 address inside 127.0.0.0/8.
+bool IsLoopbackV4(std::string_view address);
+
+}  // namespace sim::world

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sim/world/world.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/core/adapters.hpp"
+#include "sim/world/mosquitto_config.hpp"
+#include "sim/world/mosquitto_process.hpp"
+#include "sim/world/world_pki.hpp"
+
+#ifndef SIM_BROKER_PLUGIN_DEFAULT_PATH
+#define SIM_BROKER_PLUGIN_DEFAULT_PATH ""
+#endif
+
+namespace sim::world {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kNoPlugin = "none";
+
+// True when something already listens on address:port. SO_REUSEADDR makes a TIME_WAIT from a
+// previous run not count, as mosquitto itself sets it.
+bool AddressInUse(const std::string& address, std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
+    const bool in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
+                        errno == EADDRINUSE;
+    ::close(fd);
+    return in_use;
+}
+
+sim::Result<fs::path> ResolvePlugin(const fs::path& configured) {
+    fs::path plugin = configured;
+    if (plugin.empty()) {
+        if (const char* env = std::getenv("ELSIM_BROKER_PLUGIN"); env != nullptr && *env != 0) {
+            plugin = env;
+        } else {
+            plugin = SIM_BROKER_PLUGIN_DEFAULT_PATH;
+        }
+    }
+    if (plugin == kNoPlugin) {
+        return fs::path{};
+    }
+    std::error_code ec;
+    if (plugin.empty() || !fs::is_regular_file(plugin, ec)) {
+        return sim::MakeError(sim::ErrorCode::kNotFound,
+                              "broker plugin not found: '" + plugin.string() +
+                                  "' (build elsim_broker, or pass --plugin PATH|none)");
+    }
+    return fs::absolute(plugin);
+}
+
+std::string CurrentUser() {
+    if (::geteuid() != 0) {
+        return {};
+    }
+    // Started as root, mosquitto drops to user "mosquitto" unless told otherwise; that user
+    // may not read the world directory.
+    return "root";
+}
+
+IssueRequest CaRequest(const std::string& common_name, const std::string& organization) {
+    IssueRequest request;
+    request.common_name = common_name;
+    request.organization = organization;
+    request.is_ca = true;
+    request.not_after = std::chrono::hours{24 * 3650};
+    return request;
+}
+
+sim::Status WriteIfMissing(const fs::path& key_path, const fs::path& cert_path,
+                           const IssueRequest& request, const KeyAndCertificate* issuer,
+                           KeyAndCertificate& out) {
+    auto key = sim::ReadFile(key_path);
+    auto cert = sim::ReadFile(cert_path);
+    if (key && cert) {
+        out = {*key, *cert};
+        return {};
+    }
+    auto issued = IssueCertificate(request, issuer);
+    if (!issued) {
+        return sim::Unexpected<sim::Error>(issued.error());
+    }
+    if (auto s = sim::WriteFileAtomically(key_path, issued->key_pem,
+                                          fs::perms::owner_read | fs::perms::owner_write);
+        !s) {
+        return s;
+    }
+    if (auto s = sim::WriteFileAtomically(cert_path, issued->certificate_pem); !s) {
+        return s;
+    }
+    out = *issued;
+    return {};
+}
+
+}  // namespace
+
+sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& random) {
+    auto text = sim::ReadFile(options.config_file);
+    if (!text) {
+        return sim::Unexpected<sim::Error>(text.error());
+    }
+    auto spec = ParseWorldSpec(*text, options.config_file.string());
+    if (!spec) {
+        return sim::Unexpected<sim::Error>(spec.error());
+    }
+    if (auto mosquitto = FindMosquitto(options.mosquitto); !mosquitto) {
+        return sim::Unexpected<sim::Error>(mosquitto.error());
+    }
+    if (auto plugin = ResolvePlugin(options.plugin); !plugin) {
+        return sim::Unexpected<sim::Error>(plugin.error());
+    }
+    if (const auto pid_file = options.directory / "world.pid"; fs::exists(pid_file)) {
+        auto pid_text = sim::ReadFile(pid_file);
+        if (pid_text && ProcessAlive(std::atoi(pid_text->c_str()))) {
+            return sim::MakeError(sim::ErrorCode::kFailedPrecondition,
+                                  "a world already runs in " + options.directory.string() +
+                                      " (pid " + *pid_text + "); run `elsim world down` first");
+        }
+    }
+    for (const auto& account : spec->accounts) {
+        if (AddressInUse(account.address, account.port)) {
+            return sim::MakeError(
+                sim::ErrorCode::kUnavailable,
+                options.config_file.string() + ":" + std::to_string(account.line) +
+                    ": account '" + account.name + "': " + account.address + ":" +
+                    std::to_string(account.port) + " is already in use");
+        }
+    }
+    WorldPlan plan = PlanWorld(*spec, random);
+    // Keep endpoint names stable across runs in one directory (clients may have cached them).
+    if (auto previous = ReadWorld(options.directory); previous) {
+        for (auto& account : plan.accounts) {
+            for (const auto& old : previous->accounts) {
+                if (old.name == account.spec.name) {
+                    account.endpoint = old.endpoint;
+                }
+            }
+        }
+    }
+    return plan;
+}
+
+struct RunningWorld::Impl {
+    WorldState state;
+    std::vector<std::unique_ptr<MosquittoProcess>> brokers;
+    fs::path directory;
+
+    void StopAll() {
+        // Send the first SIGTERM to all of them before waiting on any: stops overlap.
+        for (auto& broker : brokers) {
+            if (broker->Running()) {
+                ::kill(broker->Pid(), SIGTERM);
+            }
+        }
+        for (auto& broker : brokers) {
+            broker->Stop();
+        }
+        brokers.clear();
+        std::error_code ec;
+        fs::remove(directory / "world.pid", ec);
+    }
+};
+
+RunningWorld::RunningWorld(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RunningWorld::~RunningWorld() { impl_->StopAll(); }
+const WorldState& RunningWorld::State() const { return impl_->state; }
+void RunningWorld::Stop() { impl_->StopAll(); }
+
+sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& options,
+                                                               const WorldPlan& plan) {
+    auto plugin = ResolvePlugin(options.plugin);
+    if (!plugin) {
+        return sim::Unexpected<sim::Error>(plugin.error());
+    }
+    auto impl = std::make_unique<Impl>();
+    std::error_code ec;
+    impl->directory = fs::absolute(options.directory, ec);
+    const fs::path dir = impl->directory;
+    const fs::path pki_dir = dir / "pki";
+    fs::create_directories(pki_dir / "manufacturers", ec);
+    if (ec) {
+        return sim::MakeError(sim::ErrorCode::kIo,
+                              "cannot create " + pki_dir.string() + ": " + ec.message());
+    }
+    WorldState& state = impl->state;
+    state.region = plan.spec.region;
+    state.supervisor_pid = static_cast<int>(::getpid());
+    state.directory = dir.string();
+
+    // The PKI is kept between runs ("warm"): only missing files are generated.
+    KeyAndCertificate root;
+    const IssueRequest root_request = CaRequest("elsim Root CA 1", "elsim");
+    if (auto s = WriteIfMissing(pki_dir / "root-ca.key", pki_dir / "root-ca.pem", root_request,
+                                nullptr, root);
+        !s) {
+        return sim::Unexpected<sim::Error>(s.error());
+    }
+    state.server_ca_file = (pki_dir / "root-ca.pem").string();
+    KeyAndCertificate issuing;
+    const IssueRequest issuing_request = CaRequest("elsim IoT Issuing CA", "elsim");
+    if (auto s = WriteIfMissing(pki_dir / "issuing-ca.key", pki_dir / "issuing-ca.pem",
+                                issuing_request, nullptr, issuing);
+        !s) {
+        return sim::Unexpected<sim::Error>(s.error());
+    }
+    std::map<std::string, KeyAndCertificate> manufacturer_cas;
+    for (const auto& m : plan.spec.manufacturers) {
+        const fs::path key = pki_dir / "manufacturers" / (m.name + "-ca.key");
+        const fs::path cert = pki_dir / "manufacturers" / (m.name + "-ca.pem");
+        const IssueRequest request = CaRequest(m.name + " Module CA", m.name);
+        if (auto s = WriteIfMissing(key, cert, request, nullptr, manufacturer_cas[m.name]); !s) {
+            return sim::Unexpected<sim::Error>(s.error());
+        }
+        state.manufacturers.push_back({m.name, cert.string(), key.string()});
+    }
+
+    auto mosquitto = FindMosquitto(options.mosquitto);
+    if (!mosquitto) {
+        return sim::Unexpected<sim::Error>(mosquitto.error());
+    }
+    for (const auto& account : plan.accounts) {
+        const fs::path account_dir = dir / "accounts" / account.spec.name;
+        const fs::path capath = account_dir / "capath";
+        fs::create_directories(capath, ec);
+        // Server certificates name the endpoint and the address (DESIGN.md "The world").
+        IssueRequest server_request;
+        server_request.common_name = account.endpoint;
+        server_request.dns_names = {account.endpoint};
+        server_request.ip_addresses = {account.spec.address};
+        server_request.server_auth = true;
+        auto server = IssueCertificate(server_request, &root);
+        if (!server) {
+            return sim::Unexpected<sim::Error>(server.error());
+        }
+        if (auto s = sim::WriteFileAtomically(account_dir / "server.key", server->key_pem,
+                                              fs::perms::owner_read | fs::perms::owner_write);
+            !s) {
+            return sim::Unexpected<sim::Error>(s.error());
+        }
+        if (auto s = sim::WriteFileAtomically(account_dir / "server.pem",
+                                              server->certificate_pem);
+            !s) {
+            return sim::Unexpected<sim::Error>(s.error());
+        }
+        if (auto s = AddCaToCapath(capath, issuing.certificate_pem); !s) {
+            return sim::Unexpected<sim::Error>(s.error());
+        }
+        if (account.spec.kind == AccountKind::kStaging) {
+            if (auto s = AddCaToCapath(capath, manufacturer_cas[account.spec.manufacturer]
+                                                   .certificate_pem);
+                !s) {
+                return sim::Unexpected<sim::Error>(s.error());
+            }
+        }
+        MosquittoConfig config;
+        config.address = account.spec.address;
+        config.port = account.spec.port;
+        config.capath = capath;
+        config.certfile = account_dir / "server.pem";
+        config.keyfile = account_dir / "server.key";
+        config.plugin = *plugin;
+        config.plugin_options = {{"account_name", account.spec.name},
+                                 {"account_id", account.spec.account_id},
+                                 {"account_kind", ToString(account.spec.kind)},
+                                 {"region", plan.spec.region},
+                                 {"endpoint", account.endpoint},
+                                 {"capath", capath.string()},
+                                 {"mode", options.explain ? "explain" : "strict"}};
+        config.run_as_user = CurrentUser();
+        const fs::path config_file = account_dir / "mosquitto.conf";
+        if (auto s = sim::WriteFileAtomically(config_file, RenderMosquittoConfig(config)); !s) {
+            return sim::Unexpected<sim::Error>(s.error());
+        }
+        AccountState account_state;
+        account_state.name = account.spec.name;
+        account_state.kind = account.spec.kind;
+        account_state.account_id = account.spec.account_id;
+        account_state.endpoint = account.endpoint;
+        account_state.address = account.spec.address;
+        account_state.mqtt_port = account.spec.port;
+        account_state.capath = capath.string();
+        account_state.config_file = config_file.string();
+        account_state.log_file = (account_dir / "broker.log").string();
+        state.accounts.push_back(std::move(account_state));
+    }
+    // Start all brokers; readiness of each is awaited in turn (~10 ms each).
+    for (auto& account : state.accounts) {
+        MosquittoOptions broker_options;
+        broker_options.executable = *mosquitto;
+        broker_options.config_file = account.config_file;
+        broker_options.host = account.address;
+        broker_options.port = account.mqtt_port;
+        broker_options.ready_timeout = options.ready_timeout;
+        broker_options.log_file = account.log_file;
+        auto broker = MosquittoProcess::Start(broker_options);
+        if (!broker) {
+            impl->StopAll();
+            return sim::MakeError(broker.error().code,
+                                  "account '" + account.name + "': " + broker.error().message);
+        }
+        account.broker_pid = (*broker)->Pid();
+        impl->brokers.push_back(std::move(*broker));
+    }
+    if (auto s = sim::WriteFileAtomically(dir / "world.json", WorldStateToJson(state)); !s) {
+        impl->StopAll();
+        return sim::Unexpected<sim::Error>(s.error());
+    }
+    nlohmann::json endpoints = nlohmann::json::object();
+    for (const auto& account : state.accounts) {
+        endpoints[account.endpoint] = account.address + ":" + std::to_string(account.mqtt_port);
+    }
+    if (auto s = sim::WriteFileAtomically(dir / "endpoints.json", endpoints.dump(2) + "\n"); !s) {
+        impl->StopAll();
+        return sim::Unexpected<sim::Error>(s.error());
+    }
+    if (auto s = sim::WriteFileAtomically(dir / "world.pid",
+                                          std::to_string(state.supervisor_pid) + "\n");
+        !s) {
+        impl->StopAll();
+        return sim::Unexpected<sim::Error>(s.error());
+    }
+    return std::unique_ptr<RunningWorld>(new RunningWorld(std::move(impl)));
+}
+
+bool ProcessAlive(int pid) {
+    if (pid <= 0 || ::kill(pid, 0) != 0) {
+        return false;
+    }
+    // A zombie (exited, not yet reaped by its parent) counts as gone.
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+}
+
+sim::Result<WorldState> ReadWorld(const fs::path& directory) {
+    auto text = sim::ReadFile(directory / "world.json");
+    if (!text) {
+        return sim::MakeError(sim::ErrorCode::kNotFound,
+                              "no world in " + directory.string() + " (world.json missing)");
+    }
+    return WorldStateFromJson(*text);
+}
+
+namespace {
+
+// Blocks SIGTERM/SIGINT in this thread (and threads started after), then waits for one.
+// Children exec'd later unblock them again (mosquitto_process.cpp).
+void BlockStopSignals(sigset_t& set) {
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+}  // namespace
+
+sim::Status WorldRunForeground(const UpOptions& options) {
+    sim::OsRandom random;
+    auto plan = ValidateWorld(options, random);
+    if (!plan) {
+        return sim::Unexpected<sim::Error>(plan.error());
+    }
+    sigset_t set;
+    BlockStopSignals(set);
+    auto world = RunningWorld::Start(options, *plan);
+    if (!world) {
+        return sim::Unexpected<sim::Error>(world.error());
+    }
+    sim::Logger("world")->info("world up dir={} accounts={}", options.directory.string(),
+                               (*world)->State().accounts.size());
+    int signal_number = 0;
+    ::sigwait(&set, &signal_number);
+    (*world)->Stop();
+    sim::Logger("world")->info("world down signal={}", signal_number);
+    return {};
+}
+
+sim::Status WorldUp(const UpOptions& options) {
+    sim::OsRandom random;
+    auto plan = ValidateWorld(options, random);
+    if (!plan) {
+        return sim::Unexpected<sim::Error>(plan.error());
+    }
+    std::error_code ec;
+    fs::create_directories(options.directory, ec);
+    if (ec) {
+        return sim::MakeError(sim::ErrorCode::kIo,
+                              "cannot create " + options.directory.string() + ": " + ec.message());
+    }
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        return sim::MakeError(sim::ErrorCode::kIo, "pipe: " + std::string(std::strerror(errno)));
+    }
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        return sim::MakeError(sim::ErrorCode::kIo, "fork: " + std::string(std::strerror(errno)));
+    }
+    if (pid == 0) {
+        // Double fork: the supervisor is not our child (no zombie for the caller to reap) and
+        // leads no session with a terminal. Output goes to supervisor.log; readiness to the pipe.
+        ::close(pipe_fds[0]);
+        ::setsid();
+        if (::fork() != 0) {
+            std::_Exit(0);
+        }
+        const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        const std::string log = (options.directory / "supervisor.log").string();
+        const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (null_fd >= 0) {
+            ::dup2(null_fd, STDIN_FILENO);
+        }
+        if (log_fd >= 0) {
+            ::dup2(log_fd, STDOUT_FILENO);
+            ::dup2(log_fd, STDERR_FILENO);
+        }
+        sigset_t set;
+        BlockStopSignals(set);
+        std::string report;
+        auto world = RunningWorld::Start(options, *plan);
+        report = world ? std::string("ok\n") : "error " + world.error().message + "\n";
+        [[maybe_unused]] const auto n = ::write(pipe_fds[1], report.data(), report.size());
+        ::close(pipe_fds[1]);
+        if (!world) {
+            std::_Exit(1);
+        }
+        int signal_number = 0;
+        ::sigwait(&set, &signal_number);
+        (*world)->Stop();
+        world->reset();
+        std::fflush(nullptr);
+        std::_Exit(0);
+    }
+    ::close(pipe_fds[1]);
+    int intermediate_status = 0;
+    ::waitpid(pid, &intermediate_status, 0);
+    std::string report;
+    char buffer[512];
+    for (;;) {
+        const ssize_t n = ::read(pipe_fds[0], buffer, sizeof(buffer));
+        if (n > 0) {
+            report.append(buffer, static_cast<std::size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break;
+        }
+    }
+    ::close(pipe_fds[0]);
+    if (report.rfind("ok", 0) == 0) {
+        return {};
+    }
+    if (report.rfind("error ", 0) == 0) {
+        report = report.substr(6);
+    }
+    while (!report.empty() && report.back() == '\n') {
+        report.pop_back();
+    }
+    return sim::MakeError(sim::ErrorCode::kUnavailable,
+                          report.empty() ? "the world supervisor died while starting" : report);
+}
+
+sim::Status WorldDown(const fs::path& directory, std::chrono::milliseconds grace) {
+    auto pid_text = sim::ReadFile(directory / "world.pid");
+    if (!pid_text) {
+        return sim::MakeError(sim::ErrorCode::kNotFound,
+                              "no world runs in " + directory.string() + " (world.pid missing)");
+    }
+    const int pid = std::atoi(pid_text->c_str());
+    if (pid <= 0) {
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                              (directory / "world.pid").string() + ": not a pid");
+    }
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (ProcessAlive(pid)) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            ::kill(pid, SIGKILL);  // its brokers follow through PR_SET_PDEATHSIG
+            break;
+        }
+        ::kill(pid, SIGTERM);
+        for (int i = 0; i < 20 && ProcessAlive(pid); ++i) {
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    // Brokers exit with the supervisor; wait until they are gone too, so a caller can reuse
+    // the addresses at once.
+    if (auto state = ReadWorld(directory); state) {
+        for (const auto& account : state->accounts) {
+            for (int i = 0; i < 400 && ProcessAlive(account.broker_pid); ++i) {
+                std::this_thread::sleep_for(5ms);
+            }
+        }
+    }
+    std::error_code ec;
+    fs::remove(directory / "world.pid", ec);
+    return {};
+}
+
+}  // namespace sim::world

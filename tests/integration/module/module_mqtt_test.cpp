@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+// The software module against a real mosquitto over mutual TLS, through the in-process API:
+// CONNECT, SEND/SUBSCRIBE/GET round trip, CONLOST on a broker drop, and ERR14 hints 2-5.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "pki/factory.hpp"
+#include "sim/core/adapters.hpp"
+#include "sim/module/fleet.hpp"
+
+#ifndef SIM_MOSQUITTO_EXECUTABLE
+#define SIM_MOSQUITTO_EXECUTABLE "mosquitto"
+#endif
+
+namespace sim::module {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::StartsWith;
+
+constexpr const char* kBrokerIp = "127.0.0.4";
+constexpr const char* kHost = "broker.elsim.test";
+
+std::uint16_t FreePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    ::inet_pton(AF_INET, kBrokerIp, &sa.sin_addr);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    socklen_t len = sizeof sa;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    ::close(fd);
+    return ntohs(sa.sin_port);
+}
+
+// RAII over one mosquitto process: config per test, ready on the "running" log line, SIGTERM
+// repeated until it exits (reference/deps.md §5), log printed only on failure.
+class Mosquitto {
+public:
+    Mosquitto(const fs::path& dir, const std::string& extra) : port_(FreePort()), log_(dir / "broker.log") {
+        const fs::path conf = dir / "broker.conf";
+        std::ofstream(conf) << "listener " << port_ << " " << kBrokerIp << "\n"
+                            << "cafile " << (dir / "ca/root.pem").string() << "\n"
+                            << "certfile " << (dir / "server/cert.pem").string() << "\n"
+                            << "keyfile " << (dir / "server/key.pem").string() << "\n"
+                            << "require_certificate true\nuse_identity_as_username false\n"
+                            << "set_tcp_nodelay true\n"
+                            << (::geteuid() == 0 ? "user root\n" : "") << extra;
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed or killed test
+            const std::string log = log_.string();
+            std::freopen(log.c_str(), "w", stderr);  // NOLINT(cert-err33-c)
+            std::freopen(log.c_str(), "a", stdout);  // NOLINT(cert-err33-c)
+            ::execl(SIM_MOSQUITTO_EXECUTABLE, "mosquitto", "-c", conf.c_str(), nullptr);
+            ::_exit(127);
+        }
+        for (int i = 0; i < 500 && !Running(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{10});
+        }
+    }
+    ~Mosquitto() { Stop(); }
+    Mosquitto(const Mosquitto&) = delete;
+    Mosquitto& operator=(const Mosquitto&) = delete;
+
+    bool Running() const {
+        auto text = ReadFile(log_);
+        return text && text->find(" running") != std::string::npos;
+    }
+    void Stop() {
+        if (pid_ <= 0) {
+            return;
+        }
+        for (int i = 0; i < 100; ++i) {
+            ::kill(pid_, SIGTERM);
+            std::this_thread::sleep_for(std::chrono::milliseconds{20});
+            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                pid_ = -1;
+                return;
+            }
+        }
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+    std::uint16_t port() const { return port_; }
+    std::string Log() const { return ReadFile(log_).value_or(""); }
+
+private:
+    std::uint16_t port_;
+    fs::path log_;
+    pid_t pid_ = -1;
+};
+
+class ModuleMqttTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("elsim-module-it-" + std::to_string(::getpid()));
+        fs::remove_all(dir_);
+        const auto now = std::chrono::system_clock::now();
+        auto make = [&](const std::string& name, auto&& write) {
+            auto staged = pki::StagedDirectory::Begin(dir_ / name, false);
+            ASSERT_TRUE(staged) << staged.error().message;
+            auto written = write(*staged);
+            ASSERT_TRUE(written) << written.error().message;
+            ASSERT_TRUE(staged->Commit());
+        };
+        std::optional<pki::CaChain> ca;
+        std::optional<pki::CertificateAuthority> aws;
+        make("ca", [&](auto& out) {
+            auto r = pki::WriteCa(pki::CaOptions{}, now, out);
+            if (r) ca = std::move(*r);
+            return r;
+        });
+        make("aws", [&](auto& out) {
+            auto r = pki::WriteAwsCa(pki::KeyType::kEcP256, pki::Days{30}, now, out);
+            if (r) aws = std::move(*r);
+            return r;
+        });
+        ASSERT_TRUE(ca && aws);
+        make("modules", [&](auto& out) {
+            pki::ModulesOptions options;
+            options.count = 1;
+            return pki::WriteModules(ca->issuing(), options, now, out);
+        });
+        make("server", [&](auto& out) {
+            return pki::WriteServer(*aws, {kHost}, {kBrokerIp}, pki::KeyType::kEcP256,
+                                    pki::Days{30}, now, out);
+        });
+        // A second CA the module does not trust as server root (hint 4).
+        make("other", [&](auto& out) {
+            return pki::WriteAwsCa(pki::KeyType::kEcP256, pki::Days{30}, now, out);
+        });
+    }
+    void TearDown() override {
+        fleet_.reset();
+        broker_.reset();
+        fs::remove_all(dir_);
+    }
+
+    void StartBroker(const std::string& extra = "allow_anonymous true\n") {
+        broker_ = std::make_unique<Mosquitto>(dir_, extra);
+        ASSERT_TRUE(broker_->Running()) << broker_->Log();
+    }
+
+    std::shared_ptr<SoftwareModule> StartModule(const std::string& root_ca = "aws/root-ca.pem") {
+        FleetOptions options;
+        options.staging_endpoint = kHost;
+        options.root_ca_file = (dir_ / root_ca).string();
+        EndpointsMap map;
+        map.Add(kHost, ResolvedAddress{kBrokerIp, broker_ ? broker_->port() : FreePort()});
+        options.resolver = map.MakeResolver();
+        options.state_dir = (dir_ / "state").string();
+        auto identities = ListIdentities(dir_ / "modules");
+        EXPECT_TRUE(identities && identities->size() == 1);
+        auto fleet = Fleet::Start(options, *identities);
+        EXPECT_TRUE(fleet) << fleet.error().message;
+        fleet_ = std::move(*fleet);
+        return fleet_->modules().at(0);
+    }
+
+    static std::string WaitEvent(SoftwareModule& module, const std::string& prefix) {
+        for (int i = 0; i < 200; ++i) {
+            auto got = module.Command("AT+EVENT?", std::chrono::seconds{5});
+            if (!got.empty() && got[0].rfind(prefix, 0) == 0) {
+                return got[0];
+            }
+            if (got == std::vector<std::string>{"OK"}) {
+                std::this_thread::sleep_for(std::chrono::milliseconds{50});
+            }
+        }
+        return "timeout waiting for " + prefix;
+    }
+
+    fs::path dir_;
+    std::unique_ptr<Mosquitto> broker_;
+    std::unique_ptr<Fleet> fleet_;
+};
+
+TEST_F(ModuleMqttTest, ConnectsSendsSubscribesAndGets) {
+    StartBroker();
+    auto module = StartModule();
+    const std::string thing = module->profile().thing_name;
+    EXPECT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED")) << broker_->Log();
+    EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
+    EXPECT_THAT(module->Command("AT+CONF Topic2=" + thing + "/echo"), ElementsAre("OK"));
+    EXPECT_THAT(module->Command("AT+CONF QoS=1"), ElementsAre("OK"));
+    EXPECT_THAT(module->Command("AT+SUBSCRIBE2"), ElementsAre("OK"));
+    EXPECT_EQ(WaitEvent(*module, "OK 8 "), "OK 8 2 SUBACK");
+    EXPECT_THAT(module->Command("AT+SEND2 ping\\Dpong"), ElementsAre("OK"));
+    EXPECT_EQ(WaitEvent(*module, "OK 1 "), "OK 1 2 MSG");
+    EXPECT_THAT(module->Command("AT+GET2"), ElementsAre("OK ping\\Dpong"));
+    EXPECT_THAT(module->Command("AT+DISCONNECT"), ElementsAre("OK 0 DISCONNECTED"));
+    EXPECT_EQ(WaitEvent(*module, "OK 3 "), "OK 3 0 CONLOST");
+}
+
+TEST_F(ModuleMqttTest, BrokerDropRaisesConlostThenHint3) {
+    StartBroker();
+    auto module = StartModule();
+    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    broker_->Stop();
+    EXPECT_EQ(WaitEvent(*module, "OK 3 "), "OK 3 0 CONLOST");
+    auto got = module->Command("AT+CONNECT");
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_THAT(got[0], StartsWith("ERR14 3 UNABLE TO CONNECT"));
+    // Back-off: an immediate retry is refused with hint 1.
+    EXPECT_THAT(module->Command("AT+CONNECT"),
+                ElementsAre("ERR14 1 UNABLE TO CONNECT Back-off in progress"));
+}
+
+TEST_F(ModuleMqttTest, UntrustedServerIsHint4) {
+    StartBroker();
+    auto module = StartModule("other/root-ca.pem");
+    auto got = module->Command("AT+CONNECT");
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_THAT(got[0], StartsWith("ERR14 4 UNABLE TO CONNECT"));
+}
+
+TEST_F(ModuleMqttTest, RefusedLoginIsHint5) {
+    // No anonymous logins and no password file: CONNACK "not authorised".
+    StartBroker("allow_anonymous false\n");
+    auto module = StartModule();
+    auto got = module->Command("AT+CONNECT");
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_THAT(got[0], StartsWith("ERR14 5 UNABLE TO CONNECT")) << broker_->Log();
+}
+
+TEST_F(ModuleMqttTest, NoNetworkIsHint2AndUnresolvedIsHint3) {
+    StartBroker();
+    auto module = StartModule();
+    module->SetNetworkAvailable(false);
+    EXPECT_THAT(module->Command("AT+CONNECT"),
+                ElementsAre("ERR14 2 UNABLE TO CONNECT Failed to access network"));
+    module->SetNetworkAvailable(true);
+    EXPECT_THAT(module->Command("AT+CONF Endpoint=nowhere.elsim.test"), ElementsAre("OK"));
+    std::this_thread::sleep_for(std::chrono::milliseconds{1300});  // back-off of 1 failure
+    EXPECT_THAT(module->Command("AT+CONNECT"),
+                ElementsAre("ERR14 3 UNABLE TO CONNECT Invalid Endpoint? cannot resolve "
+                            "nowhere.elsim.test"));
+}
+
+}  // namespace
+}  // namespace sim::module

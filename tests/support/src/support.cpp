@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "sim/core/hex.hpp"
+#include "sim/testing/support.hpp"
+#include "sim/world/mosquitto_config.hpp"
+
+namespace sim::testing {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr && *base != 0 ? base : "/tmp") +
+                          "/elsim-test-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        throw std::runtime_error("mkdtemp " + pattern + " failed");
+    }
+    path_ = pattern;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+std::uint16_t FreePort(const std::string& host) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+    socklen_t len = sizeof(addr);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        throw std::runtime_error("no free port on " + host);
+    }
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+void WriteTextFile(const fs::path& path, const std::string& contents) {
+    fs::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << contents;
+    if (!out) {
+        throw std::runtime_error("cannot write " + path.string());
+    }
+}
+
+namespace {
+
+std::string CertificateIdOf(const std::string& pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    if (cert == nullptr) {
+        throw std::runtime_error("not a PEM certificate");
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    X509_digest(cert, EVP_sha256(), digest, &size);
+    X509_free(cert);
+    return sim::HexEncode(std::span<const std::uint8_t>(digest, size));
+}
+
+sim::world::KeyAndCertificate MustIssue(const sim::world::IssueRequest& request,
+                                        const sim::world::KeyAndCertificate* issuer) {
+    auto issued = sim::world::IssueCertificate(request, issuer);
+    if (!issued) {
+        throw std::runtime_error("test PKI: " + issued.error().message);
+    }
+    return *issued;
+}
+
+}  // namespace
+
+TestPki::TestPki(fs::path directory) : directory_(std::move(directory)) {
+    fs::create_directories(directory_);
+    sim::world::IssueRequest ca;
+    ca.common_name = "elsim Test Server Root";
+    ca.is_ca = true;
+    const auto root = MustIssue(ca, nullptr);
+    server_ca_ = Write("server-ca", root);
+    sim::world::IssueRequest server;
+    server.common_name = "localhost";
+    server.dns_names = {"localhost"};
+    server.ip_addresses = {"127.0.0.1"};
+    server.server_auth = true;
+    server_ = Write("server", MustIssue(server, &root));
+}
+
+CertFiles TestPki::Write(const std::string& name, const sim::world::KeyAndCertificate& issued) {
+    CertFiles files;
+    files.cert = directory_ / (name + ".pem");
+    files.key = directory_ / (name + ".key");
+    files.cert_pem = issued.certificate_pem;
+    files.key_pem = issued.key_pem;
+    files.certificate_id = CertificateIdOf(issued.certificate_pem);
+    WriteTextFile(files.cert, files.cert_pem);
+    WriteTextFile(files.key, files.key_pem);
+    return files;
+}
+
+const CertFiles& TestPki::DeviceCa(const std::string& name) {
+    for (const auto& [ca_name, files] : device_cas_) {
+        if (ca_name == name) {
+            return files;
+        }
+    }
+    sim::world::IssueRequest ca;
+    ca.common_name = name + " Device CA";
+    ca.organization = name;
+    ca.is_ca = true;
+    device_cas_.emplace_back(name, Write("ca-" + name, MustIssue(ca, nullptr)));
+    return device_cas_.back().second;
+}
+
+CertFiles TestPki::Device(const std::string& name, const std::string& ca,
+                          std::chrono::seconds from, std::chrono::seconds to) {
+    const CertFiles& issuer_files = DeviceCa(ca);
+    const sim::world::KeyAndCertificate issuer{issuer_files.key_pem, issuer_files.cert_pem};
+    sim::world::IssueRequest request;
+    request.common_name = name;
+    request.organization = ca;
+    request.not_before = from;
+    request.not_after = to;
+    return Write("device-" + name, MustIssue(request, &issuer));
+}
+
+TestBroker::TestBroker(TestPki& pki, const fs::path& directory, TestBrokerOptions options) {
+    port_ = FreePort();
+    capath_ = directory / "capath";
+    fs::create_directories(capath_);
+    for (const auto& ca : options.trusted_device_cas) {
+        if (auto s = sim::world::AddCaToCapath(capath_, pki.DeviceCa(ca).cert_pem); !s) {
+            error_ = s.error().message;
+            return;
+        }
+    }
+    sim::world::MosquittoConfig config;
+    config.address = "127.0.0.1";
+    config.port = port_;
+    config.capath = capath_;
+    config.certfile = pki.Server().cert;
+    config.keyfile = pki.Server().key;
+    config.plugin = options.plugin;
+    config.plugin_options = options.plugin_options;
+    config.run_as_user = ::geteuid() == 0 ? "root" : "";
+    config.verbose_log = options.verbose_log;
+    const fs::path config_file = directory / "mosquitto.conf";
+    WriteTextFile(config_file, sim::world::RenderMosquittoConfig(config));
+    sim::world::MosquittoOptions process_options;
+    process_options.config_file = config_file;
+    process_options.host = "127.0.0.1";
+    process_options.port = port_;
+    auto process = sim::world::MosquittoProcess::Start(process_options);
+    if (!process) {
+        error_ = process.error().message;
+        return;
+    }
+    process_ = std::move(*process);
+}
+
+TestBroker::~TestBroker() {
+    if (process_) {
+        process_->Stop();
+        // The broker log is printed only when the test failed (mosquitto's harness does so).
+        if (::testing::Test::HasFailure()) {
+            std::fprintf(stderr, "---- broker log (port %u) ----\n%s---- end of broker log ----\n",
+                         static_cast<unsigned>(port_), process_->Log().c_str());
+        }
+    }
+}
+
+}  // namespace sim::testing
