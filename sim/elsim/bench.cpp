@@ -6,6 +6,8 @@ namespace elsim {
 
 void AddPkiBench(CLI::App& bench, VerbContext& context);  // pki/cli/bench_pki.cpp
 void AddControlPlaneBench(CLI::App& bench, VerbContext& context);  // sim/control-plane/cli
+void AddModulesBench(CLI::App& bench, VerbContext& context);  // sim/module/cli
+void AddConnectBench(CLI::App& bench, VerbContext& context);  // sim/world/cli/bench_connect.cpp
 
 void AddBenchVerb(CLI::App& app, VerbContext& context) {
     auto* bench = app.add_subcommand(
@@ -13,6 +15,8 @@ void AddBenchVerb(CLI::App& app, VerbContext& context) {
     bench->require_subcommand(1);
     AddPkiBench(*bench, context);
     AddControlPlaneBench(*bench, context);
+    AddModulesBench(*bench, context);
+    AddConnectBench(*bench, context);
 }
 
 }  // namespace elsim

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
         ->capture_default_str();
     app.parse_complete_callback([&] { sim::SetLogLevel(log_level); });
+    // One line per refusal, naming the option (CLI11's default adds a second "Run with" line).
+    app.failure_message([](const CLI::App* /*app*/, const CLI::Error& e) {
+        return std::string("elsim: ") + e.what() + " (see --help)\n";
+    });
 
     elsim::AddPkiVerb(app, context);
     elsim::AddModuleVerb(app, context);

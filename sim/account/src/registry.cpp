@@ -452,6 +452,9 @@ AwsStatus Registry::UpdateCACertificate(const UpdateCaCertificateRequest& reques
                 return Fail(error_type::kInvalidRequest,
                             "registrationConfig." + valid.error().message);
             }
+        } else if (config.role_arn) {
+            return Fail(error_type::kInvalidRequest,
+                        "registrationConfig.templateBody: required with roleArn");
         }
         if (config.template_name) {
             const auto* tpl = FindProvisioningTemplate(*config.template_name);

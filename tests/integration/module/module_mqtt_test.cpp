@@ -210,6 +210,20 @@ TEST_F(ModuleMqttTest, ConnectsSendsSubscribesAndGets) {
     EXPECT_EQ(WaitEvent(*module, "OK 3 "), "OK 3 0 CONLOST");
 }
 
+TEST_F(ModuleMqttTest, ConnectUsesTheIdentityCertificateFileWithoutStagingACopy) {
+    // A fleet of 10,000 must not write (and fsync) one file per module at connect: Paho reads
+    // the identity's own cert.pem; only the shared RootCA is staged (elsim bench modules).
+    StartBroker();
+    auto module = StartModule();
+    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED")) << broker_->Log();
+    std::vector<std::string> staged;
+    for (const auto& entry : fs::directory_iterator(dir_ / "state" / ".tls")) {
+        staged.push_back(entry.path().filename().string());
+    }
+    ASSERT_EQ(staged.size(), 1U);
+    EXPECT_THAT(staged[0], StartsWith("rootca-"));
+}
+
 TEST_F(ModuleMqttTest, BrokerDropRaisesConlostThenHint3) {
     StartBroker();
     auto module = StartModule();

@@ -48,8 +48,8 @@ std::string ThingTemplate(const std::string& parameters, const std::string& thin
            thing_name_expr + "}}}" + extra + "}";
 }
 
-const std::string kP = R"("Name":{"Type":"String"})";
-const std::string kMappings =
+constexpr const char* kP = R"("Name":{"Type":"String"})";
+constexpr const char* kMappings =
     R"(,"Mappings":{"Region":{"eu":{"Prefix":"EU"},"us":{"Prefix":"US"}}})";
 
 INSTANTIATE_TEST_SUITE_P(

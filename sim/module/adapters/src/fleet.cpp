@@ -92,6 +92,10 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
         PahoOptions paho;
         paho.resolver = resolver;
         paho.private_key_file = identity.key_file;
+        paho.certificate_file = identity.certificate_file;
+        // Aliases the profile's copy: no second copy of the PEM per module.
+        paho.certificate_pem =
+            std::shared_ptr<const std::string>(profile, &profile->certificate_pem);
         paho.cache_dir = cache_dir;
         paho.logger = options.logger;
         module_options.make_mqtt = [paho](MqttEventSink sink) {

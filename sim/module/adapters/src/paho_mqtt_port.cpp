@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <mqtt/async_client.h>
@@ -139,6 +140,18 @@ public:
     void on_failure(const mqtt::token& token) override { Complete(token, false); }
 
 private:
+    static void Report(const Shared& shared, std::uint64_t attempt, int rc,
+                       MqttConnectFailed failed) noexcept {
+        try {
+            if (shared.logger) {
+                shared.logger->info("connect failed attempt={} rc={} hint={}", attempt, rc,
+                                    failed.hint);
+            }
+            shared.sink(std::move(failed));
+        } catch (...) {  // NOLINT(bugprone-empty-catch): nothing may cross into Paho C.
+        }
+    }
+
     static void Complete(const mqtt::token& token, bool ok) noexcept {
         std::unique_ptr<OpContext> ctx(static_cast<OpContext*>(token.get_user_context()));
         if (!ctx) {
@@ -155,19 +168,28 @@ private:
                 return;
             }
             const int rc = token.get_return_code();
-            MqttConnectFailed failed{attempt, 4, "Failed to securely authenticate with AWS"};
             if (rc >= 1 && rc <= 5) {
-                failed.hint = 5;  // CONNACK return code: login refused.
-                failed.detail = "Failed to login AWS (MQTT) broker";
-            } else if (TcpUnreachable(ctx->session->address)) {
-                failed.hint = 3;
-                failed.detail = "Failed to reach endpoint";
+                // CONNACK return code: login refused.
+                Report(*ctx->shared, attempt, rc,
+                       MqttConnectFailed{attempt, 5, "Failed to login AWS (MQTT) broker"});
+                return;
             }
-            if (ctx->shared->logger) {
-                ctx->shared->logger->info("connect failed attempt={} rc={} hint={}",
-                                          attempt, rc, failed.hint);
+            // TLS failure or unreachable? The probe may block up to 500 ms, and this is the
+            // one Paho receive thread every client of the process shares: probe elsewhere.
+            MqttConnectFailed tls{attempt, 4, "Failed to securely authenticate with AWS"};
+            try {
+                std::thread([shared = ctx->shared, address = ctx->session->address, attempt, rc,
+                             tls] {
+                    if (TcpUnreachable(address)) {
+                        Report(*shared, attempt, rc,
+                               MqttConnectFailed{attempt, 3, "Failed to reach endpoint"});
+                    } else {
+                        Report(*shared, attempt, rc, tls);
+                    }
+                }).detach();
+            } catch (const std::system_error&) {  // no thread: report without the probe
+                Report(*ctx->shared, attempt, rc, tls);
             }
-            ctx->shared->sink(std::move(failed));
         } catch (...) {  // NOLINT(bugprone-empty-catch): nothing may cross into Paho C.
         }
     }
@@ -233,7 +255,13 @@ public:
             return;
         }
         auto trust = CachePem(options_.cache_dir, request.root_ca_pem, "rootca");
-        auto keys = CachePem(options_.cache_dir, request.certificate_pem, "cert");
+        // The identity's own file when it still matches: staging a copy per module cost a
+        // file write + fsync under one lock at every first connect, which capped a fleet's
+        // connect rate at about 50/s (elsim bench modules, issue 7).
+        const bool own_file = !options_.certificate_file.empty() && options_.certificate_pem &&
+                              *options_.certificate_pem == request.certificate_pem;
+        auto keys = own_file ? Result<std::filesystem::path>(options_.certificate_file)
+                             : CachePem(options_.cache_dir, request.certificate_pem, "cert");
         if (!trust || !keys) {
             fail(4, "cannot stage TLS files: " + (!trust ? trust.error() : keys.error()).message);
             return;

@@ -31,6 +31,7 @@ Result<Identity> LoadIdentity(const fs::path& dir) {
                          (dir / "cert.pem").string() + ": not a PEM certificate");
     }
     identity.certificate_pem = std::move(*cert);
+    identity.certificate_file = dir / "cert.pem";
     identity.key_file = dir / "key.pem";
     std::error_code ec;
     if (!fs::is_regular_file(identity.key_file, ec)) {

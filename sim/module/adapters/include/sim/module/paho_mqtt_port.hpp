@@ -19,6 +19,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include <spdlog/logger.h>
 
@@ -30,6 +31,12 @@ namespace sim::module {
 struct PahoOptions {
     Resolver resolver;
     std::filesystem::path private_key_file;  ///< PEM private key of the birth certificate.
+    /// Optional: a file holding exactly `*certificate_pem` (the identity's cert.pem). While the
+    /// Certificate key still holds that value, Paho reads this file as key store and nothing is
+    /// written to `cache_dir` for it. Without it, every module's certificate is staged in
+    /// `cache_dir` at its first connect (one file write per module).
+    std::filesystem::path certificate_file;
+    std::shared_ptr<const std::string> certificate_pem;
     std::filesystem::path cache_dir;         ///< Where PEM files for Paho are written.
     std::chrono::seconds connect_timeout{10};
     std::shared_ptr<spdlog::logger> logger;  ///< Optional.

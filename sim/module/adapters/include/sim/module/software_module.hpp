@@ -36,6 +36,7 @@ namespace sim::module {
 struct Identity {
     std::string thing_name;
     std::string certificate_pem;              ///< cert.pem: the Certificate key.
+    std::filesystem::path certificate_file;   ///< cert.pem.
     std::filesystem::path key_file;           ///< key.pem.
     std::filesystem::path chain_file;         ///< chain.pem if present, else cert.pem.
 };

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: Apache-2.0
+// `elsim bench connect`: full mTLS connects per second (TCP + TLS 1.3 with a client certificate +
+// MQTT CONNECT/CONNACK + DISCONNECT, no session resumption) against an account broker (mosquitto
+// + elsim_broker) and against a bare mosquitto with the same TLS settings, in one run.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "sim/world/mosquitto_config.hpp"
+#include "sim/world/mosquitto_process.hpp"
+#include "sim/world/world_pki.hpp"
+#include "verbs.hpp"
+
+#ifndef SIM_BROKER_PLUGIN_DEFAULT_PATH
+#define SIM_BROKER_PLUGIN_DEFAULT_PATH ""
+#endif
+
+namespace elsim {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct BenchArgs {
+    double seconds = 3.0;
+    int clients = 2;
+    std::string plugin;
+};
+
+struct SslCtxDeleter {
+    void operator()(SSL_CTX* ctx) const noexcept { SSL_CTX_free(ctx); }
+};
+
+bool WriteFile(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    return static_cast<bool>(out);
+}
+
+// An MQTT 3.1.1 CONNECT with clean session, keep-alive 60 s and `client_id`.
+std::string ConnectPacket(const std::string& client_id) {
+    std::string body;
+    body += std::string("\x00\x04MQTT\x04\x02\x00\x3c", 10);
+    body += static_cast<char>((client_id.size() >> 8) & 0xff);
+    body += static_cast<char>(client_id.size() & 0xff);
+    body += client_id;
+    std::string packet(1, '\x10');
+    packet += static_cast<char>(body.size());  // < 128 bytes: one length byte
+    return packet + body;
+}
+
+// One full connect; true when CONNACK 0 arrived.
+bool ConnectOnce(SSL_CTX* ctx, std::uint16_t port, const std::string& client_id) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = false;
+    SSL* ssl = nullptr;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+        ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        SSL_set_tlsext_host_name(ssl, "localhost");
+        if (SSL_connect(ssl) == 1) {
+            const std::string packet = ConnectPacket(client_id);
+            unsigned char connack[4] = {};
+            int got = 0;
+            if (SSL_write(ssl, packet.data(), static_cast<int>(packet.size())) ==
+                static_cast<int>(packet.size())) {
+                // With TLS 1.3 a refused client certificate shows up here, not in SSL_connect.
+                while (got < 4) {
+                    const int n = SSL_read(ssl, connack + got, 4 - got);
+                    if (n <= 0) {
+                        break;
+                    }
+                    got += n;
+                }
+            }
+            ok = got == 4 && connack[0] == 0x20 && connack[3] == 0;
+            if (ok) {
+                const char disconnect[2] = {'\xe0', '\x00'};
+                SSL_write(ssl, disconnect, 2);
+            }
+        }
+    }
+    if (ssl != nullptr) {
+        SSL_free(ssl);
+    }
+    ERR_clear_error();
+    ::close(fd);
+    return ok;
+}
+
+struct RunResult {
+    std::uint64_t ok = 0;
+    std::uint64_t failed = 0;
+    double seconds = 0;
+    double Rate() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
+};
+
+RunResult Measure(SSL_CTX* ctx, std::uint16_t port, const BenchArgs& args,
+                  const std::string& tag) {
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> ok{0};
+    std::atomic<std::uint64_t> failed{0};
+    std::vector<std::thread> threads;
+    const auto start = std::chrono::steady_clock::now();
+    for (int t = 0; t < args.clients; ++t) {
+        threads.emplace_back([&, t] {
+            std::uint64_t n = 0;
+            while (!stop.load(std::memory_order_relaxed)) {
+                // A fresh client id per connect: AWS allows 1 CONNECT/s per client id.
+                const std::string id = tag + "-" + std::to_string(t) + "-" + std::to_string(n++);
+                (ConnectOnce(ctx, port, id) ? ok : failed).fetch_add(1);
+            }
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(args.seconds));
+    stop = true;
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    RunResult result;
+    result.ok = ok;
+    result.failed = failed;
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+int RunBench(const BenchArgs& args) {
+    std::string pattern = "/tmp/elsim-bench-connect-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        std::fprintf(stderr, "elsim bench connect: cannot create a temporary directory\n");
+        return kExitFailed;
+    }
+    const fs::path dir = pattern;
+    struct Cleanup {
+        fs::path dir;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    } cleanup{dir};
+
+    const fs::path plugin = args.plugin.empty() ? fs::path(SIM_BROKER_PLUGIN_DEFAULT_PATH)
+                                                : fs::path(args.plugin);
+    std::error_code ec;
+    if (plugin.empty() || !fs::is_regular_file(plugin, ec)) {
+        std::fprintf(stderr, "elsim bench connect: broker plugin not found: '%s'\n",
+                     plugin.c_str());
+        return kExitBadInput;
+    }
+    // PKI: a server root and server certificate for 127.0.0.1, a device CA and one device.
+    sim::world::IssueRequest root_request;
+    root_request.common_name = "elsim Bench Root";
+    root_request.is_ca = true;
+    auto root = sim::world::IssueCertificate(root_request, nullptr);
+    sim::world::IssueRequest server_request;
+    server_request.common_name = "localhost";
+    server_request.dns_names = {"localhost"};
+    server_request.ip_addresses = {"127.0.0.1"};
+    server_request.server_auth = true;
+    auto server = root ? sim::world::IssueCertificate(server_request, &*root) : root;
+    sim::world::IssueRequest device_ca_request;
+    device_ca_request.common_name = "Bench Device CA";
+    device_ca_request.is_ca = true;
+    auto device_ca = sim::world::IssueCertificate(device_ca_request, nullptr);
+    sim::world::IssueRequest device_request;
+    device_request.common_name = "bench-device";
+    auto device = device_ca ? sim::world::IssueCertificate(device_request, &*device_ca)
+                            : device_ca;
+    if (!root || !server || !device_ca || !device) {
+        std::fprintf(stderr, "elsim bench connect: cannot issue the bench certificates\n");
+        return kExitFailed;
+    }
+    const fs::path capath = dir / "capath";
+    if (!WriteFile(dir / "root.pem", root->certificate_pem) ||
+        !WriteFile(dir / "server.pem", server->certificate_pem) ||
+        !WriteFile(dir / "server.key", server->key_pem) ||
+        !WriteFile(dir / "device.pem", device->certificate_pem) ||
+        !WriteFile(dir / "device.key", device->key_pem) ||
+        !sim::world::AddCaToCapath(capath, device_ca->certificate_pem)) {
+        std::fprintf(stderr, "elsim bench connect: cannot write %s\n", dir.c_str());
+        return kExitFailed;
+    }
+
+    std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx(SSL_CTX_new(TLS_client_method()));
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    if (SSL_CTX_load_verify_locations(ctx.get(), (dir / "root.pem").c_str(), nullptr) != 1 ||
+        SSL_CTX_use_certificate_file(ctx.get(), (dir / "device.pem").c_str(), SSL_FILETYPE_PEM) !=
+            1 ||
+        SSL_CTX_use_PrivateKey_file(ctx.get(), (dir / "device.key").c_str(), SSL_FILETYPE_PEM) !=
+            1) {
+        std::fprintf(stderr, "elsim bench connect: cannot set up the TLS client\n");
+        return kExitFailed;
+    }
+
+    // Both brokers run side by side; measured rounds alternate between them so that noise from
+    // other load on the machine hits both alike. Reported figures are medians over the rounds.
+    const char* names[2] = {"account broker (mosquitto + elsim_broker)", "bare mosquitto"};
+    std::unique_ptr<sim::world::MosquittoProcess> brokers[2];
+    std::uint16_t ports[2] = {0, 0};
+    for (int variant = 0; variant < 2; ++variant) {
+        sim::world::MosquittoConfig config;
+        config.address = "127.0.0.1";
+        {
+            // A free port from the OS.
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in addr{};
+            addr.sin_family = AF_INET;
+            addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            socklen_t len = sizeof(addr);
+            ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+            config.port = ntohs(addr.sin_port);
+            ::close(fd);
+        }
+        config.capath = capath;
+        config.certfile = dir / "server.pem";
+        config.keyfile = dir / "server.key";
+        if (variant == 0) {
+            config.plugin = plugin;
+            config.plugin_options = {{"account_name", "bench"}, {"mode", "strict"}};
+        }
+        config.run_as_user = ::geteuid() == 0 ? "root" : "";
+        const fs::path config_file = dir / ("mosquitto-" + std::to_string(variant) + ".conf");
+        WriteFile(config_file, sim::world::RenderMosquittoConfig(config));
+        sim::world::MosquittoOptions options;
+        options.config_file = config_file;
+        options.port = config.port;
+        auto broker = sim::world::MosquittoProcess::Start(options);
+        if (!broker) {
+            std::fprintf(stderr, "elsim bench connect: %s\n", broker.error().message.c_str());
+            return kExitFailed;
+        }
+        brokers[variant] = std::move(*broker);
+        ports[variant] = config.port;
+        BenchArgs warm = args;
+        warm.seconds = 0.3;
+        Measure(ctx.get(), config.port, warm, "warm");
+    }
+    const int rounds = std::max(1, static_cast<int>(args.seconds / 0.5));
+    BenchArgs round_args = args;
+    round_args.seconds = args.seconds / rounds;
+    std::vector<double> rates[2];
+    std::uint64_t ok[2] = {0, 0};
+    std::uint64_t failed[2] = {0, 0};
+    for (int round = 0; round < rounds; ++round) {
+        for (int variant = 0; variant < 2; ++variant) {
+            const auto r =
+                Measure(ctx.get(), ports[variant], round_args,
+                        std::string(variant == 0 ? "acct-" : "bare-") + std::to_string(round));
+            rates[variant].push_back(r.Rate());
+            ok[variant] += r.ok;
+            failed[variant] += r.failed;
+        }
+    }
+    double medians[2] = {0, 0};
+    for (int variant = 0; variant < 2; ++variant) {
+        brokers[variant]->Stop();
+        auto sorted = rates[variant];
+        std::sort(sorted.begin(), sorted.end());
+        medians[variant] = sorted[sorted.size() / 2];
+        std::printf("%-44s %8.0f connects/s median of %d rounds (%llu ok, %llu failed, %d "
+                    "clients)\n",
+                    names[variant], medians[variant], rounds,
+                    static_cast<unsigned long long>(ok[variant]),
+                    static_cast<unsigned long long>(failed[variant]), args.clients);
+    }
+    const double ratio = medians[1] > 0 ? medians[0] / medians[1] : 0;
+    std::printf("ratio account/bare: %.1f%% (target >= 85%%)\n", 100.0 * ratio);
+    return failed[0] + failed[1] == 0 ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void AddConnectBench(CLI::App& bench, VerbContext& context) {
+    auto args = std::make_shared<BenchArgs>();
+    auto* connect = bench.add_subcommand(
+        "connect",
+        "mTLS connects/s against an account broker and a bare mosquitto (same TLS settings)");
+    connect->add_option("--seconds", args->seconds,
+                        "Measured time per broker (in alternating 0.5 s rounds)")
+        ->check(CLI::Range(0.2, 60.0))
+        ->capture_default_str();
+    connect->add_option("--clients", args->clients, "Parallel connecting clients")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    connect->add_option("--plugin", args->plugin, "Broker plugin .so (default: the built one)");
+    connect->callback([args, &context] { context.exit_code = RunBench(*args); });
+}
+
+}  // namespace elsim
