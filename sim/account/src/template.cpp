@@ -42,7 +42,9 @@ public:
 
     sim::Result<json, Failure> Eval(const json& value, const std::string& where) const {
         if (value.is_object() && value.size() == 1) {
-            const auto& [key, argument] = *value.items().begin();
+            const auto first = value.begin();  // items() would hand out a dangling proxy
+            const std::string& key = first.key();
+            const json& argument = first.value();
             if (key == "Ref") {
                 return Ref(argument, where);
             }

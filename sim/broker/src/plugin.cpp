@@ -15,9 +15,7 @@
 // Options (plugin_opt_<name>): mode strict|explain, account_name, account_id, region,
 // endpoint, account_kind, capath, connect_interval_ms (default 1000; 0 disables the limit).
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -25,6 +23,9 @@
 #include <mutex>
 #include <random>
 #include <string>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 extern "C" {
 #include <mosquitto.h>
@@ -58,9 +59,9 @@ sim::TimePoint Now() { return std::chrono::system_clock::now(); }
 
 void Publish(const std::vector<EventMessage>& messages) {
     for (const auto& message : messages) {
-        const int rc = mosquitto_broker_publish_copy(
-            nullptr, message.topic.c_str(), static_cast<int>(message.payload.size()),
-            message.payload.data(), 0, false, nullptr);
+        const int rc = mosquitto_broker_publish_copy(nullptr, message.topic.c_str(),
+                                                     static_cast<int>(message.payload.size()),
+                                                     message.payload.data(), 0, false, nullptr);
         if (rc != MOSQ_ERR_SUCCESS) {
             mosquitto_log_printf(MOSQ_LOG_WARNING, "elsim: publish %s failed: %s",
                                  message.topic.c_str(), mosquitto_strerror(rc));
@@ -82,13 +83,13 @@ bool ReadPeerCertificate(mosquitto* client, PeerCertificate& out) {
     }
     out.der.assign(reinterpret_cast<const char*>(der), static_cast<std::size_t>(size));
     OPENSSL_free(der);
-    unsigned char digest[EVP_MAX_MD_SIZE];
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int digest_size = 0;
-    if (EVP_Digest(out.der.data(), out.der.size(), digest, &digest_size, EVP_sha256(), nullptr) !=
-        1) {
+    if (EVP_Digest(out.der.data(), out.der.size(), digest.data(), &digest_size, EVP_sha256(),
+                   nullptr) != 1) {
         return false;
     }
-    out.certificate_id = sim::HexEncode(std::span<const std::uint8_t>(digest, digest_size));
+    out.certificate_id = sim::HexEncode(std::span<const std::uint8_t>(digest.data(), digest_size));
     return true;
 }
 
@@ -209,17 +210,24 @@ int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
 
 DisconnectCause CauseOf(int reason) {
     switch (reason) {
-        case MOSQ_ERR_SUCCESS: return DisconnectCause::kClientDisconnect;
-        case MOSQ_ERR_CONN_LOST: return DisconnectCause::kConnectionLost;
-        case MOSQ_ERR_KEEPALIVE: return DisconnectCause::kKeepAliveTimeout;
+        case MOSQ_ERR_SUCCESS:
+            return DisconnectCause::kClientDisconnect;
+        case MOSQ_ERR_CONN_LOST:
+            return DisconnectCause::kConnectionLost;
+        case MOSQ_ERR_KEEPALIVE:
+            return DisconnectCause::kKeepAliveTimeout;
         case MOSQ_ERR_PROTOCOL:
         case MOSQ_ERR_MALFORMED_PACKET:
         case MOSQ_ERR_DUPLICATE_PROPERTY:
         case MOSQ_ERR_QOS_NOT_SUPPORTED:
-        case MOSQ_ERR_OVERSIZE_PACKET: return DisconnectCause::kProtocolError;
-        case MOSQ_ERR_ADMINISTRATIVE_ACTION: return DisconnectCause::kAdministrative;
-        case -1: return DisconnectCause::kUnknown;  // what 2.0.11 always passes
-        default: return DisconnectCause::kOther;
+        case MOSQ_ERR_OVERSIZE_PACKET:
+            return DisconnectCause::kProtocolError;
+        case MOSQ_ERR_ADMINISTRATIVE_ACTION:
+            return DisconnectCause::kAdministrative;
+        case -1:
+            return DisconnectCause::kUnknown;  // what 2.0.11 always passes
+        default:
+            return DisconnectCause::kOther;
     }
 }
 
@@ -250,16 +258,21 @@ int OnMessage(int /*event*/, void* /*event_data*/, void* /*user_data*/) noexcept
     return MOSQ_ERR_SUCCESS;
 }
 
-constexpr int kEvents[] = {MOSQ_EVT_BASIC_AUTH, MOSQ_EVT_ACL_CHECK, MOSQ_EVT_TICK,
-                           MOSQ_EVT_DISCONNECT, MOSQ_EVT_MESSAGE};
+constexpr std::array<int, 5> kEvents = {MOSQ_EVT_BASIC_AUTH, MOSQ_EVT_ACL_CHECK, MOSQ_EVT_TICK,
+                                        MOSQ_EVT_DISCONNECT, MOSQ_EVT_MESSAGE};
 
 MOSQ_FUNC_generic_callback CallbackFor(int event) {
     switch (event) {
-        case MOSQ_EVT_BASIC_AUTH: return OnBasicAuth;
-        case MOSQ_EVT_ACL_CHECK: return OnAclCheck;
-        case MOSQ_EVT_TICK: return OnTick;
-        case MOSQ_EVT_DISCONNECT: return OnDisconnect;
-        default: return OnMessage;
+        case MOSQ_EVT_BASIC_AUTH:
+            return OnBasicAuth;
+        case MOSQ_EVT_ACL_CHECK:
+            return OnAclCheck;
+        case MOSQ_EVT_TICK:
+            return OnTick;
+        case MOSQ_EVT_DISCONNECT:
+            return OnDisconnect;
+        default:
+            return OnMessage;
     }
 }
 
@@ -288,9 +301,9 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
             const std::string value = Safe(options[i].value);
             if (key == "mode") {
                 if (value != "strict" && value != "explain") {
-                    mosquitto_log_printf(MOSQ_LOG_ERR,
-                                         "elsim: plugin_opt_mode must be strict or explain, not '%s'",
-                                         value.c_str());
+                    mosquitto_log_printf(
+                        MOSQ_LOG_ERR, "elsim: plugin_opt_mode must be strict or explain, not '%s'",
+                        value.c_str());
                     return MOSQ_ERR_INVAL;
                 }
                 plugin->explain = value == "explain";

@@ -2,19 +2,12 @@
 // `elsim bench connect`: full mTLS connects per second (TCP + TLS 1.3 with a client certificate +
 // MQTT CONNECT/CONNACK + DISCONNECT, no session resumption) against an account broker (mosquitto
 // + elsim_broker) and against a bare mosquitto with the same TLS settings, in one run.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -22,12 +15,19 @@
 #include <thread>
 #include <vector>
 
+#include "verbs.hpp"
 #include <CLI/CLI.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
 #include "sim/world/world_pki.hpp"
-#include "verbs.hpp"
 
 #ifndef SIM_BROKER_PLUGIN_DEFAULT_PATH
 #define SIM_BROKER_PLUGIN_DEFAULT_PATH ""
@@ -86,13 +86,13 @@ bool ConnectOnce(SSL_CTX* ctx, std::uint16_t port, const std::string& client_id)
         SSL_set_tlsext_host_name(ssl, "localhost");
         if (SSL_connect(ssl) == 1) {
             const std::string packet = ConnectPacket(client_id);
-            unsigned char connack[4] = {};
+            std::array<unsigned char, 4> connack{};
             int got = 0;
             if (SSL_write(ssl, packet.data(), static_cast<int>(packet.size())) ==
                 static_cast<int>(packet.size())) {
                 // With TLS 1.3 a refused client certificate shows up here, not in SSL_connect.
                 while (got < 4) {
-                    const int n = SSL_read(ssl, connack + got, 4 - got);
+                    const int n = SSL_read(ssl, connack.data() + got, 4 - got);
                     if (n <= 0) {
                         break;
                     }
@@ -101,8 +101,8 @@ bool ConnectOnce(SSL_CTX* ctx, std::uint16_t port, const std::string& client_id)
             }
             ok = got == 4 && connack[0] == 0x20 && connack[3] == 0;
             if (ok) {
-                const char disconnect[2] = {'\xe0', '\x00'};
-                SSL_write(ssl, disconnect, 2);
+                constexpr std::array<char, 2> kDisconnect = {'\xe0', '\x00'};
+                SSL_write(ssl, kDisconnect.data(), static_cast<int>(kDisconnect.size()));
             }
         }
     }
@@ -121,12 +121,12 @@ struct RunResult {
     double Rate() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
 };
 
-RunResult Measure(SSL_CTX* ctx, std::uint16_t port, const BenchArgs& args,
-                  const std::string& tag) {
+RunResult Measure(SSL_CTX* ctx, std::uint16_t port, const BenchArgs& args, const std::string& tag) {
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> ok{0};
     std::atomic<std::uint64_t> failed{0};
     std::vector<std::thread> threads;
+    threads.reserve(static_cast<std::size_t>(args.clients));
     const auto start = std::chrono::steady_clock::now();
     for (int t = 0; t < args.clients; ++t) {
         threads.emplace_back([&, t] {
@@ -154,24 +154,29 @@ RunResult Measure(SSL_CTX* ctx, std::uint16_t port, const BenchArgs& args,
 int RunBench(const BenchArgs& args) {
     std::string pattern = "/tmp/elsim-bench-connect-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
-        std::fprintf(stderr, "elsim bench connect: cannot create a temporary directory\n");
+        (void)std::fprintf(stderr, "elsim bench connect: cannot create a temporary directory\n");
         return kExitFailed;
     }
     const fs::path dir = pattern;
     struct Cleanup {
         fs::path dir;
+        explicit Cleanup(fs::path d) : dir(std::move(d)) {}
+        Cleanup(const Cleanup&) = delete;
+        Cleanup& operator=(const Cleanup&) = delete;
+        Cleanup(Cleanup&&) = delete;
+        Cleanup& operator=(Cleanup&&) = delete;
         ~Cleanup() {
             std::error_code ec;
             fs::remove_all(dir, ec);
         }
     } cleanup{dir};
 
-    const fs::path plugin = args.plugin.empty() ? fs::path(SIM_BROKER_PLUGIN_DEFAULT_PATH)
-                                                : fs::path(args.plugin);
+    const fs::path plugin =
+        args.plugin.empty() ? fs::path(SIM_BROKER_PLUGIN_DEFAULT_PATH) : fs::path(args.plugin);
     std::error_code ec;
     if (plugin.empty() || !fs::is_regular_file(plugin, ec)) {
-        std::fprintf(stderr, "elsim bench connect: broker plugin not found: '%s'\n",
-                     plugin.c_str());
+        (void)std::fprintf(stderr, "elsim bench connect: broker plugin not found: '%s'\n",
+                           plugin.c_str());
         return kExitBadInput;
     }
     // PKI: a server root and server certificate for 127.0.0.1, a device CA and one device.
@@ -191,10 +196,9 @@ int RunBench(const BenchArgs& args) {
     auto device_ca = sim::world::IssueCertificate(device_ca_request, nullptr);
     sim::world::IssueRequest device_request;
     device_request.common_name = "bench-device";
-    auto device = device_ca ? sim::world::IssueCertificate(device_request, &*device_ca)
-                            : device_ca;
+    auto device = device_ca ? sim::world::IssueCertificate(device_request, &*device_ca) : device_ca;
     if (!root || !server || !device_ca || !device) {
-        std::fprintf(stderr, "elsim bench connect: cannot issue the bench certificates\n");
+        (void)std::fprintf(stderr, "elsim bench connect: cannot issue the bench certificates\n");
         return kExitFailed;
     }
     const fs::path capath = dir / "capath";
@@ -204,7 +208,7 @@ int RunBench(const BenchArgs& args) {
         !WriteFile(dir / "device.pem", device->certificate_pem) ||
         !WriteFile(dir / "device.key", device->key_pem) ||
         !sim::world::AddCaToCapath(capath, device_ca->certificate_pem)) {
-        std::fprintf(stderr, "elsim bench connect: cannot write %s\n", dir.c_str());
+        (void)std::fprintf(stderr, "elsim bench connect: cannot write %s\n", dir.c_str());
         return kExitFailed;
     }
 
@@ -218,15 +222,16 @@ int RunBench(const BenchArgs& args) {
             1 ||
         SSL_CTX_use_PrivateKey_file(ctx.get(), (dir / "device.key").c_str(), SSL_FILETYPE_PEM) !=
             1) {
-        std::fprintf(stderr, "elsim bench connect: cannot set up the TLS client\n");
+        (void)std::fprintf(stderr, "elsim bench connect: cannot set up the TLS client\n");
         return kExitFailed;
     }
 
     // Both brokers run side by side; measured rounds alternate between them so that noise from
     // other load on the machine hits both alike. Reported figures are medians over the rounds.
-    const char* names[2] = {"account broker (mosquitto + elsim_broker)", "bare mosquitto"};
-    std::unique_ptr<sim::world::MosquittoProcess> brokers[2];
-    std::uint16_t ports[2] = {0, 0};
+    const std::array<const char*, 2> names = {"account broker (mosquitto + elsim_broker)",
+                                              "bare mosquitto"};
+    std::array<std::unique_ptr<sim::world::MosquittoProcess>, 2> brokers;
+    std::array<std::uint16_t, 2> ports = {0, 0};
     for (int variant = 0; variant < 2; ++variant) {
         sim::world::MosquittoConfig config;
         config.address = "127.0.0.1";
@@ -237,8 +242,8 @@ int RunBench(const BenchArgs& args) {
             addr.sin_family = AF_INET;
             addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
             socklen_t len = sizeof(addr);
-            ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+            (void)::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+            (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
             config.port = ntohs(addr.sin_port);
             ::close(fd);
         }
@@ -251,13 +256,17 @@ int RunBench(const BenchArgs& args) {
         }
         config.run_as_user = ::geteuid() == 0 ? "root" : "";
         const fs::path config_file = dir / ("mosquitto-" + std::to_string(variant) + ".conf");
-        WriteFile(config_file, sim::world::RenderMosquittoConfig(config));
+        if (!WriteFile(config_file, sim::world::RenderMosquittoConfig(config))) {
+            (void)std::fprintf(stderr, "elsim bench connect: cannot write %s\n",
+                               config_file.c_str());
+            return kExitFailed;
+        }
         sim::world::MosquittoOptions options;
         options.config_file = config_file;
         options.port = config.port;
         auto broker = sim::world::MosquittoProcess::Start(options);
         if (!broker) {
-            std::fprintf(stderr, "elsim bench connect: %s\n", broker.error().message.c_str());
+            (void)std::fprintf(stderr, "elsim bench connect: %s\n", broker.error().message.c_str());
             return kExitFailed;
         }
         brokers[variant] = std::move(*broker);
@@ -269,9 +278,9 @@ int RunBench(const BenchArgs& args) {
     const int rounds = std::max(1, static_cast<int>(args.seconds / 0.5));
     BenchArgs round_args = args;
     round_args.seconds = args.seconds / rounds;
-    std::vector<double> rates[2];
-    std::uint64_t ok[2] = {0, 0};
-    std::uint64_t failed[2] = {0, 0};
+    std::array<std::vector<double>, 2> rates;
+    std::array<std::uint64_t, 2> ok = {0, 0};
+    std::array<std::uint64_t, 2> failed = {0, 0};
     for (int round = 0; round < rounds; ++round) {
         for (int variant = 0; variant < 2; ++variant) {
             const auto r =
@@ -282,20 +291,20 @@ int RunBench(const BenchArgs& args) {
             failed[variant] += r.failed;
         }
     }
-    double medians[2] = {0, 0};
+    std::array<double, 2> medians = {0, 0};
     for (int variant = 0; variant < 2; ++variant) {
         brokers[variant]->Stop();
         auto sorted = rates[variant];
         std::sort(sorted.begin(), sorted.end());
         medians[variant] = sorted[sorted.size() / 2];
-        std::printf("%-44s %8.0f connects/s median of %d rounds (%llu ok, %llu failed, %d "
-                    "clients)\n",
-                    names[variant], medians[variant], rounds,
-                    static_cast<unsigned long long>(ok[variant]),
-                    static_cast<unsigned long long>(failed[variant]), args.clients);
+        (void)std::printf(
+            "%-44s %8.0f connects/s median of %d rounds (%llu ok, %llu failed, %d "
+            "clients)\n",
+            names[variant], medians[variant], rounds, static_cast<unsigned long long>(ok[variant]),
+            static_cast<unsigned long long>(failed[variant]), args.clients);
     }
     const double ratio = medians[1] > 0 ? medians[0] / medians[1] : 0;
-    std::printf("ratio account/bare: %.1f%% (target >= 85%%)\n", 100.0 * ratio);
+    (void)std::printf("ratio account/bare: %.1f%% (target >= 85%%)\n", 100.0 * ratio);
     return failed[0] + failed[1] == 0 ? kExitOk : kExitFailed;
 }
 
@@ -306,8 +315,9 @@ void AddConnectBench(CLI::App& bench, VerbContext& context) {
     auto* connect = bench.add_subcommand(
         "connect",
         "mTLS connects/s against an account broker and a bare mosquitto (same TLS settings)");
-    connect->add_option("--seconds", args->seconds,
-                        "Measured time per broker (in alternating 0.5 s rounds)")
+    connect
+        ->add_option("--seconds", args->seconds,
+                     "Measured time per broker (in alternating 0.5 s rounds)")
         ->check(CLI::Range(0.2, 60.0))
         ->capture_default_str();
     connect->add_option("--clients", args->clients, "Parallel connecting clients")

@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <string>
 
+#include "verbs.hpp"
 #include <CLI/CLI.hpp>
 
 #include "sim/world/mosquitto_process.hpp"
 #include "sim/world/world.hpp"
-#include "verbs.hpp"
 
 namespace elsim {
 namespace {
@@ -57,12 +57,12 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         const auto status = args->foreground ? sim::world::WorldRunForeground(options)
                                              : sim::world::WorldUp(options);
         if (!status) {
-            std::fprintf(stderr, "elsim world up: %s\n", status.error().message.c_str());
+            (void)std::fprintf(stderr, "elsim world up: %s\n", status.error().message.c_str());
             context.exit_code = ExitCodeFor(status.error());
             return;
         }
         if (!args->foreground) {
-            std::printf("%s/world.json\n", args->directory.c_str());
+            (void)std::printf("%s/world.json\n", args->directory.c_str());
         }
         context.exit_code = kExitOk;
     });
@@ -72,7 +72,7 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
     down->callback([args, &context] {
         const auto status = sim::world::WorldDown(args->directory);
         if (!status) {
-            std::fprintf(stderr, "elsim world down: %s\n", status.error().message.c_str());
+            (void)std::fprintf(stderr, "elsim world down: %s\n", status.error().message.c_str());
             context.exit_code = ExitCodeFor(status.error());
             return;
         }
@@ -84,22 +84,22 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
     status->callback([args, &context] {
         auto state = sim::world::ReadWorld(args->directory);
         if (!state) {
-            std::fprintf(stderr, "elsim world status: %s\n", state.error().message.c_str());
+            (void)std::fprintf(stderr, "elsim world status: %s\n", state.error().message.c_str());
             context.exit_code = ExitCodeFor(state.error());
             return;
         }
         const bool supervisor = sim::world::ProcessAlive(state->supervisor_pid);
         bool all_up = supervisor;
-        std::printf("supervisor pid=%d %s\n", state->supervisor_pid,
-                    supervisor ? "running" : "stopped");
+        (void)std::printf("supervisor pid=%d %s\n", state->supervisor_pid,
+                          supervisor ? "running" : "stopped");
         for (const auto& account : state->accounts) {
             const bool up_now = sim::world::PortAcceptsConnections(
                 account.address, account.mqtt_port, std::chrono::milliseconds{200});
             all_up = all_up && up_now;
-            std::printf("%-16s %-7s %s %s:%u %s\n", account.name.c_str(),
-                        sim::world::ToString(account.kind), account.endpoint.c_str(),
-                        account.address.c_str(), static_cast<unsigned>(account.mqtt_port),
-                        up_now ? "up" : "down");
+            (void)std::printf("%-16s %-7s %s %s:%u %s\n", account.name.c_str(),
+                              sim::world::ToString(account.kind), account.endpoint.c_str(),
+                              account.address.c_str(), static_cast<unsigned>(account.mqtt_port),
+                              up_now ? "up" : "down");
         }
         context.exit_code = all_up ? kExitOk : kExitFailed;
     });

@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/world/mosquitto_process.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <condition_variable>
+#include <csignal>
 #include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace sim::world {
 namespace bp = boost::process;
@@ -35,7 +34,7 @@ struct DieWithParent : bp::extend::handler {
         // A supervisor blocks SIGTERM to sigwait() for it; the broker must not inherit that.
         sigset_t none;
         sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);  // NOLINT(concurrency-mt-unsafe): child
     }
 };
 
@@ -187,12 +186,12 @@ sim::Result<std::unique_ptr<MosquittoProcess>> MosquittoProcess::Start(
     }
     if (!ready) {
         process->Stop(500ms);
-        return sim::MakeError(sim::ErrorCode::kUnavailable,
-                              "mosquitto (" + options.config_file.string() + ") not ready: " +
-                                  (running ? "port " + options.host + ":" +
-                                                 std::to_string(options.port) + " closed"
-                                           : "no 'running' line") +
-                                  "; log:\n" + process->Log());
+        return sim::MakeError(
+            sim::ErrorCode::kUnavailable,
+            "mosquitto (" + options.config_file.string() + ") not ready: " +
+                (running ? "port " + options.host + ":" + std::to_string(options.port) + " closed"
+                         : "no 'running' line") +
+                "; log:\n" + process->Log());
     }
     return process;
 }

@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/world/world.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <pwd.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sim/core/adapters.hpp"
 #include "sim/world/mosquitto_config.hpp"
@@ -36,6 +36,9 @@ namespace {
 
 constexpr const char* kNoPlugin = "none";
 
+// strerror(errno) without strerror's shared buffer.
+std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
+
 // True when something already listens on address:port. SO_REUSEADDR makes a TIME_WAIT from a
 // previous run not count, as mosquitto itself sets it.
 bool AddressInUse(const std::string& address, std::uint16_t port) {
@@ -49,8 +52,8 @@ bool AddressInUse(const std::string& address, std::uint16_t port) {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
-    const bool in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
-                        errno == EADDRINUSE;
+    const bool in_use =
+        ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno == EADDRINUSE;
     ::close(fd);
     return in_use;
 }
@@ -58,6 +61,7 @@ bool AddressInUse(const std::string& address, std::uint16_t port) {
 sim::Result<fs::path> ResolvePlugin(const fs::path& configured) {
     fs::path plugin = configured;
     if (plugin.empty()) {
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread of ours starts
         if (const char* env = std::getenv("ELSIM_BROKER_PLUGIN"); env != nullptr && *env != 0) {
             plugin = env;
         } else {
@@ -146,11 +150,11 @@ sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& rand
     }
     for (const auto& account : spec->accounts) {
         if (AddressInUse(account.address, account.port)) {
-            return sim::MakeError(
-                sim::ErrorCode::kUnavailable,
-                options.config_file.string() + ":" + std::to_string(account.line) +
-                    ": account '" + account.name + "': " + account.address + ":" +
-                    std::to_string(account.port) + " is already in use");
+            return sim::MakeError(sim::ErrorCode::kUnavailable,
+                                  options.config_file.string() + ":" +
+                                      std::to_string(account.line) + ": account '" + account.name +
+                                      "': " + account.address + ":" + std::to_string(account.port) +
+                                      " is already in use");
         }
     }
     WorldPlan plan = PlanWorld(*spec, random);
@@ -264,8 +268,7 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
-        if (auto s = sim::WriteFileAtomically(account_dir / "server.pem",
-                                              server->certificate_pem);
+        if (auto s = sim::WriteFileAtomically(account_dir / "server.pem", server->certificate_pem);
             !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
@@ -273,8 +276,8 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             return sim::Unexpected<sim::Error>(s.error());
         }
         if (account.spec.kind == AccountKind::kStaging) {
-            if (auto s = AddCaToCapath(capath, manufacturer_cas[account.spec.manufacturer]
-                                                   .certificate_pem);
+            if (auto s = AddCaToCapath(capath,
+                                       manufacturer_cas[account.spec.manufacturer].certificate_pem);
                 !s) {
                 return sim::Unexpected<sim::Error>(s.error());
             }
@@ -416,14 +419,14 @@ sim::Status WorldUp(const UpOptions& options) {
         return sim::MakeError(sim::ErrorCode::kIo,
                               "cannot create " + options.directory.string() + ": " + ec.message());
     }
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        return sim::MakeError(sim::ErrorCode::kIo, "pipe: " + std::string(std::strerror(errno)));
+    std::array<int, 2> pipe_fds{};
+    if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
+        return sim::MakeError(sim::ErrorCode::kIo, "pipe: " + ErrnoText());
     }
-    std::fflush(nullptr);
+    (void)std::fflush(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0) {
-        return sim::MakeError(sim::ErrorCode::kIo, "fork: " + std::string(std::strerror(errno)));
+        return sim::MakeError(sim::ErrorCode::kIo, "fork: " + ErrnoText());
     }
     if (pid == 0) {
         // Double fork: the supervisor is not our child (no zombie for the caller to reap) and
@@ -457,18 +460,18 @@ sim::Status WorldUp(const UpOptions& options) {
         ::sigwait(&set, &signal_number);
         (*world)->Stop();
         world->reset();
-        std::fflush(nullptr);
+        (void)std::fflush(nullptr);
         std::_Exit(0);
     }
     ::close(pipe_fds[1]);
     int intermediate_status = 0;
     ::waitpid(pid, &intermediate_status, 0);
     std::string report;
-    char buffer[512];
+    std::array<char, 512> buffer{};
     for (;;) {
-        const ssize_t n = ::read(pipe_fds[0], buffer, sizeof(buffer));
+        const ssize_t n = ::read(pipe_fds[0], buffer.data(), buffer.size());
         if (n > 0) {
-            report.append(buffer, static_cast<std::size_t>(n));
+            report.append(buffer.data(), static_cast<std::size_t>(n));
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else {

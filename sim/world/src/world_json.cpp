@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sim/world/world_state.hpp"
-
 #include <nlohmann/json.hpp>
+
+#include "sim/world/world_state.hpp"
 
 namespace sim::world {
 using nlohmann::json;
@@ -14,9 +14,9 @@ std::string WorldStateToJson(const WorldState& state) {
     doc["serverCaFile"] = state.server_ca_file;
     doc["manufacturers"] = json::array();
     for (const auto& m : state.manufacturers) {
-        doc["manufacturers"].push_back(
-            {{"name", m.name}, {"caCertificateFile", m.ca_certificate_file},
-             {"caKeyFile", m.ca_key_file}});
+        doc["manufacturers"].push_back({{"name", m.name},
+                                        {"caCertificateFile", m.ca_certificate_file},
+                                        {"caKeyFile", m.ca_key_file}});
     }
     doc["accounts"] = json::array();
     doc["endpoints"] = json::object();

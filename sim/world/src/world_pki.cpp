@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/world/world_pki.hpp"
 
+#include <array>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -9,10 +14,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <cstdio>
-#include <memory>
-#include <system_error>
 
 #include "sim/core/adapters.hpp"
 #include "sim/core/hex.hpp"
@@ -34,18 +35,18 @@ using Ext = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSI
 
 std::string OpenSslError(const std::string& what) {
     const unsigned long code = ERR_get_error();
-    char buffer[256] = {};
+    std::array<char, 256> buffer{};
     if (code != 0) {
-        ERR_error_string_n(code, buffer, sizeof(buffer));
+        ERR_error_string_n(code, buffer.data(), buffer.size());
     }
     ERR_clear_error();
-    return what + (code != 0 ? std::string(": ") + buffer : std::string());
+    return what + (code != 0 ? std::string(": ") + buffer.data() : std::string());
 }
 
 std::string BioText(BIO* bio) {
     char* data = nullptr;
     const long size = BIO_get_mem_data(bio, &data);
-    return std::string(data, static_cast<std::size_t>(size));
+    return {data, static_cast<std::size_t>(size)};
 }
 
 Cert ReadCert(const std::string& pem) {
@@ -69,8 +70,8 @@ bool AddExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
 bool AddName(X509_NAME* name, const char* field, const std::string& value) {
     return value.empty() ||
            X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
-                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1,
-                                      -1, 0) == 1;
+                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+                                      0) == 1;
 }
 
 }  // namespace
@@ -94,13 +95,13 @@ sim::Result<KeyAndCertificate> IssueCertificate(const IssueRequest& request,
     Cert cert(X509_new());
     X509_set_version(cert.get(), 2);
     // A positive random 127-bit serial, as AWS and the prototypes use.
-    unsigned char serial_bytes[16];
-    if (RAND_bytes(serial_bytes, sizeof(serial_bytes)) != 1) {
+    std::array<unsigned char, 16> serial_bytes{};
+    if (RAND_bytes(serial_bytes.data(), static_cast<int>(serial_bytes.size())) != 1) {
         return sim::MakeError(sim::ErrorCode::kInternal, OpenSslError("RAND_bytes"));
     }
     serial_bytes[0] &= 0x7f;
     serial_bytes[0] |= 0x01;
-    Bn serial(BN_bin2bn(serial_bytes, sizeof(serial_bytes), nullptr));
+    Bn serial(BN_bin2bn(serial_bytes.data(), static_cast<int>(serial_bytes.size()), nullptr));
     BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get()));
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), static_cast<long>(request.not_before.count()));
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(request.not_after.count()));
@@ -126,8 +127,8 @@ sim::Result<KeyAndCertificate> IssueCertificate(const IssueRequest& request,
                                 request.server_auth ? "serverAuth" : "clientAuth");
     }
     if (issuer_cert) {
-        ok = ok && AddExtension(cert.get(), signer_cert, NID_authority_key_identifier,
-                                "keyid:always");
+        ok = ok &&
+             AddExtension(cert.get(), signer_cert, NID_authority_key_identifier, "keyid:always");
     }
     std::string san;
     for (const auto& dns : request.dns_names) {
@@ -150,8 +151,8 @@ sim::Result<KeyAndCertificate> IssueCertificate(const IssueRequest& request,
     Bio cert_bio(BIO_new(BIO_s_mem()));
     Bio key_bio(BIO_new(BIO_s_mem()));
     if (PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1 ||
-        PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                 nullptr) != 1) {
+        PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+            1) {
         return sim::MakeError(sim::ErrorCode::kInternal, OpenSslError("PEM encoding"));
     }
     return KeyAndCertificate{BioText(key_bio.get()), BioText(cert_bio.get())};
@@ -164,14 +165,18 @@ sim::Result<std::string> SubjectHash(const std::string& ca_pem) {
                               OpenSslError("CA certificate is not PEM"));
     }
     int ok = 0;
-    const unsigned long hash =
+    unsigned long hash =
         X509_NAME_hash_ex(X509_get_subject_name(cert.get()), nullptr, nullptr, &ok);
     if (ok != 1) {
         return sim::MakeError(sim::ErrorCode::kInternal, OpenSslError("X509_NAME_hash_ex"));
     }
-    char text[16];
-    std::snprintf(text, sizeof(text), "%08lx", hash & 0xffffffffUL);
-    return std::string(text);
+    static constexpr std::string_view kDigits = "0123456789abcdef";
+    std::string text(8, '0');
+    for (int i = 7; i >= 0; --i) {
+        text[static_cast<std::size_t>(i)] = kDigits[hash & 0xfU];
+        hash >>= 4;
+    }
+    return text;
 }
 
 sim::Status AddCaToCapath(const fs::path& capath, const std::string& ca_pem) {
@@ -180,10 +185,11 @@ sim::Status AddCaToCapath(const fs::path& capath, const std::string& ca_pem) {
         return sim::MakeError(sim::ErrorCode::kInvalidArgument,
                               OpenSslError("CA certificate is not PEM"));
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int digest_size = 0;
-    X509_digest(cert.get(), EVP_sha256(), digest, &digest_size);
-    const std::string id = sim::HexEncode(std::span<const std::uint8_t>(digest, digest_size));
+    X509_digest(cert.get(), EVP_sha256(), digest.data(), &digest_size);
+    const std::string id =
+        sim::HexEncode(std::span<const std::uint8_t>(digest.data(), digest_size));
     auto hash = SubjectHash(ca_pem);
     if (!hash) {
         return sim::Unexpected<sim::Error>(hash.error());

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/world/world_spec.hpp"
 
-#include <arpa/inet.h>
-
 #include <set>
 #include <string>
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 namespace sim::world {
@@ -81,7 +80,9 @@ WorldSpec ParseOrThrow(std::string_view yaml) {
     WorldSpec spec;
     if (root["region"]) {
         spec.region = Scalar(root["region"], "region");
-        if (spec.region.empty() || spec.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+        if (spec.region.empty() ||
+            spec.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
+                std::string::npos) {
             Fail(root["region"], "region '" + spec.region + "' is not a region name");
         }
     }
@@ -160,8 +161,7 @@ WorldSpec ParseOrThrow(std::string_view yaml) {
                 Fail(item["manufacturer"], "only a staging account has a manufacturer");
             }
             if (manufacturer_names.count(account.manufacturer) == 0) {
-                Fail(item["manufacturer"],
-                     "unknown manufacturer '" + account.manufacturer + "'");
+                Fail(item["manufacturer"], "unknown manufacturer '" + account.manufacturer + "'");
             }
         } else if (account.kind == AccountKind::kStaging) {
             if (spec.manufacturers.empty()) {
@@ -222,12 +222,11 @@ sim::Result<WorldSpec> ParseWorldSpec(std::string_view yaml, std::string_view so
         return ParseOrThrow(yaml);
     } catch (const SpecError& e) {
         return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              std::string(source) + ":" + std::to_string(e.line) + ": " +
-                                  e.reason);
+                              std::string(source) + ":" + std::to_string(e.line) + ": " + e.reason);
     } catch (const YAML::Exception& e) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " +
-                                  e.msg);
+        return sim::MakeError(
+            sim::ErrorCode::kInvalidArgument,
+            std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }
 }
 

@@ -38,13 +38,16 @@ protected:
 
     // mosquitto_pub/sub arguments for an mTLS connection with `cert`.
     std::vector<std::string> TlsArgs(const CertFiles& cert) const {
-        return {"-h",     "127.0.0.1", "-p",    std::to_string(broker_->port()),
-                "--cafile", pki_->ServerCa().cert.string(), "--cert", cert.cert.string(),
-                "--key",  cert.key.string()};
+        return {"-h",       "127.0.0.1",
+                "-p",       std::to_string(broker_->port()),
+                "--cafile", pki_->ServerCa().cert.string(),
+                "--cert",   cert.cert.string(),
+                "--key",    cert.key.string()};
     }
 
     std::vector<std::string> Pub(const CertFiles& cert, const std::string& client_id,
-                                 const std::string& topic, const std::string& version = "mqttv311") {
+                                 const std::string& topic,
+                                 const std::string& version = "mqttv311") {
         std::vector<std::string> argv = {"mosquitto_pub"};
         for (auto& a : TlsArgs(cert)) {
             argv.push_back(a);
@@ -63,8 +66,8 @@ protected:
         for (auto& a : TlsArgs(device_)) {
             argv.push_back(a);
         }
-        for (const char* a : {"-V", "mqttv311", "-i", client_id.c_str(), "-t", filter.c_str(),
-                              "-v", "-q", "1", "-d"}) {
+        for (const char* a : {"-V", "mqttv311", "-i", client_id.c_str(), "-t", filter.c_str(), "-v",
+                              "-q", "1", "-d"}) {
             argv.emplace_back(a);
         }
         auto sub = std::make_unique<BackgroundCommand>(argv);

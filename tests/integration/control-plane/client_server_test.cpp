@@ -3,13 +3,13 @@
 // (right and wrong secret, labels with ':' that botocore-style canonicalisation double-encodes),
 // account selection by access key id, token pagination, durable group commit under concurrent
 // writers, and a reopened store that has everything.
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/control_plane/issuer.hpp"
@@ -184,10 +184,12 @@ TEST_F(ClientServerTest, IssuedCertificatesAndPoliciesSurviveRestart) {
     ASSERT_TRUE(keys) << keys.error().message;
     const std::string id = (*keys)["certificateId"];
     const std::string arn = (*keys)["certificateArn"];
-    ASSERT_TRUE(client->Call("POST", AwsClient::Path({"policies", "p"}), {},
-                             {{"policyDocument",
-                               R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]})"}}));
-    ASSERT_TRUE(client->Call("PUT", AwsClient::Path({"target-policies", "p"}), {}, {{"target", arn}}));
+    ASSERT_TRUE(client->Call(
+        "POST", AwsClient::Path({"policies", "p"}), {},
+        {{"policyDocument",
+          R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]})"}}));
+    ASSERT_TRUE(
+        client->Call("PUT", AwsClient::Path({"target-policies", "p"}), {}, {{"target", arn}}));
     // An idle keep-alive connection outlives the server's keep-alive timeout: the client
     // must reconnect transparently.
     std::this_thread::sleep_for(std::chrono::milliseconds{2500});

@@ -1,14 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The software module against a real mosquitto over mutual TLS, through the in-process API:
 // CONNECT, SEND/SUBSCRIBE/GET round trip, CONLOST on a broker drop, and ERR14 hints 2-5.
-#include <signal.h>
-#include <sys/prctl.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,8 +8,15 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
@@ -53,7 +52,8 @@ std::uint16_t FreePort() {
 // repeated until it exits (reference/deps.md §5), log printed only on failure.
 class Mosquitto {
 public:
-    Mosquitto(const fs::path& dir, const std::string& extra) : port_(FreePort()), log_(dir / "broker.log") {
+    Mosquitto(const fs::path& dir, const std::string& extra)
+        : port_(FreePort()), log_(dir / "broker.log") {
         const fs::path conf = dir / "broker.conf";
         std::ofstream(conf) << "listener " << port_ << " " << kBrokerIp << "\n"
                             << "cafile " << (dir / "ca/root.pem").string() << "\n"
@@ -125,12 +125,14 @@ protected:
         std::optional<pki::CertificateAuthority> aws;
         make("ca", [&](auto& out) {
             auto r = pki::WriteCa(pki::CaOptions{}, now, out);
-            if (r) ca = std::move(*r);
+            if (r)
+                ca = std::move(*r);
             return r;
         });
         make("aws", [&](auto& out) {
             auto r = pki::WriteAwsCa(pki::KeyType::kEcP256, pki::Days{30}, now, out);
-            if (r) aws = std::move(*r);
+            if (r)
+                aws = std::move(*r);
             return r;
         });
         ASSERT_TRUE(ca && aws);

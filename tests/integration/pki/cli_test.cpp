@@ -1,22 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // `elsim pki` verbs as a subprocess: bad input exits 2 with one line naming the file or option
 // and writes nothing; good input chains verb to verb; --force replaces atomically.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <functional>
 
-#include <nlohmann/json.hpp>
-
 #include "run.hpp"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace pki {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using testing::Elsim;
+using ::testing::HasSubstr;
 using testing::OpenSsl;
 using testing::RunResult;
 using testing::ScratchDir;
@@ -47,10 +45,10 @@ protected:
         fs::create_directories(base);
         ASSERT_EQ(Elsim({"pki", "ca", "--dir", (base / "ca").string()}, base).status, 0);
         ASSERT_EQ(Elsim({"pki", "ca", "--dir", (base / "other-ca").string()}, base).status, 0);
-        ASSERT_EQ(Elsim({"pki", "aws-ca", "--dir", (base / "aws").string(), "--key-type", "ec"},
-                        base)
-                      .status,
-                  0);
+        ASSERT_EQ(
+            Elsim({"pki", "aws-ca", "--dir", (base / "aws").string(), "--key-type", "ec"}, base)
+                .status,
+            0);
         WriteText(base / "garbled.pem",
                   "-----BEGIN CERTIFICATE-----\n%%%garbage%%%\n-----END CERTIFICATE-----\n");
         WriteText(base / "empty.pem", "");
@@ -100,112 +98,151 @@ TEST_P(PkiCliBadInput, ExitsTwoWithOneLineAndWritesNothing) {
 
 std::string S(const fs::path& p) { return p.string(); }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, PkiCliBadInput,
-    ::testing::Values(
-        BadInputCase{"count_zero",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{"pki", "modules", "--ca-dir", S(f / "ca"),
-                                                         "--count", "0", "--dir", S(o)};
-                     },
-                     "--count", "at least 1"},
-        BadInputCase{"missing_ca_dir",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{"pki", "modules", "--ca-dir",
-                                                         S(f / "nope"), "--count", "1", "--dir",
-                                                         S(o)};
-                     },
-                     "nope", "missing"},
-        BadInputCase{"garbled_ca_cert",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{
-                             "pki", "modules", "--ca-cert", S(f / "garbled.pem"), "--ca-key",
-                             S(f / "ca/root.key"), "--count", "1", "--dir", S(o)};
-                     },
-                     "garbled.pem", "garbled PEM certificate"},
-        BadInputCase{"empty_ca_cert",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{
-                             "pki", "modules", "--ca-cert", S(f / "empty.pem"), "--ca-key",
-                             S(f / "ca/root.key"), "--count", "1", "--dir", S(o)};
-                     },
-                     "empty.pem", "no PEM certificate found"},
-        BadInputCase{"unreadable_ca_key",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{
-                             "pki", "modules", "--ca-cert", S(f / "ca/root.pem"), "--ca-key",
-                             S(f / "ca/missing.key"), "--count", "1", "--dir", S(o)};
-                     },
-                     "ca/missing.key", ""},
-        BadInputCase{"key_of_another_ca",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{
-                             "pki", "modules", "--ca-cert", S(f / "ca/root.pem"), "--ca-key",
-                             S(f / "other-ca/root.key"), "--count", "1", "--dir", S(o)};
-                     },
-                     "other-ca/root.key", "does not match the certificate"},
-        BadInputCase{"certificate_given_as_key",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{
-                             "pki", "modules", "--ca-cert", S(f / "ca/root.pem"), "--ca-key",
-                             S(f / "ca/root.pem"), "--count", "1", "--dir", S(o)};
-                     },
-                     "ca/root.pem", "no PEM private key found"},
-        BadInputCase{"existing_output_without_force",
-                     [](const fs::path& f, const fs::path&) {
-                         return std::vector<std::string>{"pki", "ca", "--dir", S(f / "taken")};
-                     },
-                     "taken", "use --force"},
-        BadInputCase{"bad_subject",
-                     [](const fs::path&, const fs::path& o) {
-                         return std::vector<std::string>{"pki", "ca", "--dir", S(o), "--subject",
-                                                         "nonsense"};
-                     },
-                     "--subject", "not KEY=VALUE"},
-        BadInputCase{"bad_registration_code",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{"pki", "verification", "--ca-dir",
-                                                         S(f / "ca"), "--registration-code",
-                                                         "not a code!", "--dir", S(o)};
-                     },
-                     "--registration-code", "letters or digits"},
-        BadInputCase{"server_without_names",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{"pki", "server", "--ca-dir", S(f / "aws"),
-                                                         "--dir", S(o)};
-                     },
-                     "--name", "at least one name"},
-        BadInputCase{"server_bad_ip",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{"pki", "server", "--ca-dir", S(f / "aws"),
-                                                         "--name", "x.elsim.test", "--ip",
-                                                         "999.1.1.1", "--dir", S(o)};
-                     },
-                     "", "IP address '999.1.1.1'"},
-        BadInputCase{"claim_signed_by_garbled_ca",
-                     [](const fs::path& f, const fs::path& o) {
-                         return std::vector<std::string>{"pki", "claim", "--ca-cert",
-                                                         S(f / "garbled.pem"), "--ca-key",
-                                                         S(f / "aws/root-ca.key"), "--dir", S(o)};
-                     },
-                     "garbled.pem", "garbled"},
-        BadInputCase{"id_of_garbled_file",
-                     [](const fs::path& f, const fs::path&) {
-                         return std::vector<std::string>{"pki", "id", S(f / "garbled.pem")};
-                     },
-                     "garbled.pem", "garbled PEM certificate"},
-        BadInputCase{"id_of_missing_file",
-                     [](const fs::path& f, const fs::path&) {
-                         return std::vector<std::string>{"pki", "id", S(f / "absent.pem")};
-                     },
-                     "absent.pem", ""},
-        BadInputCase{"unknown_key_type",
-                     [](const fs::path&, const fs::path& o) {
-                         return std::vector<std::string>{"pki", "ca", "--dir", S(o), "--key-type",
-                                                         "dsa"};
-                     },
-                     "--key-type", ""}),
-    [](const auto& test_info) { return test_info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Table, PkiCliBadInput,
+                         ::testing::Values(BadInputCase{"count_zero",
+                                                        [](const fs::path& f, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki",       "modules", "--ca-dir",
+                                                                S(f / "ca"), "--count", "0",
+                                                                "--dir",     S(o)};
+                                                        },
+                                                        "--count", "at least 1"},
+                                           BadInputCase{"missing_ca_dir",
+                                                        [](const fs::path& f, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki",      "modules",
+                                                                "--ca-dir", S(f / "nope"),
+                                                                "--count",  "1",
+                                                                "--dir",    S(o)};
+                                                        },
+                                                        "nope", "missing"},
+                                           BadInputCase{"garbled_ca_cert",
+                                                        [](const fs::path& f, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki",       "modules",
+                                                                "--ca-cert", S(f / "garbled.pem"),
+                                                                "--ca-key",  S(f / "ca/root.key"),
+                                                                "--count",   "1",
+                                                                "--dir",     S(o)};
+                                                        },
+                                                        "garbled.pem", "garbled PEM certificate"},
+                                           BadInputCase{"empty_ca_cert",
+                                                        [](const fs::path& f, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki",       "modules",
+                                                                "--ca-cert", S(f / "empty.pem"),
+                                                                "--ca-key",  S(f / "ca/root.key"),
+                                                                "--count",   "1",
+                                                                "--dir",     S(o)};
+                                                        },
+                                                        "empty.pem", "no PEM certificate found"},
+                                           BadInputCase{
+                                               "unreadable_ca_key",
+                                               [](const fs::path& f, const fs::path& o) {
+                                                   return std::vector<std::string>{
+                                                       "pki",       "modules",
+                                                       "--ca-cert", S(f / "ca/root.pem"),
+                                                       "--ca-key",  S(f / "ca/missing.key"),
+                                                       "--count",   "1",
+                                                       "--dir",     S(o)};
+                                               },
+                                               "ca/missing.key", ""},
+                                           BadInputCase{
+                                               "key_of_another_ca",
+                                               [](const fs::path& f, const fs::path& o) {
+                                                   return std::vector<std::string>{
+                                                       "pki",       "modules",
+                                                       "--ca-cert", S(f / "ca/root.pem"),
+                                                       "--ca-key",  S(f / "other-ca/root.key"),
+                                                       "--count",   "1",
+                                                       "--dir",     S(o)};
+                                               },
+                                               "other-ca/root.key",
+                                               "does not match the certificate"},
+                                           BadInputCase{"certificate_given_as_key",
+                                                        [](const fs::path& f, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki",       "modules",
+                                                                "--ca-cert", S(f / "ca/root.pem"),
+                                                                "--ca-key",  S(f / "ca/root.pem"),
+                                                                "--count",   "1",
+                                                                "--dir",     S(o)};
+                                                        },
+                                                        "ca/root.pem", "no PEM private key found"},
+                                           BadInputCase{"existing_output_without_force",
+                                                        [](const fs::path& f, const fs::path&) {
+                                                            return std::vector<std::string>{
+                                                                "pki", "ca", "--dir",
+                                                                S(f / "taken")};
+                                                        },
+                                                        "taken", "use --force"},
+                                           BadInputCase{"bad_subject",
+                                                        [](const fs::path&, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki", "ca",        "--dir",
+                                                                S(o),  "--subject", "nonsense"};
+                                                        },
+                                                        "--subject", "not KEY=VALUE"},
+                                           BadInputCase{"bad_registration_code",
+                                                        [](const fs::path& f, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki",
+                                                                "verification",
+                                                                "--ca-dir",
+                                                                S(f / "ca"),
+                                                                "--registration-code",
+                                                                "not a code!",
+                                                                "--dir",
+                                                                S(o)};
+                                                        },
+                                                        "--registration-code", "letters or digits"},
+                                           BadInputCase{"server_without_names",
+                                                        [](const fs::path& f, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki",        "server", "--ca-dir",
+                                                                S(f / "aws"), "--dir",  S(o)};
+                                                        },
+                                                        "--name", "at least one name"},
+                                           BadInputCase{"server_bad_ip",
+                                                        [](const fs::path& f, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki",      "server",
+                                                                "--ca-dir", S(f / "aws"),
+                                                                "--name",   "x.elsim.test",
+                                                                "--ip",     "999.1.1.1",
+                                                                "--dir",    S(o)};
+                                                        },
+                                                        "", "IP address '999.1.1.1'"},
+                                           BadInputCase{
+                                               "claim_signed_by_garbled_ca",
+                                               [](const fs::path& f, const fs::path& o) {
+                                                   return std::vector<std::string>{
+                                                       "pki",       "claim",
+                                                       "--ca-cert", S(f / "garbled.pem"),
+                                                       "--ca-key",  S(f / "aws/root-ca.key"),
+                                                       "--dir",     S(o)};
+                                               },
+                                               "garbled.pem", "garbled"},
+                                           BadInputCase{"id_of_garbled_file",
+                                                        [](const fs::path& f, const fs::path&) {
+                                                            return std::vector<std::string>{
+                                                                "pki", "id", S(f / "garbled.pem")};
+                                                        },
+                                                        "garbled.pem", "garbled PEM certificate"},
+                                           BadInputCase{"id_of_missing_file",
+                                                        [](const fs::path& f, const fs::path&) {
+                                                            return std::vector<std::string>{
+                                                                "pki", "id", S(f / "absent.pem")};
+                                                        },
+                                                        "absent.pem", ""},
+                                           BadInputCase{"unknown_key_type",
+                                                        [](const fs::path&, const fs::path& o) {
+                                                            return std::vector<std::string>{
+                                                                "pki", "ca",         "--dir",
+                                                                S(o),  "--key-type", "dsa"};
+                                                        },
+                                                        "--key-type", ""}),
+                         [](const auto& test_info) { return test_info.param.name; });
 
 TEST_F(PkiCli, VerbsChainFromCaToModulesVerificationServerAndClaim) {
     ScratchDir work;
@@ -215,18 +252,18 @@ TEST_F(PkiCli, VerbsChainFromCaToModulesVerificationServerAndClaim) {
                     w)
                   .status,
               0);
-    RunResult modules = Elsim({"pki", "modules", "--ca-cert", S(w / "ca/intermediate.pem"),
-                               "--ca-key", S(w / "ca/intermediate.key"), "--count", "3", "--dir",
-                               S(w / "modules")},
-                              w);
+    RunResult modules =
+        Elsim({"pki", "modules", "--ca-cert", S(w / "ca/intermediate.pem"), "--ca-key",
+               S(w / "ca/intermediate.key"), "--count", "3", "--dir", S(w / "modules")},
+              w);
     ASSERT_EQ(modules.status, 0) << modules.err;
     const auto index = nlohmann::json::parse(Slurp(w / "modules/index.json"));
     ASSERT_EQ(index["modules"].size(), 3U);
     for (const auto& m : index["modules"]) {
-        RunResult v = OpenSsl({"verify", "-CAfile", S(w / "ca/root.pem"), "-untrusted",
-                               S(w / "ca/intermediate.pem"),
-                               S(w / "modules" / m["certificate"].get<std::string>())},
-                              w);
+        RunResult v = OpenSsl(
+            {"verify", "-CAfile", S(w / "ca/root.pem"), "-untrusted", S(w / "ca/intermediate.pem"),
+             S(w / "modules" / m["certificate"].get<std::string>())},
+            w);
         EXPECT_EQ(v.status, 0) << v.out << v.err;
     }
     const std::string csv = Slurp(w / "modules/index.csv");
@@ -252,13 +289,11 @@ TEST_F(PkiCli, VerbsChainFromCaToModulesVerificationServerAndClaim) {
                     w)
                   .status,
               0);
-    RunResult san = OpenSsl({"x509", "-in", S(w / "server/cert.pem"), "-noout", "-ext",
-                             "subjectAltName"},
-                            w);
+    RunResult san =
+        OpenSsl({"x509", "-in", S(w / "server/cert.pem"), "-noout", "-ext", "subjectAltName"}, w);
     EXPECT_THAT(san.out, HasSubstr("DNS:a.elsim.test, DNS:b.elsim.test, IP Address:127.0.0.2"));
-    RunResult claim = Elsim({"pki", "claim", "--ca-dir", S(Fixtures() / "aws"), "--dir",
-                             S(w / "claim")},
-                            w);
+    RunResult claim =
+        Elsim({"pki", "claim", "--ca-dir", S(Fixtures() / "aws"), "--dir", S(w / "claim")}, w);
     ASSERT_EQ(claim.status, 0) << claim.err;
     EXPECT_EQ(Slurp(w / "claim/certificate-id.txt"),
               Elsim({"pki", "id", S(w / "claim/cert.pem")}, w).out);
@@ -280,7 +315,7 @@ TEST_F(PkiCli, ForceReplacesTheWholeDirectoryAndLeavesNoTemporaries) {
     ASSERT_EQ(Elsim(forced, work.path()).status, 0);
     const auto second = Listing(out);
     EXPECT_EQ(second.size(), first.size());
-    EXPECT_NE(second, first);  // new ThingNames
+    EXPECT_NE(second, first);                                   // new ThingNames
     EXPECT_EQ(Listing(work.path()).size(), second.size() + 1);  // only "modules" itself added
 }
 

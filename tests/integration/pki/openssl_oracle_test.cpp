@@ -2,23 +2,22 @@
 // `elsim pki` output checked by the `openssl` command as an independent oracle: good chains
 // verify, broken cases fail with OpenSSL's own reason, certificateId = the SHA-256 fingerprint,
 // ThingName = serial = CN.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cctype>
 
+#include "run.hpp"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "pki/certificate.hpp"
-#include "run.hpp"
 
 namespace pki {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using testing::Elsim;
+using ::testing::HasSubstr;
 using testing::OpenSsl;
 using testing::RunResult;
 using testing::ScratchDir;
@@ -26,8 +25,8 @@ using testing::Slurp;
 
 // `openssl x509 -noout -fingerprint -sha256` without colons, lower-cased.
 std::string Fingerprint(const fs::path& cert, const fs::path& scratch) {
-    RunResult r = OpenSsl({"x509", "-in", cert.string(), "-noout", "-fingerprint", "-sha256"},
-                          scratch);
+    RunResult r =
+        OpenSsl({"x509", "-in", cert.string(), "-noout", "-fingerprint", "-sha256"}, scratch);
     EXPECT_EQ(r.status, 0) << r.err;
     std::string hex;
     for (char c : r.out.substr(r.out.find('=') + 1)) {
@@ -88,9 +87,9 @@ TEST_P(DemoPki, EveryModuleVerifiesAndItsIdIsTheFingerprint) {
         EXPECT_THAT(r.out, HasSubstr(": OK"));
         EXPECT_EQ(Fingerprint(cert, Scratch()), module["certificateId"]);
         // ThingName = serial = CN, as openssl prints them.
-        RunResult fields = OpenSsl({"x509", "-in", cert.string(), "-noout", "-serial", "-subject",
-                                    "-nameopt", "RFC2253"},
-                                   Scratch());
+        RunResult fields = OpenSsl(
+            {"x509", "-in", cert.string(), "-noout", "-serial", "-subject", "-nameopt", "RFC2253"},
+            Scratch());
         std::string upper = thing;
         std::transform(upper.begin(), upper.end(), upper.begin(),
                        [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
@@ -98,8 +97,8 @@ TEST_P(DemoPki, EveryModuleVerifiesAndItsIdIsTheFingerprint) {
         EXPECT_THAT(fields.out, HasSubstr("subject=CN=" + thing + "\n"));
         // The chain file verifies on its own against the root (untrusted = the file itself).
         const fs::path chain = Demo() / "modules" / module["chain"].get<std::string>();
-        RunResult c = OpenSsl({"verify", "-CAfile", (Demo() / "ca/root.pem").string(),
-                               "-untrusted", chain.string(), cert.string()},
+        RunResult c = OpenSsl({"verify", "-CAfile", (Demo() / "ca/root.pem").string(), "-untrusted",
+                               chain.string(), cert.string()},
                               Scratch());
         EXPECT_EQ(c.status, 0) << c.out << c.err;
     }
@@ -172,26 +171,25 @@ TEST_P(DemoPki, BrokenCasesFailWithOpenSslsReason) {
 
 TEST_P(DemoPki, AwsSideVerifies) {
     const std::string aws_ca = (Demo() / "aws/root-ca.pem").string();
-    RunResult claim = OpenSsl(
-        {"verify", "-CAfile", aws_ca, "-purpose", "sslclient", (Demo() / "claim/cert.pem").string()},
-        Scratch());
+    RunResult claim = OpenSsl({"verify", "-CAfile", aws_ca, "-purpose", "sslclient",
+                               (Demo() / "claim/cert.pem").string()},
+                              Scratch());
     EXPECT_EQ(claim.status, 0) << claim.out << claim.err;
     RunResult subject = OpenSsl({"x509", "-in", (Demo() / "claim/cert.pem").string(), "-noout",
                                  "-subject", "-enddate", "-nameopt", "RFC2253"},
                                 Scratch());
     EXPECT_THAT(subject.out, HasSubstr("subject=CN=AWS IoT Certificate"));
     EXPECT_THAT(subject.out, HasSubstr("notAfter=Dec 31 23:59:59 2049 GMT"));
-    RunResult rsa = OpenSsl({"rsa", "-in", (Demo() / "claim/private.key").string(), "-check",
-                             "-noout"},
-                            Scratch());
+    RunResult rsa = OpenSsl(
+        {"rsa", "-in", (Demo() / "claim/private.key").string(), "-check", "-noout"}, Scratch());
     EXPECT_EQ(rsa.status, 0) << rsa.err;
     EXPECT_THAT(Slurp(Demo() / "claim/private.key"), HasSubstr("BEGIN RSA PRIVATE KEY"));
 
     const fs::path server_dir = Demo() / "servers/a1b2c3d4e5f6g7-ats.iot.us-east-1.elsim.test";
-    RunResult server = OpenSsl({"verify", "-CAfile", aws_ca, "-purpose", "sslserver",
-                                "-verify_hostname", "a1b2c3d4e5f6g7-ats.iot.us-east-1.elsim.test",
-                                (server_dir / "cert.pem").string()},
-                               Scratch());
+    RunResult server =
+        OpenSsl({"verify", "-CAfile", aws_ca, "-purpose", "sslserver", "-verify_hostname",
+                 "a1b2c3d4e5f6g7-ats.iot.us-east-1.elsim.test", (server_dir / "cert.pem").string()},
+                Scratch());
     EXPECT_EQ(server.status, 0) << server.out << server.err;
     RunResult by_ip = OpenSsl({"verify", "-CAfile", aws_ca, "-verify_ip", "127.0.0.1",
                                (server_dir / "cert.pem").string()},
@@ -229,16 +227,15 @@ TEST_P(DemoPki, CaKeysMatchTheirCertificates) {
         RunResult cert_pub = OpenSsl({"x509", "-in", pem.string(), "-noout", "-pubkey"}, Scratch());
         RunResult key_pub = OpenSsl({"pkey", "-in", key.string(), "-pubout"}, Scratch());
         EXPECT_EQ(cert_pub.out, key_pub.out) << base;
-        RunResult text = OpenSsl({"x509", "-in", pem.string(), "-noout", "-ext", "basicConstraints"},
-                                 Scratch());
+        RunResult text =
+            OpenSsl({"x509", "-in", pem.string(), "-noout", "-ext", "basicConstraints"}, Scratch());
         EXPECT_THAT(text.out, HasSubstr("CA:TRUE")) << base;
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(CaShapes, DemoPki, ::testing::Bool(),
-                         [](const auto& test_info) {
-                             return test_info.param ? "WithIntermediate" : "RootOnly";
-                         });
+INSTANTIATE_TEST_SUITE_P(CaShapes, DemoPki, ::testing::Bool(), [](const auto& test_info) {
+    return test_info.param ? "WithIntermediate" : "RootOnly";
+});
 
 }  // namespace
 }  // namespace pki

@@ -155,9 +155,10 @@ TEST_F(ClaimScriptTest, WaitSeesTheModuleLeaveAndNotReturn) {
     auto claim = std::async(std::launch::async, [options] { return RunClaim(options); });
     ASSERT_FALSE(module.WaitMessage(5s).first.empty());
     // What the account's broker publishes when the module drops its staging session.
-    module.Publish(std::string("$aws/events/presence/disconnected/") + kThing,
-                   std::string(R"({"clientId":")") + kThing +
-                       R"(","eventType":"disconnected","disconnectReason":"CLIENT_INITIATED_DISCONNECT"})");
+    module.Publish(
+        std::string("$aws/events/presence/disconnected/") + kThing,
+        std::string(R"({"clientId":")") + kThing +
+            R"(","eventType":"disconnected","disconnectReason":"CLIENT_INITIATED_DISCONNECT"})");
     module.Disconnect();
     const auto report = claim.get();
     EXPECT_EQ(report.outcome, ClaimReport::Outcome::kAccepted) << report.watch_line;
@@ -286,18 +287,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadInputCase{"ThingWithSlash", [](ClaimOptions& o) { o.thing = "a/b"; }, "--thing"},
         BadInputCase{"EmptyThing", [](ClaimOptions& o) { o.thing.clear(); }, "--thing"},
         BadInputCase{"UuidWithWildcard", [](ClaimOptions& o) { o.uuid = "abc#"; }, "--uuid"},
-        BadInputCase{"EmptyEndpoint", [](ClaimOptions& o) { o.endpoint.clear(); },
-                     "--endpoint"},
+        BadInputCase{"EmptyEndpoint", [](ClaimOptions& o) { o.endpoint.clear(); }, "--endpoint"},
         BadInputCase{"EndpointWithScheme",
-                     [](ClaimOptions& o) { o.endpoint = "mqtts://oem.example.com"; },
-                     "--endpoint"},
+                     [](ClaimOptions& o) { o.endpoint = "mqtts://oem.example.com"; }, "--endpoint"},
         BadInputCase{"StagingPortZero", [](ClaimOptions& o) { o.staging = "127.0.0.1:0"; },
                      "--staging"},
         BadInputCase{"EmulatedWithoutWorld",
                      [](ClaimOptions& o) { o.staging = "abc.iot.us-east-1.elsim.test"; },
                      "--staging"},
-        BadInputCase{"NoRootCaNoWorld", [](ClaimOptions& o) { o.root_ca.clear(); },
-                     "--root-ca"},
+        BadInputCase{"NoRootCaNoWorld", [](ClaimOptions& o) { o.root_ca.clear(); }, "--root-ca"},
         BadInputCase{"MissingKey", [](ClaimOptions& o) { o.claim_key = "/nonexistent/key.pem"; },
                      "--claim-key"},
         BadInputCase{"MissingWorld", [](ClaimOptions& o) { o.world = "/nonexistent-world"; },

@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // A world of real mosquitto brokers: start, trust, stop, and refuse bad world files.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "sim/world/world.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -12,12 +8,16 @@
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "sim/core/adapters.hpp"
 #include "sim/testing/support.hpp"
-#include "sim/world/world.hpp"
 #include "sim/world/world_pki.hpp"
 
 namespace sim::world {
@@ -33,9 +33,14 @@ std::string WorldYaml(std::uint16_t port) {
            "manufacturers:\n"
            "  - name: acme\n"
            "accounts:\n"
-           "  - {name: staging, kind: staging, port: " + std::to_string(port) + "}\n"
-           "  - {name: oem-a, kind: oem, port: " + std::to_string(port) + "}\n"
-           "  - {name: oem-b, kind: oem, port: " + std::to_string(port) + "}\n";
+           "  - {name: staging, kind: staging, port: " +
+           std::to_string(port) +
+           "}\n"
+           "  - {name: oem-a, kind: oem, port: " +
+           std::to_string(port) +
+           "}\n"
+           "  - {name: oem-b, kind: oem, port: " +
+           std::to_string(port) + "}\n";
 }
 
 class WorldTest : public ::testing::Test {
@@ -54,7 +59,7 @@ protected:
     sim::testing::CertFiles AcmeDevice(const WorldState& state, const std::string& name) {
         const auto& m = state.manufacturers.at(0);
         const sim::world::KeyAndCertificate ca{*sim::ReadFile(m.ca_key_file),
-                                                *sim::ReadFile(m.ca_certificate_file)};
+                                               *sim::ReadFile(m.ca_certificate_file)};
         IssueRequest request;
         request.common_name = name;
         auto issued = IssueCertificate(request, &ca);
@@ -75,8 +80,7 @@ protected:
         const auto result = RunCommand(
             {"mosquitto_pub", "-h", account.address, "-p", std::to_string(account.mqtt_port),
              "--cafile", state.server_ca_file, "--cert", device.cert.string(), "--key",
-             device.key.string(), "-i", client_id, "-t", "dt/" + client_id, "-m", "x", "-q",
-             "1"});
+             device.key.string(), "-i", client_id, "-t", "dt/" + client_id, "-m", "x", "-q", "1"});
         last_output_ = result.output;
         return result.exit_code;
     }
@@ -141,7 +145,8 @@ TEST_F(WorldTest, HotAddedCaIsTrustedWithoutRestart) {
     const auto& oem = state.accounts[1];
     ASSERT_NE(Publish(state, oem, device, "module-2"), 0) << last_output_;
     const auto pid_before = oem.broker_pid;
-    ASSERT_TRUE(AddCaToCapath(oem.capath, *sim::ReadFile(state.manufacturers[0].ca_certificate_file)));
+    ASSERT_TRUE(
+        AddCaToCapath(oem.capath, *sim::ReadFile(state.manufacturers[0].ca_certificate_file)));
     EXPECT_EQ(Publish(state, oem, device, "module-2b"), 0) << last_output_;
     EXPECT_EQ(oem.broker_pid, pid_before);
     EXPECT_TRUE(ProcessAlive(pid_before));
@@ -204,9 +209,8 @@ TEST_F(WorldTest, RefusesAddressAlreadyInUseNamingTheLine) {
     const auto plan = ValidateWorld(options_, random);
     ::close(fd);
     ASSERT_FALSE(plan);
-    EXPECT_EQ(plan.error().message,
-              config_.string() + ":6: account 'oem-a': 127.0.0.3:" + std::to_string(port_) +
-                  " is already in use");
+    EXPECT_EQ(plan.error().message, config_.string() + ":6: account 'oem-a': 127.0.0.3:" +
+                                        std::to_string(port_) + " is already in use");
     EXPECT_FALSE(fs::exists(options_.directory));
 }
 
@@ -233,9 +237,9 @@ TEST(WorldCliTest, UpStatusDownThroughElsim) {
     const auto port = sim::testing::FreePort("127.0.0.2");
     sim::testing::WriteTextFile(dir.path() / "world.yaml", WorldYaml(port));
     const std::string world_dir = (dir.path() / "w").string();
-    const auto up = RunCommand({elsim, "world", "up", "--config",
-                                (dir.path() / "world.yaml").string(), "--dir", world_dir,
-                                "--plugin", ELSIM_BROKER_PLUGIN});
+    const auto up =
+        RunCommand({elsim, "world", "up", "--config", (dir.path() / "world.yaml").string(), "--dir",
+                    world_dir, "--plugin", ELSIM_BROKER_PLUGIN});
     ASSERT_EQ(up.exit_code, 0) << up.output;
     const auto status = RunCommand({elsim, "world", "status", "--dir", world_dir});
     EXPECT_EQ(status.exit_code, 0) << status.output;
@@ -245,8 +249,8 @@ TEST(WorldCliTest, UpStatusDownThroughElsim) {
     const auto after = RunCommand({elsim, "world", "status", "--dir", world_dir});
     EXPECT_EQ(after.exit_code, 1) << after.output;
     sim::testing::WriteTextFile(dir.path() / "bad.yaml", "accounts: []\n");
-    const auto bad = RunCommand({elsim, "world", "up", "--config",
-                                 (dir.path() / "bad.yaml").string(), "--dir", world_dir});
+    const auto bad = RunCommand(
+        {elsim, "world", "up", "--config", (dir.path() / "bad.yaml").string(), "--dir", world_dir});
     EXPECT_EQ(bad.exit_code, 2) << bad.output;
     EXPECT_NE(bad.output.find("bad.yaml:1: accounts must be a non-empty list"), std::string::npos)
         << bad.output;

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Command-line clients for tests (mosquitto_pub/mosquitto_sub, elsim): Boost.Process lives in
 // this one translation unit.
-#include <signal.h>
-#include <sys/prctl.h>
-
 #include <condition_variable>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <sys/prctl.h>
 
 #include "sim/testing/support.hpp"
 
@@ -49,9 +48,9 @@ struct BackgroundCommand::Impl {
 BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv)
     : impl_(std::make_unique<Impl>()) {
     std::vector<std::string> args(argv.begin() + 1, argv.end());
-    impl_->child = bp::child(Resolve(argv.at(0)), bp::args(args),
-                             (bp::std_out & bp::std_err) > impl_->out, bp::std_in.close(),
-                             DieWithTest{});
+    impl_->child =
+        bp::child(Resolve(argv.at(0)), bp::args(args), (bp::std_out & bp::std_err) > impl_->out,
+                  bp::std_in.close(), DieWithTest{});
     impl_->reader = std::thread([impl = impl_.get()] {
         std::string line;
         while (std::getline(impl->out, line)) {

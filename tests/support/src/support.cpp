@@ -1,31 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "sim/testing/support.hpp"
 
+#include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "sim/core/hex.hpp"
-#include "sim/testing/support.hpp"
 #include "sim/world/mosquitto_config.hpp"
 
 namespace sim::testing {
 namespace fs = std::filesystem;
 
 TempDir::TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != 0 ? base : "/tmp") +
-                          "/elsim-test-XXXXXX";
+    const char* base = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only
+    std::string pattern =
+        std::string(base != nullptr && *base != 0 ? base : "/tmp") + "/elsim-test-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
         throw std::runtime_error("mkdtemp " + pattern + " failed");
     }
@@ -73,11 +74,11 @@ std::string CertificateIdOf(const std::string& pem) {
     if (cert == nullptr) {
         throw std::runtime_error("not a PEM certificate");
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int size = 0;
-    X509_digest(cert, EVP_sha256(), digest, &size);
+    X509_digest(cert, EVP_sha256(), digest.data(), &size);
     X509_free(cert);
-    return sim::HexEncode(std::span<const std::uint8_t>(digest, size));
+    return sim::HexEncode(std::span<const std::uint8_t>(digest.data(), size));
 }
 
 sim::world::KeyAndCertificate MustIssue(const sim::world::IssueRequest& request,
@@ -132,8 +133,8 @@ const CertFiles& TestPki::DeviceCa(const std::string& name) {
     return device_cas_.back().second;
 }
 
-CertFiles TestPki::Device(const std::string& name, const std::string& ca,
-                          std::chrono::seconds from, std::chrono::seconds to) {
+CertFiles TestPki::Device(const std::string& name, const std::string& ca, std::chrono::seconds from,
+                          std::chrono::seconds to) {
     const CertFiles& issuer_files = DeviceCa(ca);
     const sim::world::KeyAndCertificate issuer{issuer_files.key_pem, issuer_files.cert_pem};
     sim::world::IssueRequest request;
@@ -144,7 +145,7 @@ CertFiles TestPki::Device(const std::string& name, const std::string& ca,
     return Write("device-" + name, MustIssue(request, &issuer));
 }
 
-TestBroker::TestBroker(TestPki& pki, const fs::path& directory, TestBrokerOptions options) {
+TestBroker::TestBroker(TestPki& pki, const fs::path& directory, const TestBrokerOptions& options) {
     port_ = FreePort();
     capath_ = directory / "capath";
     fs::create_directories(capath_);
@@ -183,8 +184,9 @@ TestBroker::~TestBroker() {
         process_->Stop();
         // The broker log is printed only when the test failed (mosquitto's harness does so).
         if (::testing::Test::HasFailure()) {
-            std::fprintf(stderr, "---- broker log (port %u) ----\n%s---- end of broker log ----\n",
-                         static_cast<unsigned>(port_), process_->Log().c_str());
+            (void)std::fprintf(stderr,
+                               "---- broker log (port %u) ----\n%s---- end of broker log ----\n",
+                               static_cast<unsigned>(port_), process_->Log().c_str());
         }
     }
 }

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
+#include "sim/broker/broker_core.hpp"
 
 #include <map>
 #include <set>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
-#include "sim/broker/broker_core.hpp"
 
 namespace sim::broker {
 namespace {
@@ -111,21 +110,21 @@ TEST_P(ConnectDecisionTest, MapsAccountAnswersToWireOutcome) {
 
 INSTANTIATE_TEST_SUITE_P(
     Outcomes, ConnectDecisionTest,
-    ::testing::Values(
-        ConnectCase{"ActiveAllowedV311", Identification::Verdict::kAccept, false, 4,
-                    ConnectAction::kAccept},
-        ConnectCase{"ActiveAllowedV5", Identification::Verdict::kAccept, false, 5,
-                    ConnectAction::kAccept},
-        ConnectCase{"RefusedCertV311", Identification::Verdict::kRefuse, false, 4,
-                    ConnectAction::kCloseWithoutConnack},
-        ConnectCase{"RefusedCertV5", Identification::Verdict::kRefuse, false, 5,
-                    ConnectAction::kCloseWithoutConnack},
-        ConnectCase{"JustRegisteredV5", Identification::Verdict::kCloseAfterRegistration, false,
-                    5, ConnectAction::kCloseWithoutConnack},
-        ConnectCase{"ConnectDeniedV311", Identification::Verdict::kAccept, true, 4,
-                    ConnectAction::kCloseWithoutConnack},
-        ConnectCase{"ConnectDeniedV5", Identification::Verdict::kAccept, true, 5,
-                    ConnectAction::kRefuseWithConnack}),
+    ::testing::Values(ConnectCase{"ActiveAllowedV311", Identification::Verdict::kAccept, false, 4,
+                                  ConnectAction::kAccept},
+                      ConnectCase{"ActiveAllowedV5", Identification::Verdict::kAccept, false, 5,
+                                  ConnectAction::kAccept},
+                      ConnectCase{"RefusedCertV311", Identification::Verdict::kRefuse, false, 4,
+                                  ConnectAction::kCloseWithoutConnack},
+                      ConnectCase{"RefusedCertV5", Identification::Verdict::kRefuse, false, 5,
+                                  ConnectAction::kCloseWithoutConnack},
+                      ConnectCase{"JustRegisteredV5",
+                                  Identification::Verdict::kCloseAfterRegistration, false, 5,
+                                  ConnectAction::kCloseWithoutConnack},
+                      ConnectCase{"ConnectDeniedV311", Identification::Verdict::kAccept, true, 4,
+                                  ConnectAction::kCloseWithoutConnack},
+                      ConnectCase{"ConnectDeniedV5", Identification::Verdict::kAccept, true, 5,
+                                  ConnectAction::kRefuseWithConnack}),
     [](const auto& test_case) { return test_case.param.name; });
 
 TEST_F(BrokerCoreTest, RefusesClientWithoutCertificate) {
@@ -135,8 +134,7 @@ TEST_F(BrokerCoreTest, RefusesClientWithoutCertificate) {
 }
 
 TEST_F(BrokerCoreTest, RefusesReservedAndOverlongClientIds) {
-    EXPECT_EQ(core_.OnConnect(Input("$sys"), kStart).action,
-              ConnectAction::kCloseWithoutConnack);
+    EXPECT_EQ(core_.OnConnect(Input("$sys"), kStart).action, ConnectAction::kCloseWithoutConnack);
     EXPECT_EQ(core_.OnConnect(Input(std::string(129, 'x')), kStart).action,
               ConnectAction::kCloseWithoutConnack);
 }
@@ -149,8 +147,7 @@ TEST_F(BrokerCoreTest, RegistrationEventGoesOutEvenThoughClientIsDropped) {
 }
 
 TEST_F(BrokerCoreTest, ThrottlesSecondConnectWithinOneSecond) {
-    ASSERT_EQ(core_.OnConnect(Input("dev", 4, "cert-a", 1), kStart).action,
-              ConnectAction::kAccept);
+    ASSERT_EQ(core_.OnConnect(Input("dev", 4, "cert-a", 1), kStart).action, ConnectAction::kAccept);
     core_.OnDisconnect(1, "dev", DisconnectCause::kClientDisconnect, kStart + 10ms);
     const auto again = core_.OnConnect(Input("dev", 4, "cert-a", 2), kStart + 500ms);
     EXPECT_EQ(again.action, ConnectAction::kCloseWithoutConnack);
@@ -181,8 +178,7 @@ TEST_F(BrokerCoreTest, DuplicateClientIdEndsOldSessionAndIgnoresItsLateDisconnec
     core_.OnDisconnect(1, "dev", DisconnectCause::kConnectionLost, kStart + 2s);
     const auto effects = core_.TakeEffects(false);
     ASSERT_EQ(effects.publishes.size(), 3U);
-    EXPECT_EQ(json::parse(effects.publishes[1].payload)["disconnectReason"],
-              "DUPLICATE_CLIENTID");
+    EXPECT_EQ(json::parse(effects.publishes[1].payload)["disconnectReason"], "DUPLICATE_CLIENTID");
     EXPECT_EQ(json::parse(effects.publishes[2].payload)["eventType"], "connected");
     EXPECT_EQ(json::parse(effects.publishes[2].payload)["versionNumber"], 2);
     EXPECT_EQ(core_.CertificateOf("dev"), "cert-b");
@@ -224,8 +220,7 @@ TEST_P(PublishDecisionTest, AppliesRulesThenPolicies) {
         core_.OnDisconnect(1, "dev", DisconnectCause::kAdministrative, kStart + 1s);
         const auto after = core_.TakeEffects(true);
         ASSERT_EQ(after.publishes.size(), 1U);
-        EXPECT_EQ(json::parse(after.publishes[0].payload)["disconnectReason"],
-                  c.disconnect_reason);
+        EXPECT_EQ(json::parse(after.publishes[0].payload)["disconnectReason"], c.disconnect_reason);
     }
 }
 
@@ -234,16 +229,14 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         PublishCase{"Allowed", "dt/a", 1, false, 4, false, false, true, false, ""},
         PublishCase{"Qos2Kicks", "dt/a", 2, false, 5, false, false, false, true, "CLIENT_ERROR"},
-        PublishCase{"LongTopicKicks", std::string(257, 't'), 0, false, 4, false, false, false,
-                    true, "CLIENT_ERROR"},
-        PublishCase{"ReservedTopicKicks", "$aws/events/x", 0, false, 4, false, false, false,
-                    true, "FORBIDDEN_ACCESS"},
-        PublishCase{"DeniedV311Kicks", "dt/a", 1, false, 4, true, false, false, true,
-                    "AUTH_ERROR"},
+        PublishCase{"LongTopicKicks", std::string(257, 't'), 0, false, 4, false, false, false, true,
+                    "CLIENT_ERROR"},
+        PublishCase{"ReservedTopicKicks", "$aws/events/x", 0, false, 4, false, false, false, true,
+                    "FORBIDDEN_ACCESS"},
+        PublishCase{"DeniedV311Kicks", "dt/a", 1, false, 4, true, false, false, true, "AUTH_ERROR"},
         PublishCase{"DeniedV5GetsReasonCodeOnly", "dt/a", 1, false, 5, true, false, false, false,
                     ""},
-        PublishCase{"RetainNeedsRetainPublish", "dt/a", 1, true, 5, false, true, false, false,
-                    ""},
+        PublishCase{"RetainNeedsRetainPublish", "dt/a", 1, true, 5, false, true, false, false, ""},
         PublishCase{"RetainAllowed", "dt/a", 1, true, 4, false, false, true, false, ""}),
     [](const auto& test_case) { return test_case.param.name; });
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
+#include "sim/broker/mqtt_rules.hpp"
 
 #include <string>
 
-#include "sim/broker/mqtt_rules.hpp"
+#include <gtest/gtest.h>
 
 namespace sim::broker {
 namespace {
@@ -113,11 +113,11 @@ class UsernameTest : public ::testing::TestWithParam<UsernameCase> {};
 TEST_P(UsernameTest, RecognisesSdkMetricsStrings) {
     EXPECT_EQ(IsSdkMetricsUsername(GetParam().username), GetParam().metrics);
 }
-INSTANTIATE_TEST_SUITE_P(
-    SdkUsernames, UsernameTest,
-    ::testing::Values(UsernameCase{"?SDK=IoTDeviceSDK/JS&Platform=Unix", true},
-                      UsernameCase{"?", true}, UsernameCase{"", false},
-                      UsernameCase{"user?SDK", false}, UsernameCase{"alice", false}));
+INSTANTIATE_TEST_SUITE_P(SdkUsernames, UsernameTest,
+                         ::testing::Values(UsernameCase{"?SDK=IoTDeviceSDK/JS&Platform=Unix", true},
+                                           UsernameCase{"?", true}, UsernameCase{"", false},
+                                           UsernameCase{"user?SDK", false},
+                                           UsernameCase{"alice", false}));
 
 TEST(FilterCountTest, AllowsAtMostEightFiltersPerSubscribe) {
     EXPECT_EQ(CheckFilterCount(8), RuleViolation::kNone);
@@ -141,12 +141,11 @@ TEST_P(ConnectRateTest, AllowsOneConnectPerSecondPerClientId) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Quota, ConnectRateTest,
-    ::testing::Values(RateCase{"SecondWithinASecondRefused", {{"a", 0}, {"a", 999}},
-                               {true, false}},
-                      RateCase{"SecondAfterASecondAllowed", {{"a", 0}, {"a", 1000}},
-                               {true, true}},
+    ::testing::Values(RateCase{"SecondWithinASecondRefused", {{"a", 0}, {"a", 999}}, {true, false}},
+                      RateCase{"SecondAfterASecondAllowed", {{"a", 0}, {"a", 1000}}, {true, true}},
                       RateCase{"RefusedAttemptDoesNotExtendWindow",
-                               {{"a", 0}, {"a", 500}, {"a", 1000}}, {true, false, true}},
+                               {{"a", 0}, {"a", 500}, {"a", 1000}},
+                               {true, false, true}},
                       RateCase{"ClientIdsAreIndependent", {{"a", 0}, {"b", 1}}, {true, true}}),
     [](const auto& test_case) { return test_case.param.name; });
 

@@ -2,18 +2,18 @@
 // BrokerCore over RegistryAccountView over a real (in-memory) account registry and policy
 // evaluator, with certificates from the pki core: identity, JITR/JITP, authorization, live
 // certificate changes. No broker, sockets or files.
-#include <gtest/gtest.h>
+#include "sim/broker/registry_account_view.hpp"
 
 #include <mutex>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "pki/authority.hpp"
 #include "pki/key.hpp"
 #include "sim/account/registry.hpp"
 #include "sim/broker/broker_core.hpp"
-#include "sim/broker/registry_account_view.hpp"
 
 namespace sim::broker {
 namespace {
@@ -154,11 +154,11 @@ TEST_F(RegistryAccountViewTest, ActiveCertificateConnectsAndPoliciesDecide) {
     EXPECT_TRUE(retained.kick);      // MQTT 3.1.1
 }
 
-TEST_F(RegistryAccountViewTest, ConnectPolicyBindsClientIdToTheCertificateHolder) {
+TEST_F(RegistryAccountViewTest, CertificateWithoutPolicyIsRefusedPerProtocolVersion) {
     const auto device = Device("thing-1");
     RegisterActive(device);
-    // Same certificate, a client id the policy allows, then an MQTT 5 client whose policy
-    // resource matches its own id too: both pass. A policy-less certificate does not.
+    // An ACTIVE certificate with the policy connects; an ACTIVE one without any policy gets
+    // CONNACK 0x87 on MQTT 5 and a closed connection on MQTT 3.1.1 (aws-iot-core.md §7).
     EXPECT_EQ(core_.OnConnect(Input(device, "thing-1", 5), clock_.Now()).action,
               ConnectAction::kAccept);
     const auto stranger = Device("thing-2");
@@ -203,17 +203,23 @@ TEST_F(RegistryAccountViewTest, InactiveCaOrDisabledAutoRegistrationRefuses) {
 }
 
 TEST_F(RegistryAccountViewTest, JitpProvisionsOnFirstConnectAndNextConnectSucceeds) {
-    const std::string template_body = json{
-        {"Parameters", {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
-                        {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-        {"Resources",
-         {{"thing", {{"Type", "AWS::IoT::Thing"},
-                     {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
-          {"certificate", {{"Type", "AWS::IoT::Certificate"},
-                           {"Properties", {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}},
-                                           {"Status", "ACTIVE"}}}}},
-          {"policy", {{"Type", "AWS::IoT::Policy"},
-                      {"Properties", {{"PolicyDocument", kDevicePolicy}}}}}}}}.dump();
+    const std::string template_body =
+        json{{"Parameters",
+              {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
+               {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
+             {"Resources",
+              {{"thing",
+                {{"Type", "AWS::IoT::Thing"},
+                 {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
+               {"certificate",
+                {{"Type", "AWS::IoT::Certificate"},
+                 {"Properties",
+                  {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}},
+                   {"Status", "ACTIVE"}}}}},
+               {"policy",
+                {{"Type", "AWS::IoT::Policy"},
+                 {"Properties", {{"PolicyDocument", kDevicePolicy}}}}}}}}
+            .dump();
     RegisterCa(true, true, template_body);
     const auto device = Device("thing-9");
     const auto first = core_.OnConnect(Input(device, "thing-9"), clock_.Now());

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "sim/world/mosquitto_config.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "sim/world/mosquitto_config.hpp"
 
 namespace sim::world {
 namespace {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include "sim/world/world_spec.hpp"
 
 #include <string>
 
-#include "sim/world/world_spec.hpp"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace sim::world {
 namespace {
@@ -122,14 +122,12 @@ class LoopbackTest : public ::testing::TestWithParam<AddressCase> {};
 TEST_P(LoopbackTest, AcceptsOnly127Slash8) {
     EXPECT_EQ(IsLoopbackV4(GetParam().address), GetParam().loopback);
 }
-INSTANTIATE_TEST_SUITE_P(Addresses, LoopbackTest,
-                         ::testing::Values(AddressCase{"127.0.0.1", true},
-                                           AddressCase{"127.255.255.254", true},
-                                           AddressCase{"128.0.0.1", false},
-                                           AddressCase{"0.0.0.0", false},
-                                           AddressCase{"localhost", false},
-                                           AddressCase{"127.0.0", false},
-                                           AddressCase{"::1", false}));
+INSTANTIATE_TEST_SUITE_P(
+    Addresses, LoopbackTest,
+    ::testing::Values(AddressCase{"127.0.0.1", true}, AddressCase{"127.255.255.254", true},
+                      AddressCase{"128.0.0.1", false}, AddressCase{"0.0.0.0", false},
+                      AddressCase{"localhost", false}, AddressCase{"127.0.0", false},
+                      AddressCase{"::1", false}));
 
 }  // namespace
 }  // namespace sim::world

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "sim/world/world_state.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
-
-#include "sim/world/world_state.hpp"
 
 namespace sim::world {
 namespace {
@@ -15,8 +14,8 @@ WorldState Sample() {
     state.supervisor_pid = 42;
     state.directory = "/w";
     state.server_ca_file = "/w/pki/root-ca.pem";
-    state.manufacturers = {{"acme", "/w/pki/manufacturers/acme-ca.pem",
-                            "/w/pki/manufacturers/acme-ca.key"}};
+    state.manufacturers = {
+        {"acme", "/w/pki/manufacturers/acme-ca.pem", "/w/pki/manufacturers/acme-ca.key"}};
     AccountState staging;
     staging.name = "staging";
     staging.kind = AccountKind::kStaging;
@@ -55,15 +54,14 @@ TEST_P(BadWorldStateTest, NamesTheField) {
     ASSERT_FALSE(state);
     EXPECT_THAT(state.error().message, ::testing::HasSubstr(GetParam().message));
 }
-INSTANTIATE_TEST_SUITE_P(
-    Refusals, BadWorldStateTest,
-    ::testing::Values(BadJsonCase{"NotJson", "{", "not a JSON object"},
-                      BadJsonCase{"Array", "[]", "not a JSON object"},
-                      BadJsonCase{"MissingRegion", "{}", "field 'region'"},
-                      BadJsonCase{"WrongType",
-                                  R"({"region":"r","supervisorPid":"x"})",
-                                  "field 'supervisorPid'"}),
-    [](const auto& test_case) { return test_case.param.name; });
+INSTANTIATE_TEST_SUITE_P(Refusals, BadWorldStateTest,
+                         ::testing::Values(BadJsonCase{"NotJson", "{", "not a JSON object"},
+                                           BadJsonCase{"Array", "[]", "not a JSON object"},
+                                           BadJsonCase{"MissingRegion", "{}", "field 'region'"},
+                                           BadJsonCase{"WrongType",
+                                                       R"({"region":"r","supervisorPid":"x"})",
+                                                       "field 'supervisorPid'"}),
+                         [](const auto& test_case) { return test_case.param.name; });
 
 }  // namespace
 }  // namespace sim::world

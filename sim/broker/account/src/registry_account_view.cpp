@@ -19,11 +19,16 @@ public:
 
 account::Action ActionOf(Access access) {
     switch (access) {
-        case Access::kConnect: return account::Action::kConnect;
-        case Access::kPublish: return account::Action::kPublish;
-        case Access::kRetainPublish: return account::Action::kRetainPublish;
-        case Access::kSubscribe: return account::Action::kSubscribe;
-        case Access::kReceive: return account::Action::kReceive;
+        case Access::kConnect:
+            return account::Action::kConnect;
+        case Access::kPublish:
+            return account::Action::kPublish;
+        case Access::kRetainPublish:
+            return account::Action::kRetainPublish;
+        case Access::kSubscribe:
+            return account::Action::kSubscribe;
+        case Access::kReceive:
+            return account::Action::kReceive;
     }
     return account::Action::kOther;
 }
@@ -104,9 +109,9 @@ std::vector<account::NamedPolicy> RegistryAccountView::EffectivePolicies(
             auto parsed = account::ParsePolicyDocument(text);
             // A document the registry accepted parses; if not, the policy grants nothing.
             cached.text = text;
-            cached.document = parsed ? std::make_shared<const account::PolicyDocument>(
-                                           std::move(*parsed))
-                                     : nullptr;
+            cached.document =
+                parsed ? std::make_shared<const account::PolicyDocument>(std::move(*parsed))
+                       : nullptr;
         }
         if (cached.document) {
             effective.push_back({name, cached.document});

@@ -14,11 +14,16 @@ class OpenPrincipal final : public Principal {};
 
 const char* ToString(Access access) noexcept {
     switch (access) {
-        case Access::kConnect: return "iot:Connect";
-        case Access::kPublish: return "iot:Publish";
-        case Access::kRetainPublish: return "iot:RetainPublish";
-        case Access::kSubscribe: return "iot:Subscribe";
-        case Access::kReceive: return "iot:Receive";
+        case Access::kConnect:
+            return "iot:Connect";
+        case Access::kPublish:
+            return "iot:Publish";
+        case Access::kRetainPublish:
+            return "iot:RetainPublish";
+        case Access::kSubscribe:
+            return "iot:Subscribe";
+        case Access::kReceive:
+            return "iot:Receive";
     }
     return "iot:Unknown";
 }
@@ -38,8 +43,7 @@ AuthzAnswer OpenAccountView::Authorize(const Principal& /*principal*/, Access /*
 }
 
 BrokerCore::BrokerCore(BrokerSettings settings, AccountView& view, sim::Random& random)
-    : settings_(settings), view_(view), random_(random),
-      rate_limiter_(settings.connect_interval) {}
+    : settings_(settings), view_(view), random_(random), rate_limiter_(settings.connect_interval) {}
 
 BrokerCore::Session* BrokerCore::Find(std::string_view client_id) {
     const auto it = sessions_.find(client_id);
@@ -68,8 +72,7 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
         return result;
     }
     result.certificate_id = input.certificate.certificate_id;
-    if (const auto violation = CheckClientId(input.client_id);
-        violation != RuleViolation::kNone) {
+    if (const auto violation = CheckClientId(input.client_id); violation != RuleViolation::kNone) {
         // Assumed: AWS closes without CONNACK for an invalid client id.
         result.reason = std::string("client id rule: ") + ToString(violation);
         return result;
@@ -83,8 +86,8 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
             result.reason = identity.reason.empty() ? "certificate refused" : identity.reason;
             return result;
         case Identification::Verdict::kCloseAfterRegistration:
-            result.reason = identity.reason.empty() ? "certificate auto-registered"
-                                                    : identity.reason;
+            result.reason =
+                identity.reason.empty() ? "certificate auto-registered" : identity.reason;
             return result;
         case Identification::Verdict::kAccept:
             break;
@@ -102,9 +105,10 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
         view_.Authorize(*identity.principal, Access::kConnect, input.client_id, settings_.explain);
     if (!connect.allowed) {
         // aws-iot-core.md §7: MQTT 3.1.1 sees the connection closed; MQTT 5 gets CONNACK 0x87.
-        result.action = v5 ? ConnectAction::kRefuseWithConnack
-                           : ConnectAction::kCloseWithoutConnack;
-        result.reason = "iot:Connect denied" + (connect.reason.empty() ? "" : ": " + connect.reason);
+        result.action =
+            v5 ? ConnectAction::kRefuseWithConnack : ConnectAction::kCloseWithoutConnack;
+        result.reason =
+            "iot:Connect denied" + (connect.reason.empty() ? "" : ": " + connect.reason);
         return result;
     }
 
@@ -140,8 +144,7 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
     return result;
 }
 
-AclResult BrokerCore::Deny(Session& session, std::string reason, bool kick,
-                           DisconnectReason why) {
+AclResult BrokerCore::Deny(Session& session, std::string reason, bool kick, DisconnectReason why) {
     AclResult result;
     result.reason = std::move(reason);
     result.kick = kick;
@@ -171,11 +174,11 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
     auto answer = view_.Authorize(*session->principal, Access::kPublish, topic, settings_.explain);
     if (answer.allowed && retain) {
         // iot:RetainPublish is needed in addition to iot:Publish for RETAIN=1 (§7).
-        answer = view_.Authorize(*session->principal, Access::kRetainPublish, topic,
-                                 settings_.explain);
+        answer =
+            view_.Authorize(*session->principal, Access::kRetainPublish, topic, settings_.explain);
         if (!answer.allowed) {
-            answer.reason = "iot:RetainPublish denied" +
-                            (answer.reason.empty() ? "" : ": " + answer.reason);
+            answer.reason =
+                "iot:RetainPublish denied" + (answer.reason.empty() ? "" : ": " + answer.reason);
         }
     } else if (!answer.allowed) {
         answer.reason = "iot:Publish denied" + (answer.reason.empty() ? "" : ": " + answer.reason);
@@ -260,15 +263,21 @@ void BrokerCore::OnDisconnect(std::uint64_t session_key, std::string_view client
             case DisconnectCause::kClientDisconnect:
                 reason = DisconnectReason::kClientInitiatedDisconnect;
                 break;
-            case DisconnectCause::kConnectionLost: reason = DisconnectReason::kConnectionLost; break;
+            case DisconnectCause::kConnectionLost:
+                reason = DisconnectReason::kConnectionLost;
+                break;
             case DisconnectCause::kKeepAliveTimeout:
                 reason = DisconnectReason::kKeepAliveTimeout;
                 break;
-            case DisconnectCause::kProtocolError: reason = DisconnectReason::kClientError; break;
+            case DisconnectCause::kProtocolError:
+                reason = DisconnectReason::kClientError;
+                break;
             case DisconnectCause::kAdministrative:
                 reason = DisconnectReason::kServerInitiatedDisconnect;
                 break;
-            case DisconnectCause::kOther: reason = DisconnectReason::kServerError; break;
+            case DisconnectCause::kOther:
+                reason = DisconnectReason::kServerError;
+                break;
             case DisconnectCause::kUnknown:
                 reason = DisconnectReason::kClientInitiatedDisconnect;
                 break;

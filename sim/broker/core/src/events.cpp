@@ -25,17 +25,28 @@ json Presence(const PresenceFields& fields, const char* event_type) {
 
 const char* ToString(DisconnectReason reason) noexcept {
     switch (reason) {
-        case DisconnectReason::kAuthError: return "AUTH_ERROR";
-        case DisconnectReason::kClientInitiatedDisconnect: return "CLIENT_INITIATED_DISCONNECT";
-        case DisconnectReason::kClientError: return "CLIENT_ERROR";
-        case DisconnectReason::kConnectionLost: return "CONNECTION_LOST";
-        case DisconnectReason::kDuplicateClientId: return "DUPLICATE_CLIENTID";
-        case DisconnectReason::kForbiddenAccess: return "FORBIDDEN_ACCESS";
-        case DisconnectReason::kKeepAliveTimeout: return "MQTT_KEEP_ALIVE_TIMEOUT";
-        case DisconnectReason::kServerError: return "SERVER_ERROR";
-        case DisconnectReason::kServerInitiatedDisconnect: return "SERVER_INITIATED_DISCONNECT";
-        case DisconnectReason::kApiInitiatedDisconnect: return "API_INITIATED_DISCONNECT";
-        case DisconnectReason::kThrottled: return "THROTTLED";
+        case DisconnectReason::kAuthError:
+            return "AUTH_ERROR";
+        case DisconnectReason::kClientInitiatedDisconnect:
+            return "CLIENT_INITIATED_DISCONNECT";
+        case DisconnectReason::kClientError:
+            return "CLIENT_ERROR";
+        case DisconnectReason::kConnectionLost:
+            return "CONNECTION_LOST";
+        case DisconnectReason::kDuplicateClientId:
+            return "DUPLICATE_CLIENTID";
+        case DisconnectReason::kForbiddenAccess:
+            return "FORBIDDEN_ACCESS";
+        case DisconnectReason::kKeepAliveTimeout:
+            return "MQTT_KEEP_ALIVE_TIMEOUT";
+        case DisconnectReason::kServerError:
+            return "SERVER_ERROR";
+        case DisconnectReason::kServerInitiatedDisconnect:
+            return "SERVER_INITIATED_DISCONNECT";
+        case DisconnectReason::kApiInitiatedDisconnect:
+            return "API_INITIATED_DISCONNECT";
+        case DisconnectReason::kThrottled:
+            return "THROTTLED";
     }
     return "SERVER_ERROR";
 }

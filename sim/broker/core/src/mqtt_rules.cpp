@@ -48,17 +48,28 @@ constexpr std::array<std::string_view, 4> kSubscribablePrefixes = {
 
 const char* ToString(RuleViolation violation) noexcept {
     switch (violation) {
-        case RuleViolation::kNone: return "none";
-        case RuleViolation::kQos2NotSupported: return "qos2_not_supported";
-        case RuleViolation::kEmptyTopic: return "empty_topic";
-        case RuleViolation::kTopicTooLong: return "topic_too_long";
-        case RuleViolation::kTooManyTopicLevels: return "too_many_topic_levels";
-        case RuleViolation::kWildcardInTopic: return "wildcard_in_topic";
-        case RuleViolation::kInvalidWildcard: return "invalid_wildcard";
-        case RuleViolation::kReservedTopic: return "reserved_topic";
-        case RuleViolation::kClientIdTooLong: return "client_id_too_long";
-        case RuleViolation::kReservedClientId: return "reserved_client_id";
-        case RuleViolation::kTooManyFilters: return "too_many_filters";
+        case RuleViolation::kNone:
+            return "none";
+        case RuleViolation::kQos2NotSupported:
+            return "qos2_not_supported";
+        case RuleViolation::kEmptyTopic:
+            return "empty_topic";
+        case RuleViolation::kTopicTooLong:
+            return "topic_too_long";
+        case RuleViolation::kTooManyTopicLevels:
+            return "too_many_topic_levels";
+        case RuleViolation::kWildcardInTopic:
+            return "wildcard_in_topic";
+        case RuleViolation::kInvalidWildcard:
+            return "invalid_wildcard";
+        case RuleViolation::kReservedTopic:
+            return "reserved_topic";
+        case RuleViolation::kClientIdTooLong:
+            return "client_id_too_long";
+        case RuleViolation::kReservedClientId:
+            return "reserved_client_id";
+        case RuleViolation::kTooManyFilters:
+            return "too_many_filters";
     }
     return "unknown";
 }
@@ -84,8 +95,8 @@ RuleViolation CheckSubscribeFilter(std::string_view filter) {
     std::size_t start = 0;
     for (;;) {
         const auto end = filter.find('/', start);
-        const auto level = filter.substr(start, end == std::string_view::npos ? filter.npos
-                                                                              : end - start);
+        const auto level =
+            filter.substr(start, end == std::string_view::npos ? filter.npos : end - start);
         const bool has_wildcard = level.find_first_of("+#") != std::string_view::npos;
         if (has_wildcard && level.size() != 1) {
             return RuleViolation::kInvalidWildcard;

@@ -24,8 +24,8 @@ struct MosquittoConfig {
     std::filesystem::path keyfile;
     std::filesystem::path plugin;  ///< Empty: no plugin (a bare broker, e.g. for benchmarks).
     std::vector<std::pair<std::string, std::string>> plugin_options;  ///< plugin_opt_<key>.
-    std::string run_as_user;  ///< `user` line: needed when started as root (else it drops to
-                              ///< "mosquitto", which may not read the world directory).
+    std::string run_as_user;   ///< `user` line: needed when started as root (else it drops to
+                               ///< "mosquitto", which may not read the world directory).
     bool verbose_log = false;  ///< log_type all (debug); default: error/warning/notice/info.
 };
 

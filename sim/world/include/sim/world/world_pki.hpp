@@ -24,7 +24,7 @@ struct KeyAndCertificate {
 struct IssueRequest {
     std::string common_name;
     std::string organization = "elsim";
-    std::string serial_number_attribute;   ///< Optional subject serialNumber (2.5.4.5).
+    std::string serial_number_attribute;    ///< Optional subject serialNumber (2.5.4.5).
     std::vector<std::string> dns_names;     ///< subjectAltName DNS entries.
     std::vector<std::string> ip_addresses;  ///< subjectAltName IP entries (IPv4 text).
     bool is_ca = false;

@@ -21,6 +21,7 @@
 namespace sim::testing {
 
 /// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+// Accessors are named like variables (Google style), hence the NOLINTs below.
 class TempDir {
 public:
     TempDir();
@@ -29,6 +30,7 @@ public:
     TempDir& operator=(const TempDir&) = delete;
     TempDir(TempDir&&) = delete;
     TempDir& operator=(TempDir&&) = delete;
+    // NOLINTNEXTLINE(readability-identifier-naming)
     const std::filesystem::path& path() const { return path_; }
 
 private:
@@ -64,6 +66,7 @@ public:
     CertFiles Device(const std::string& name, const std::string& ca,
                      std::chrono::seconds from = std::chrono::seconds{-3600},
                      std::chrono::seconds to = std::chrono::hours{24});
+    // NOLINTNEXTLINE(readability-identifier-naming)
     const std::filesystem::path& directory() const { return directory_; }
 
 private:
@@ -85,17 +88,23 @@ struct TestBrokerOptions {
 /// A real mosquitto on 127.0.0.1:<free port> with mTLS, configured for one test.
 class TestBroker {
 public:
-    TestBroker(TestPki& pki, const std::filesystem::path& directory, TestBrokerOptions options);
+    TestBroker(TestPki& pki, const std::filesystem::path& directory,
+               const TestBrokerOptions& options);
     ~TestBroker();
     TestBroker(const TestBroker&) = delete;
     TestBroker& operator=(const TestBroker&) = delete;
     TestBroker(TestBroker&&) = delete;
     TestBroker& operator=(TestBroker&&) = delete;
 
+    // NOLINTNEXTLINE(readability-identifier-naming)
     bool ok() const { return process_ != nullptr; }
+    // NOLINTNEXTLINE(readability-identifier-naming)
     const std::string& error() const { return error_; }
+    // NOLINTNEXTLINE(readability-identifier-naming)
     std::uint16_t port() const { return port_; }
+    // NOLINTNEXTLINE(readability-identifier-naming)
     const std::filesystem::path& capath() const { return capath_; }
+    // NOLINTNEXTLINE(readability-identifier-naming)
     sim::world::MosquittoProcess& process() { return *process_; }
     std::string Log() const { return process_ ? process_->Log() : error_; }
 

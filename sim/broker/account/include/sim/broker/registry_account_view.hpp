@@ -50,8 +50,8 @@ private:
         std::shared_ptr<const sim::account::PolicyDocument> document;
     };
     /// The session's effective policies (caller runs inside the runner).
-    std::vector<sim::account::NamedPolicy> EffectivePolicies(
-        const sim::account::Registry& registry, const std::string& certificate_id);
+    std::vector<sim::account::NamedPolicy> EffectivePolicies(const sim::account::Registry& registry,
+                                                             const std::string& certificate_id);
 
     RegistryRunner runner_;
     std::map<std::string, CachedPolicy> policy_cache_;  // by policy name

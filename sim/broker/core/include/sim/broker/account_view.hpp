@@ -46,7 +46,7 @@ struct Identification {
     Verdict verdict = Verdict::kRefuse;
     std::string reason;  ///< One line, e.g. "certificate REVOKED".
     std::string certificate_id;
-    std::string thing_name;  ///< Associated thing; empty when none.
+    std::string thing_name;                      ///< Associated thing; empty when none.
     std::shared_ptr<const Principal> principal;  ///< Set when kAccept.
 };
 

@@ -43,11 +43,11 @@ enum class ConnectAction {
 struct ConnectInput {
     std::uint64_t session_key = 0;
     std::string client_id;
-    std::string username;            ///< Ignored, as AWS ignores it for X.509 clients.
+    std::string username;  ///< Ignored, as AWS ignores it for X.509 clients.
     bool has_certificate = false;
     PeerCertificate certificate;
     std::string source_ip;
-    int protocol_version = 4;        ///< 3 (3.1), 4 (3.1.1) or 5.
+    int protocol_version = 4;  ///< 3 (3.1), 4 (3.1.1) or 5.
 };
 
 struct ConnectResult {

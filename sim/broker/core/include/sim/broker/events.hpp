@@ -18,17 +18,17 @@ struct EventMessage {
 
 /// Why a session ended, in AWS's disconnectReason vocabulary.
 enum class DisconnectReason {
-    kAuthError,                 ///< AUTH_ERROR: authentication or authorization failed.
-    kClientInitiatedDisconnect, ///< CLIENT_INITIATED_DISCONNECT: the client sent DISCONNECT.
-    kClientError,               ///< CLIENT_ERROR: malformed or forbidden packet.
-    kConnectionLost,            ///< CONNECTION_LOST: the socket closed without DISCONNECT.
-    kDuplicateClientId,         ///< DUPLICATE_CLIENTID: a new session took the client id.
-    kForbiddenAccess,           ///< FORBIDDEN_ACCESS: e.g. a forbidden reserved topic.
-    kKeepAliveTimeout,          ///< MQTT_KEEP_ALIVE_TIMEOUT.
-    kServerError,               ///< SERVER_ERROR.
-    kServerInitiatedDisconnect, ///< SERVER_INITIATED_DISCONNECT.
-    kApiInitiatedDisconnect,    ///< API_INITIATED_DISCONNECT: e.g. UpdateCertificate.
-    kThrottled,                 ///< THROTTLED: connect rate above the quota.
+    kAuthError,                  ///< AUTH_ERROR: authentication or authorization failed.
+    kClientInitiatedDisconnect,  ///< CLIENT_INITIATED_DISCONNECT: the client sent DISCONNECT.
+    kClientError,                ///< CLIENT_ERROR: malformed or forbidden packet.
+    kConnectionLost,             ///< CONNECTION_LOST: the socket closed without DISCONNECT.
+    kDuplicateClientId,          ///< DUPLICATE_CLIENTID: a new session took the client id.
+    kForbiddenAccess,            ///< FORBIDDEN_ACCESS: e.g. a forbidden reserved topic.
+    kKeepAliveTimeout,           ///< MQTT_KEEP_ALIVE_TIMEOUT.
+    kServerError,                ///< SERVER_ERROR.
+    kServerInitiatedDisconnect,  ///< SERVER_INITIATED_DISCONNECT.
+    kApiInitiatedDisconnect,     ///< API_INITIATED_DISCONNECT: e.g. UpdateCertificate.
+    kThrottled,                  ///< THROTTLED: connect rate above the quota.
 };
 /// "AUTH_ERROR", ...
 const char* ToString(DisconnectReason reason) noexcept;

@@ -16,16 +16,16 @@ namespace sim::broker {
 /// Why a packet breaks AWS IoT's rules. kNone: it does not.
 enum class RuleViolation {
     kNone,
-    kQos2NotSupported,     ///< AWS IoT supports QoS 0 and 1 only.
-    kEmptyTopic,           ///< A topic or filter of zero length.
-    kTopicTooLong,         ///< More than 256 bytes (after the Basic Ingest prefix).
-    kTooManyTopicLevels,   ///< More than 7 slashes (after the Basic Ingest prefix).
-    kWildcardInTopic,      ///< '+' or '#' in a PUBLISH topic.
-    kInvalidWildcard,      ///< '#' not last, or '+'/'#' not a whole level, in a filter.
-    kReservedTopic,        ///< A '$' topic that AWS IoT does not serve for this operation.
-    kClientIdTooLong,      ///< Client id longer than 128 bytes.
-    kReservedClientId,     ///< Client id starting with '$' (AWS-generated ids only).
-    kTooManyFilters,       ///< More than 8 filters in one SUBSCRIBE.
+    kQos2NotSupported,    ///< AWS IoT supports QoS 0 and 1 only.
+    kEmptyTopic,          ///< A topic or filter of zero length.
+    kTopicTooLong,        ///< More than 256 bytes (after the Basic Ingest prefix).
+    kTooManyTopicLevels,  ///< More than 7 slashes (after the Basic Ingest prefix).
+    kWildcardInTopic,     ///< '+' or '#' in a PUBLISH topic.
+    kInvalidWildcard,     ///< '#' not last, or '+'/'#' not a whole level, in a filter.
+    kReservedTopic,       ///< A '$' topic that AWS IoT does not serve for this operation.
+    kClientIdTooLong,     ///< Client id longer than 128 bytes.
+    kReservedClientId,    ///< Client id starting with '$' (AWS-generated ids only).
+    kTooManyFilters,      ///< More than 8 filters in one SUBSCRIBE.
 };
 /// A stable snake_case name for logs ("topic_too_long").
 const char* ToString(RuleViolation violation) noexcept;
