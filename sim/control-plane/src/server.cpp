@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <utility>
 
 #include "sim/core/adapters.hpp"
 
@@ -193,9 +194,7 @@ HttpResponse HostedAccount::Serve(const ParsedRequest& request, CertificateIssue
         std::unique_lock lock(registry_mutex_);
         response = Execute(request, registry_, issuer);
         auto changes = registry_.TakeChanges();
-        // Not emulated in the standalone server: effects (event publishes, disconnects) need
-        // the broker; they are dropped here. The in-broker host drains them itself.
-        registry_.TakeEffects();
+        CollectEffects();
         if (!changes.empty()) {
             pending = Enqueue(ToRows(changes));
         }
@@ -207,7 +206,56 @@ HttpResponse HostedAccount::Serve(const ParsedRequest& request, CertificateIssue
                                                    {}, {}});
         }
     }
+    if (write_observer_ && response.status >= 200 && response.status < 300) {
+        std::shared_lock lock(registry_mutex_);
+        write_observer_(request.operation, response.body, registry_);
+    }
     return response;
+}
+
+void HostedAccount::CollectEffects() {
+    auto effects = registry_.TakeEffects();
+    // Not emulated in the standalone server: effects (event publishes, disconnects) need the
+    // broker; they are dropped there. The in-broker host keeps and drains them.
+    if (!options_.keep_effects || effects.empty()) {
+        return;
+    }
+    std::lock_guard lock(effects_mutex_);
+    for (auto& effect : effects) {
+        effects_.push_back(std::move(effect));
+    }
+}
+
+Status HostedAccount::Run(const std::function<void(account::Registry&)>& work,
+                          bool wait_for_commit) {
+    std::shared_ptr<Pending> pending;
+    {
+        std::unique_lock lock(registry_mutex_);
+        work(registry_);
+        auto changes = registry_.TakeChanges();
+        CollectEffects();
+        if (!changes.empty()) {
+            pending = Enqueue(ToRows(changes));
+        }
+    }
+    if (pending && wait_for_commit) {
+        return Wait(pending);
+    }
+    return {};
+}
+
+void HostedAccount::Read(const std::function<void(const account::Registry&)>& work) {
+    std::shared_lock lock(registry_mutex_);
+    work(registry_);
+}
+
+std::vector<account::Effect> HostedAccount::TakeEffects() {
+    std::lock_guard lock(effects_mutex_);
+    return std::exchange(effects_, {});
+}
+
+void HostedAccount::SetWriteObserver(WriteObserver observer) {
+    write_observer_ = std::move(observer);
 }
 
 void HostedAccount::Tick() {
@@ -216,7 +264,7 @@ void HostedAccount::Tick() {
         std::unique_lock lock(registry_mutex_);
         registry_.Tick();
         auto changes = registry_.TakeChanges();
-        registry_.TakeEffects();
+        CollectEffects();
         if (!changes.empty()) {
             pending = Enqueue(ToRows(changes));
         }

@@ -27,6 +27,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -49,7 +50,17 @@ public:
         std::filesystem::path database;  ///< e.g. DIR/<account-id>/registry.sqlite
         std::string secret_access_key;   ///< Used when signatures are verified.
         Durability durability = Durability::kFull;
+        /// Keep registry effects (event publishes, disconnects) for TakeEffects(). False in the
+        /// standalone server, which has no broker to run them (they are dropped); true when the
+        /// account is hosted by its broker (sim/broker's plugin drains them at TICK).
+        bool keep_effects = false;
     };
+    /// Called after every successful mutating request, once its changes are committed and
+    /// before the HTTP reply is sent, with the operation name, the reply body and the registry
+    /// under the shared lock (the broker hot-adds newly registered CAs to its capath here).
+    using WriteObserver = std::function<void(const std::string& operation,
+                                             const std::string& reply_body,
+                                             const account::Registry& registry)>;
     /// Opens the store and loads the registry from it. Errors: kIo (store), kInvalidArgument
     /// (a stored row the registry refuses), each naming the file.
     static Result<std::shared_ptr<HostedAccount>> Open(
@@ -64,6 +75,20 @@ public:
     HttpResponse Serve(const ParsedRequest& request, CertificateIssuer& issuer);
     /// Runs registry time-driven work (Registry::Tick) and persists what it changed.
     void Tick();
+
+    /// Runs `work` under the exclusive lock, then persists what it changed (TakeChanges) and
+    /// queues its effects (when keep_effects). `wait_for_commit`: block until the changes are
+    /// durable (else they are committed by the next group commit, a few ms later). Errors: the
+    /// commit failed (only reported when waiting).
+    Status Run(const std::function<void(account::Registry&)>& work, bool wait_for_commit = true);
+    /// Runs `work` under the shared lock: concurrent with other readers, never with a writer.
+    /// `work` must not change the registry.
+    void Read(const std::function<void(const account::Registry&)>& work);
+    /// Effects queued by Serve/Run/Tick since the last call, in order (empty unless
+    /// keep_effects).
+    std::vector<account::Effect> TakeEffects();
+    /// Installs the observer of committed writes (nullptr: none). Set before serving.
+    void SetWriteObserver(WriteObserver observer);
 
     const account::AccountSettings& settings() const { return options_.settings; }
     const std::string& secret_access_key() const { return options_.secret_access_key; }
@@ -80,6 +105,8 @@ private:
     std::shared_ptr<Pending> Enqueue(std::vector<StoredRow> rows);
     Status Wait(const std::shared_ptr<Pending>& pending);
     void CommitLoop();
+    /// Moves the registry's effects to the queue, or drops them. Caller holds the exclusive lock.
+    void CollectEffects();
 
     Options options_;
     std::shared_ptr<const Clock> clock_;
@@ -88,6 +115,10 @@ private:
     std::unique_ptr<AccountStore> store_;
     std::shared_mutex registry_mutex_;
     account::Registry registry_;
+    WriteObserver write_observer_;
+
+    std::mutex effects_mutex_;
+    std::vector<account::Effect> effects_;
 
     mutable std::mutex queue_mutex_;
     std::condition_variable queue_cv_;
