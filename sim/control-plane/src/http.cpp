@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "sim/core/hex.hpp"
 #include "sim/control_plane/http.hpp"
 
 #include <cctype>
@@ -29,19 +30,6 @@ std::optional<std::string> FindHeader(const HeaderList& headers, std::string_vie
     return std::nullopt;
 }
 
-int HexDigit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 }  // namespace
 
 std::optional<std::string> HttpRequest::Header(std::string_view name) const {
@@ -61,8 +49,8 @@ std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_spa
             if (i + 2 >= text.size()) {
                 return std::nullopt;
             }
-            const int hi = HexDigit(text[i + 1]);
-            const int lo = HexDigit(text[i + 2]);
+            const int hi = sim::HexDigitValue(text[i + 1]);
+            const int lo = sim::HexDigitValue(text[i + 2]);
             if (hi < 0 || lo < 0) {
                 return std::nullopt;
             }

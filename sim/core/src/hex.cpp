@@ -10,7 +10,9 @@ constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int HexValue(char c) {
+}  // namespace
+
+int HexDigitValue(char c) noexcept {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -22,6 +24,8 @@ int HexValue(char c) {
     }
     return -1;
 }
+
+namespace {
 
 int Base64Value(char c) {
     if (c >= 'A' && c <= 'Z') {
@@ -66,8 +70,8 @@ std::optional<std::vector<std::uint8_t>> HexDecode(std::string_view hex) {
     std::vector<std::uint8_t> out;
     out.reserve(hex.size() / 2);
     for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = HexValue(hex[i]);
-        const int lo = HexValue(hex[i + 1]);
+        const int hi = HexDigitValue(hex[i]);
+        const int lo = HexDigitValue(hex[i + 1]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

@@ -42,7 +42,19 @@ RegistryRunner LockingRunner(account::Registry& registry, std::mutex& mutex) {
     };
 }
 
-RegistryAccountView::RegistryAccountView(RegistryRunner runner) : runner_(std::move(runner)) {}
+RegistryAccountView::RegistryAccountView(RegistryRunner runner) {
+    access_.run = runner;
+    access_.read = [runner](const std::function<void(const account::Registry&)>& work) {
+        runner([&work](account::Registry& registry) { work(registry); });
+    };
+    access_.take_effects = [runner] {
+        std::vector<account::Effect> effects;
+        runner([&effects](account::Registry& registry) { effects = registry.TakeEffects(); });
+        return effects;
+    };
+}
+
+RegistryAccountView::RegistryAccountView(RegistryAccess access) : access_(std::move(access)) {}
 
 Identification RegistryAccountView::Identify(const DeviceConnect& request) {
     Identification result;
@@ -55,7 +67,10 @@ Identification RegistryAccountView::Identify(const DeviceConnect& request) {
     }
     account::ConnectDecision decision;
     std::optional<account::ThingContext> thing;
-    runner_([&](account::Registry& registry) {
+    access_.run([&](account::Registry& registry) {
+        if (access_.before_authenticate) {
+            access_.before_authenticate(registry, *info);
+        }
         decision = registry.AuthenticateDevice({*info, request.client_id, request.source_ip});
         if (decision.verdict == account::ConnectVerdict::kAccept && decision.thing_name) {
             if (const account::Thing* found = registry.FindThing(*decision.thing_name)) {
@@ -128,7 +143,7 @@ AuthzAnswer RegistryAccountView::Authorize(const Principal& principal, Access ac
         return {false, "session has no registry identity"};
     }
     AuthzAnswer answer;
-    runner_([&](account::Registry& registry) {
+    access_.read([&](const account::Registry& registry) {
         const auto& settings = registry.Settings();
         std::string resource;
         switch (access) {
@@ -157,23 +172,21 @@ AuthzAnswer RegistryAccountView::Authorize(const Principal& principal, Access ac
 
 std::vector<AccountEffect> RegistryAccountView::TakeEffects() {
     std::vector<AccountEffect> out;
-    runner_([&](account::Registry& registry) {
-        for (auto& effect : registry.TakeEffects()) {
-            AccountEffect converted;
-            converted.kind = effect.kind == account::Effect::Kind::kPublish
-                                 ? AccountEffect::Kind::kPublish
-                                 : AccountEffect::Kind::kDisconnectCertificate;
-            converted.topic = std::move(effect.topic);
-            converted.payload = std::move(effect.payload);
-            converted.certificate_id = std::move(effect.certificate_id);
-            out.push_back(std::move(converted));
-        }
-    });
+    for (auto& effect : access_.take_effects()) {
+        AccountEffect converted;
+        converted.kind = effect.kind == account::Effect::Kind::kPublish
+                             ? AccountEffect::Kind::kPublish
+                             : AccountEffect::Kind::kDisconnectCertificate;
+        converted.topic = std::move(effect.topic);
+        converted.payload = std::move(effect.payload);
+        converted.certificate_id = std::move(effect.certificate_id);
+        out.push_back(std::move(converted));
+    }
     return out;
 }
 
 void RegistryAccountView::Tick() {
-    runner_([](account::Registry& registry) { registry.Tick(); });
+    access_.run([](account::Registry& registry) { registry.Tick(); });
 }
 
 }  // namespace sim::broker

@@ -83,6 +83,11 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
     PullViewEffects();  // a JITR registration event goes out even though we drop the client
     switch (identity.verdict) {
         case Identification::Verdict::kRefuse:
+            // Lead's contract (issue 5): a refused certificate is dropped without CONNACK on
+            // MQTT 3.1.1 and gets CONNACK 0x87 on MQTT 5, like a denied iot:Connect (§7).
+            // Assumed: AWS refuses these during TLS; the broker cannot (no TLS hook).
+            result.action =
+                v5 ? ConnectAction::kRefuseWithConnack : ConnectAction::kCloseWithoutConnack;
             result.reason = identity.reason.empty() ? "certificate refused" : identity.reason;
             return result;
         case Identification::Verdict::kCloseAfterRegistration:
@@ -303,6 +308,12 @@ void BrokerCore::PullViewEffects() {
                 QueueKick(client_id, DisconnectReason::kApiInitiatedDisconnect);
             }
         }
+    }
+}
+
+void BrokerCore::Kick(std::string_view client_id, DisconnectReason reason) {
+    if (Find(client_id) != nullptr) {
+        QueueKick(std::string(client_id), reason);
     }
 }
 

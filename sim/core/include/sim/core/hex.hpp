@@ -9,6 +9,9 @@
 
 namespace sim {
 
+/// The value of one hex digit of either case, or -1.
+int HexDigitValue(char c) noexcept;
+
 /// Lowercase hex of the bytes ("00ff").
 std::string HexEncode(std::span<const std::uint8_t> bytes);
 std::string HexEncode(std::string_view bytes);

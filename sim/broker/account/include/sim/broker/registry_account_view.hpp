@@ -19,6 +19,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
+
+#include "pki/certificate.hpp"
 
 #include "sim/account/policy.hpp"
 #include "sim/account/registry.hpp"
@@ -30,13 +33,33 @@ namespace sim::broker {
 using RegistryRunner =
     std::function<void(const std::function<void(sim::account::Registry&)>& work)>;
 
+/// Runs `work` with shared (read-only) access to the registry: the hot path (Authorize on
+/// every delivery) must not wait for, or block, other readers.
+using RegistryReader =
+    std::function<void(const std::function<void(const sim::account::Registry&)>& work)>;
+
+/// How a view reaches its registry when another component owns it (the control plane's
+/// HostedAccount in the broker process).
+struct RegistryAccess {
+    RegistryRunner run;    ///< Exclusive access, then persist (Identify, Tick).
+    RegistryReader read;   ///< Shared access (Authorize).
+    /// The registry effects queued since the last call (the owner collects them from every
+    /// writer, including the control plane's requests).
+    std::function<std::vector<sim::account::Effect>()> take_effects;
+    /// Optional: runs inside `run`, just before Registry::AuthenticateDevice (the staging
+    /// account's first-login hook, sim/staging/first_login.hpp).
+    std::function<void(sim::account::Registry&, const pki::CertificateInfo&)> before_authenticate;
+};
+
 /// A runner for a registry owned by the caller, guarded by `mutex` (tests, single-process
 /// worlds without persistence). `registry` and `mutex` must outlive the runner.
 RegistryRunner LockingRunner(sim::account::Registry& registry, std::mutex& mutex);
 
 class RegistryAccountView final : public AccountView {
 public:
+    /// Reads, writes and effects all go through `runner` (tests, single-lock hosts).
     explicit RegistryAccountView(RegistryRunner runner);
+    explicit RegistryAccountView(RegistryAccess access);
 
     Identification Identify(const DeviceConnect& request) override;
     AuthzAnswer Authorize(const Principal& principal, Access access, std::string_view name,
@@ -53,7 +76,7 @@ private:
     std::vector<sim::account::NamedPolicy> EffectivePolicies(const sim::account::Registry& registry,
                                                              const std::string& certificate_id);
 
-    RegistryRunner runner_;
+    RegistryAccess access_;
     std::map<std::string, CachedPolicy> policy_cache_;  // by policy name
 };
 

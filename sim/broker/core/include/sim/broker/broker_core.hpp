@@ -95,6 +95,9 @@ public:
                       sim::TimePoint now);
     /// Time-driven work: the view's Tick, then its effects.
     void OnTick();
+    /// Queues a kick of a live session for the next drain (the plugin's own refusals, e.g. a
+    /// staging claim refused after the policy allowed the publish). No-op without a session.
+    void Kick(std::string_view client_id, DisconnectReason reason);
 
     /// Events to publish, and (when `drain_kicks`) the client ids to kick.
     BrokerEffects TakeEffects(bool drain_kicks);

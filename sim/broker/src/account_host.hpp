@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// AccountHost: the emulated AWS IoT account inside its mosquitto process (DESIGN.md "Why one
+// mosquitto per account"). Adapter, used only by plugin.cpp.
+//
+// - Opens the account's HostedAccount (registry + SQLite store under `account_dir`) and serves
+//   the control plane (cpp-httplib) on `control_plane` (the account's own 127.0.0.N:PORT).
+// - Hands the broker a RegistryAccountView over it: Identify/Tick take the exclusive lock and
+//   persist; Authorize (every delivery) takes the shared lock only.
+// - Keeps the listener's capath in step with the registry: CAs (and self-signed certificates
+//   registered without a CA) are hot-added before the control-plane reply returns.
+// - Staging accounts (kind=staging): registers the manufacturer CA (SetUpStagingAccount), runs
+//   the first-login hook before AuthenticateDevice, records presence of modules and checks the
+//   claims claim-things publish (sim/staging/README.md "hooks for the broker plugin").
+// Threading: the broker thread calls view() and the On*/CheckClaim hooks; the control-plane
+// threads touch only HostedAccount and the capath sync (own lock).
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "sim/broker/registry_account_view.hpp"
+#include "sim/control_plane/server.hpp"
+#include "sim/core/result.hpp"
+#include "sim/staging/claim.hpp"
+
+namespace sim::broker {
+
+struct AccountHostOptions {
+    std::filesystem::path account_dir;  ///< registry.sqlite and the AWS IoT issuing CA.
+    std::string account_id;             ///< 12 digits.
+    std::string account_name;
+    std::string region = "us-east-1";
+    bool staging = false;                   ///< kind=staging (else oem).
+    std::string control_plane;              ///< "127.0.0.N:PORT" (empty: no control plane).
+    std::filesystem::path capath;           ///< The listener's capath (empty: no hot-add).
+    std::filesystem::path manufacturer_ca;  ///< Staging: the manufacturer CA PEM file.
+    std::string endpoint;  ///< "<prefix>-ats.iot.<region>.<domain>" (DescribeEndpoint agrees).
+    std::string address;   ///< The broker's own address (a claim must not point back here).
+};
+
+class AccountHost {
+public:
+    /// Opens the account and starts its control plane. Errors name the option or file.
+    static sim::Result<std::unique_ptr<AccountHost>> Start(const AccountHostOptions& options);
+    ~AccountHost();  ///< Stops the control plane, then closes the account.
+    AccountHost(const AccountHost&) = delete;
+    AccountHost& operator=(const AccountHost&) = delete;
+
+    AccountView& view() { return *view_; }
+    bool staging() const { return options_.staging; }
+    std::string ControlPlaneUrl() const;
+
+    /// Staging: an accepted CONNECT (presence of modules; remembers claim-things).
+    void OnAccepted(const std::string& client_id, const std::string& certificate_id);
+    /// Staging: the session of `client_id` ended.
+    void OnDisconnected(const std::string& client_id);
+
+    enum class ClaimCheck { kNotClaimThing, kAccepted, kRefused };
+    /// Staging: a publish the policy allowed. For claim-things, applies the claim rules and
+    /// records an accepted claim on the module's thing. `reason` is set when refused.
+    ClaimCheck CheckClaim(const std::string& client_id, std::string_view topic,
+                          std::string_view payload, bool retain, std::string& reason);
+
+private:
+    explicit AccountHost(AccountHostOptions options);
+    sim::Status SyncCapathAll();
+    void OnWrite(const std::string& operation, const std::string& reply_body,
+                 const sim::account::Registry& registry);
+    void AddToCapath(const std::string& id, const std::string& pem);
+
+    struct StagingSession {
+        std::string thing_name;
+        bool claim_thing = false;
+        bool module = false;
+    };
+
+    AccountHostOptions options_;
+    std::shared_ptr<const sim::Clock> clock_;
+    std::shared_ptr<sim::Random> random_;
+    std::shared_ptr<sim::controlplane::HostedAccount> hosted_;
+    std::unique_ptr<sim::controlplane::ControlPlaneServer> server_;
+    std::unique_ptr<RegistryAccountView> view_;
+    sim::staging::ClaimRules claim_rules_;
+    std::map<std::string, StagingSession> staging_sessions_;  // broker thread only
+
+    std::mutex capath_mutex_;
+    std::set<std::string> in_capath_;  // certificate ids already written
+};
+
+}  // namespace sim::broker
