@@ -8,6 +8,7 @@ void AddPkiBench(CLI::App& bench, VerbContext& context);  // pki/cli/bench_pki.c
 void AddControlPlaneBench(CLI::App& bench, VerbContext& context);  // sim/control-plane/cli
 void AddModulesBench(CLI::App& bench, VerbContext& context);  // sim/module/cli
 void AddConnectBench(CLI::App& bench, VerbContext& context);  // sim/world/cli/bench_connect.cpp
+void AddClaimBench(CLI::App& bench, VerbContext& context);  // sim/oem-account/cli/src/bench_claim.cpp
 
 void AddBenchVerb(CLI::App& app, VerbContext& context) {
     auto* bench = app.add_subcommand(
@@ -17,6 +18,7 @@ void AddBenchVerb(CLI::App& app, VerbContext& context) {
     AddControlPlaneBench(*bench, context);
     AddModulesBench(*bench, context);
     AddConnectBench(*bench, context);
+    AddClaimBench(*bench, context);
 }
 
 }  // namespace elsim

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     elsim::AddClaimVerb(app, context);
     elsim::AddStagingVerb(app, context);
     elsim::AddBenchVerb(app, context);
+    elsim::AddOnboardVerb(app, context);
 
     try {
         app.parse(argc, argv);

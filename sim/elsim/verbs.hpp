@@ -24,5 +24,6 @@ void AddWorldVerb(CLI::App& app, VerbContext& context);  // sim/world/cli
 void AddClaimVerb(CLI::App& app, VerbContext& context);    // sim/staging/cli
 void AddStagingVerb(CLI::App& app, VerbContext& context);  // sim/staging/cli
 void AddBenchVerb(CLI::App& app, VerbContext& context);  // sim/elsim/bench.cpp
+void AddOnboardVerb(CLI::App& app, VerbContext& context);  // sim/oem-account/cli: onboard, oem-account
 
 }  // namespace elsim

@@ -13,7 +13,10 @@
 // Every callback is noexcept, catches everything and fails closed.
 //
 // Options (plugin_opt_<name>): mode strict|explain, account_name, account_id, region,
-// endpoint, account_kind, capath, connect_interval_ms (default 1000; 0 disables the limit).
+// endpoint, kind (or account_kind) staging|oem, capath, connect_interval_ms (default 1000; 0
+// disables the limit), and to host the account (registry + control plane, AccountHost):
+// account_dir, control_plane (127.0.0.N:PORT), manufacturer_ca (staging), address.
+// Without account_dir the plugin serves an open account (OpenAccountView: benchmarks).
 
 #include <array>
 #include <chrono>
@@ -36,6 +39,10 @@ extern "C" {
 #include "sim/broker/broker_core.hpp"
 #include "sim/core/hex.hpp"
 
+#if SIM_BROKER_HOSTS_ACCOUNT
+#include "account_host.hpp"
+#endif
+
 #define SIM_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace sim::broker {
@@ -50,6 +57,9 @@ struct Plugin {
     std::string account_name = "account";
     bool explain = false;
     sim::SeededRandom random{std::random_device{}()};
+#if SIM_BROKER_HOSTS_ACCOUNT
+    std::unique_ptr<AccountHost> host;  // declared before core: the core refers to its view
+#endif
     std::unique_ptr<AccountView> view;
     std::unique_ptr<BrokerCore> core;
     std::mutex mutex;  // the core is driven by the broker thread; the lock guards future users
@@ -111,6 +121,11 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
         const ConnectResult result = plugin.core->OnConnect(input, Now());
         Publish(plugin.core->TakeEffects(false).publishes);
         if (result.action == ConnectAction::kAccept) {
+#if SIM_BROKER_HOSTS_ACCOUNT
+            if (plugin.host) {
+                plugin.host->OnAccepted(input.client_id, result.certificate_id);
+            }
+#endif
             // The session's username becomes the certificateId (handy in broker logs and for
             // kick-by-username); what the client sent is ignored, as AWS ignores it.
             mosquitto_set_username(event.client, result.certificate_id.c_str());
@@ -152,6 +167,19 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
             case MOSQ_ACL_WRITE:
                 action = "publish";
                 result = plugin.core->OnPublish(client_id, topic, event.qos, event.retain);
+#if SIM_BROKER_HOSTS_ACCOUNT
+                if (result.allowed && plugin.host) {
+                    std::string reason;
+                    const std::string_view payload(static_cast<const char*>(event.payload),
+                                                   event.payload != nullptr ? event.payloadlen : 0);
+                    if (plugin.host->CheckClaim(client_id, topic, payload, event.retain, reason) ==
+                        AccountHost::ClaimCheck::kRefused) {
+                        // sim/staging README row 9: not delivered, the claim-thing is closed.
+                        plugin.core->Kick(client_id, DisconnectReason::kAuthError);
+                        result = {false, reason, true};
+                    }
+                }
+#endif
                 break;
             case MOSQ_ACL_SUBSCRIBE:
                 action = "subscribe";
@@ -244,6 +272,11 @@ int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
         std::lock_guard lock(plugin.mutex);
         plugin.core->OnDisconnect(reinterpret_cast<std::uintptr_t>(event.client), client_id,
                                   CauseOf(event.reason), Now());
+#if SIM_BROKER_HOSTS_ACCOUNT
+        if (plugin.host) {
+            plugin.host->OnDisconnected(client_id);
+        }
+#endif
         Publish(plugin.core->TakeEffects(false).publishes);
     } catch (const std::exception& e) {
         mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: disconnect: %s", e.what());
@@ -296,6 +329,9 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
         auto plugin = std::make_unique<Plugin>();
         plugin->id = identifier;
         BrokerSettings settings;
+#if SIM_BROKER_HOSTS_ACCOUNT
+        AccountHostOptions host_options;
+#endif
         for (int i = 0; i < option_count; ++i) {
             const std::string key = Safe(options[i].key);
             const std::string value = Safe(options[i].value);
@@ -311,14 +347,66 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 plugin->account_name = value;
             } else if (key == "connect_interval_ms") {
                 settings.connect_interval = std::chrono::milliseconds{std::stol(value)};
+            } else if (key == "kind" || key == "account_kind") {
+                if (value != "staging" && value != "oem") {
+                    mosquitto_log_printf(
+                        MOSQ_LOG_ERR, "elsim: plugin_opt_%s must be staging or oem, not '%s'",
+                        key.c_str(), value.c_str());
+                    return MOSQ_ERR_INVAL;
+                }
+#if SIM_BROKER_HOSTS_ACCOUNT
+                host_options.staging = value == "staging";
+#endif
             }
-            // account_id, region, endpoint, account_kind, capath: read by the registry view.
+#if SIM_BROKER_HOSTS_ACCOUNT
+            else if (key == "account_dir") {
+                host_options.account_dir = value;
+            } else if (key == "account_id") {
+                host_options.account_id = value;
+            } else if (key == "region") {
+                host_options.region = value;
+            } else if (key == "control_plane") {
+                host_options.control_plane = value;
+            } else if (key == "capath") {
+                host_options.capath = value;
+            } else if (key == "manufacturer_ca") {
+                host_options.manufacturer_ca = value;
+            } else if (key == "endpoint") {
+                host_options.endpoint = value;
+            } else if (key == "address") {
+                host_options.address = value;
+            }
+#endif
         }
         settings.explain = plugin->explain;
-        // Not emulated yet: the account registry and policies (RegistryAccountView); until it is
-        // wired every TLS-verified certificate is ACTIVE and every action allowed.
+#if SIM_BROKER_HOSTS_ACCOUNT
+        if (!host_options.account_dir.empty()) {
+            host_options.account_name = plugin->account_name;
+            auto host = AccountHost::Start(host_options);
+            if (!host) {
+                mosquitto_log_printf(MOSQ_LOG_ERR, "elsim[%s]: %s", plugin->account_name.c_str(),
+                                     host.error().message.c_str());
+                return MOSQ_ERR_INVAL;
+            }
+            plugin->host = std::move(*host);
+            mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: account %s control plane %s",
+                                 plugin->account_name.c_str(), host_options.account_id.c_str(),
+                                 plugin->host->ControlPlaneUrl().c_str());
+        }
+        AccountView* view = nullptr;
+        if (plugin->host) {
+            view = &plugin->host->view();
+        } else {
+            plugin->view = std::make_unique<OpenAccountView>();
+            view = plugin->view.get();
+        }
+        plugin->core = std::make_unique<BrokerCore>(settings, *view, plugin->random);
+#else
+        // Built without the account model: every TLS-verified certificate is ACTIVE and every
+        // action allowed (Not emulated: registry, JITP/JITR, policies).
         plugin->view = std::make_unique<OpenAccountView>();
         plugin->core = std::make_unique<BrokerCore>(settings, *plugin->view, plugin->random);
+#endif
         for (const int event : kEvents) {
             const int rc = mosquitto_callback_register(identifier, event, CallbackFor(event),
                                                        nullptr, plugin.get());

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // `elsim bench connect`: full mTLS connects per second (TCP + TLS 1.3 with a client certificate +
 // MQTT CONNECT/CONNACK + DISCONNECT, no session resumption) against an account broker (mosquitto
-// + elsim_broker) and against a bare mosquitto with the same TLS settings, in one run.
+// + elsim_broker hosting the account: registry lookup of the certificate, iot:Connect policy
+// check) and against a bare mosquitto with the same TLS settings, in one run; then JITP first
+// connects per second (each a new certificate under an SNI_ONLY CA with a template: registered,
+// thing created, policy attached, connection closed without CONNACK).
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -13,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "verbs.hpp"
@@ -21,10 +25,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#if SIM_BENCH_WITH_ACCOUNT
+#include "sim/control_plane/aws_client.hpp"
+#include "sim/core/adapters.hpp"
+#include "sim/core/hex.hpp"
+#endif
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
 #include "sim/world/world_pki.hpp"
@@ -114,6 +124,44 @@ bool ConnectOnce(SSL_CTX* ctx, std::uint16_t port, const std::string& client_id)
     return ok;
 }
 
+// One JITP first connect with its own certificate: true when the broker closed the
+// connection without CONNACK (what AWS does after auto-registering, aws-iot-core.md §4.2).
+bool FirstConnectOnce(SSL_CTX* ctx, std::uint16_t port, X509* cert, EVP_PKEY* key,
+                      const std::string& client_id) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool closed_without_connack = false;
+    SSL* ssl = nullptr;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+        ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        SSL_set_tlsext_host_name(ssl, "localhost");
+        if (SSL_use_certificate(ssl, cert) == 1 && SSL_use_PrivateKey(ssl, key) == 1 &&
+            SSL_connect(ssl) == 1) {
+            const std::string packet = ConnectPacket(client_id);
+            if (SSL_write(ssl, packet.data(), static_cast<int>(packet.size())) ==
+                static_cast<int>(packet.size())) {
+                std::array<unsigned char, 4> connack{};
+                closed_without_connack = SSL_read(ssl, connack.data(), 4) <= 0;
+            }
+        }
+    }
+    if (ssl != nullptr) {
+        SSL_free(ssl);
+    }
+    ERR_clear_error();
+    ::close(fd);
+    return closed_without_connack;
+}
+
 struct RunResult {
     std::uint64_t ok = 0;
     std::uint64_t failed = 0;
@@ -150,6 +198,200 @@ RunResult Measure(SSL_CTX* ctx, std::uint16_t port, const BenchArgs& args, const
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
 }
+
+std::uint16_t FreeLoopbackPort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    (void)::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+#if SIM_BENCH_WITH_ACCOUNT
+// The certificateId of a PEM certificate: lowercase hex SHA-256 of its DER (empty on error).
+std::string CertificateIdOfPem(const std::string& pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    if (cert == nullptr) {
+        return {};
+    }
+    unsigned char* der = nullptr;
+    const int size = i2d_X509(cert, &der);
+    X509_free(cert);
+    std::string id;
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int digest_size = 0;
+    if (size > 0 && EVP_Digest(der, static_cast<std::size_t>(size), digest.data(), &digest_size,
+                               EVP_sha256(), nullptr) == 1) {
+        id = sim::HexEncode(std::span<const std::uint8_t>(digest.data(), digest_size));
+    }
+    OPENSSL_free(der);
+    return id;
+}
+
+constexpr const char* kBenchAccountId = "123456789012";
+constexpr const char* kBenchEndpoint = "benchbenchbenc-ats.iot.us-east-1.elsim.test";
+
+// The device CA (SNI_ONLY, ACTIVE), the device certificate (ACTIVE) and a policy allowing
+// iot:Connect, through the account's control plane. False with a message on stderr.
+bool SetUpBenchAccount(sim::controlplane::AwsClient& client, const std::string& ca_pem,
+                       const std::string& device_pem, const std::string& device_id) {
+    using sim::controlplane::AwsClient;
+    const std::string arn_prefix = std::string("arn:aws:iot:us-east-1:") + kBenchAccountId;
+    const nlohmann::json policy = {
+        {"Version", "2012-10-17"},
+        {"Statement",
+         {{{"Effect", "Allow"}, {"Action", "iot:Connect"}, {"Resource", arn_prefix + ":client/*"}}}}};
+    const std::vector<std::tuple<std::string, std::string, sim::controlplane::QueryParams,
+                                 nlohmann::json>>
+        calls = {
+            {"POST", "/cacertificate", {{"setAsActive", "true"}},
+             {{"caCertificate", ca_pem}, {"certificateMode", "SNI_ONLY"}}},
+            {"POST", "/certificate/register", {},
+             {{"certificatePem", device_pem}, {"caCertificatePem", ca_pem}, {"status", "ACTIVE"}}},
+            {"POST", AwsClient::Path({"policies", "BenchConnect"}), {},
+             {{"policyDocument", policy.dump()}}},
+            {"PUT", AwsClient::Path({"target-policies", "BenchConnect"}), {},
+             {{"target", arn_prefix + ":cert/" + device_id}}},
+        };
+    for (const auto& [method, path, query, body] : calls) {
+        auto reply = client.Call(method, path, query, body);
+        if (!reply) {
+            (void)std::fprintf(stderr, "elsim bench connect: %s %s: %s %s\n", method.c_str(),
+                               path.c_str(), reply.error().type.c_str(),
+                               reply.error().message.c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+// JITP first connects per second against the account broker on `port`.
+int RunJitpBench(const BenchArgs& args, std::uint16_t port, SSL_CTX* ctx,
+                 sim::controlplane::AwsClient& client) {
+    using sim::controlplane::AwsClient;
+    sim::world::IssueRequest ca_request;
+    ca_request.common_name = "Bench JITP CA";
+    ca_request.is_ca = true;
+    auto ca = sim::world::IssueCertificate(ca_request, nullptr);
+    if (!ca) {
+        (void)std::fprintf(stderr, "elsim bench connect: cannot issue the JITP CA\n");
+        return kExitFailed;
+    }
+    const nlohmann::json template_body = {
+        {"Parameters",
+         {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
+          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
+        {"Resources",
+         {{"thing",
+           {{"Type", "AWS::IoT::Thing"},
+            {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
+          {"certificate",
+           {{"Type", "AWS::IoT::Certificate"},
+            {"Properties",
+             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
+          {"policy", {{"Type", "AWS::IoT::Policy"}, {"Properties", {{"PolicyName", "BenchConnect"}}}}}}}};
+    auto registered = client.Call(
+        "POST", "/cacertificate", {{"setAsActive", "true"}, {"allowAutoRegistration", "true"}},
+        {{"caCertificate", ca->certificate_pem},
+         {"certificateMode", "SNI_ONLY"},
+         {"registrationConfig",
+          {{"templateBody", template_body.dump()},
+           {"roleArn", std::string("arn:aws:iam::") + kBenchAccountId + ":role/JITP"}}}});
+    if (!registered) {
+        (void)std::fprintf(stderr, "elsim bench connect: RegisterCACertificate (JITP): %s %s\n",
+                           registered.error().type.c_str(), registered.error().message.c_str());
+        return kExitFailed;
+    }
+    // Certificates are made before the clock starts: 3 rounds of `per_round` each.
+    constexpr int kRounds = 3;
+    const int per_round = std::clamp(static_cast<int>(args.seconds * 150), 100, 2000);
+    struct Identity {
+        std::string name;
+        X509* cert = nullptr;
+        EVP_PKEY* key = nullptr;
+    };
+    std::vector<Identity> identities;
+    const auto free_identities = [&identities] {
+        for (auto& identity : identities) {
+            X509_free(identity.cert);
+            EVP_PKEY_free(identity.key);
+        }
+    };
+    for (int i = 0; i < kRounds * per_round; ++i) {
+        sim::world::IssueRequest request;
+        request.common_name = "jitp-" + std::to_string(i);
+        auto issued = sim::world::IssueCertificate(request, &*ca);
+        if (!issued) {
+            free_identities();
+            (void)std::fprintf(stderr, "elsim bench connect: cannot issue JITP certificates\n");
+            return kExitFailed;
+        }
+        Identity identity{request.common_name, nullptr, nullptr};
+        BIO* cert_bio = BIO_new_mem_buf(issued->certificate_pem.data(),
+                                        static_cast<int>(issued->certificate_pem.size()));
+        BIO* key_bio =
+            BIO_new_mem_buf(issued->key_pem.data(), static_cast<int>(issued->key_pem.size()));
+        identity.cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+        identity.key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+        BIO_free(cert_bio);
+        BIO_free(key_bio);
+        identities.push_back(identity);
+    }
+    std::vector<double> rates;
+    std::uint64_t ok_total = 0;
+    std::uint64_t failed_total = 0;
+    for (int round = 0; round < kRounds; ++round) {
+        std::atomic<int> next{round * per_round};
+        const int end = (round + 1) * per_round;
+        std::atomic<std::uint64_t> ok{0};
+        std::atomic<std::uint64_t> failed{0};
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<std::thread> threads;
+        for (int t = 0; t < args.clients; ++t) {
+            threads.emplace_back([&] {
+                for (int i = next.fetch_add(1); i < end; i = next.fetch_add(1)) {
+                    const auto& identity = identities[static_cast<std::size_t>(i)];
+                    (FirstConnectOnce(ctx, port, identity.cert, identity.key, identity.name)
+                         ? ok
+                         : failed)
+                        .fetch_add(1);
+                }
+            });
+        }
+        for (auto& thread : threads) {
+            thread.join();
+        }
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        rates.push_back(seconds > 0 ? static_cast<double>(ok.load()) / seconds : 0);
+        ok_total += ok;
+        failed_total += failed;
+    }
+    // Every first connect must have provisioned: spot-check the last thing and certificate.
+    const std::string last = identities.back().name;
+    free_identities();
+    auto thing = client.Call("GET", AwsClient::Path({"things", last}));
+    auto principals = thing ? client.Call("GET", AwsClient::Path({"things", last, "principals"}))
+                            : thing;
+    const bool provisioned =
+        thing && principals && principals->contains("principals") &&
+        (*principals)["principals"].size() == 1;
+    std::sort(rates.begin(), rates.end());
+    (void)std::printf(
+        "%-44s %8.0f first connects/s median of %d rounds (%llu closed after JITP, %llu other, "
+        "%d clients; target >= 300/s)%s\n",
+        "JITP first connect (account broker)", rates[rates.size() / 2], kRounds,
+        static_cast<unsigned long long>(ok_total), static_cast<unsigned long long>(failed_total),
+        args.clients, provisioned ? "" : " [thing not provisioned!]");
+    return failed_total == 0 && provisioned ? kExitOk : kExitFailed;
+}
+#endif
 
 int RunBench(const BenchArgs& args) {
     std::string pattern = "/tmp/elsim-bench-connect-XXXXXX";
@@ -232,27 +474,38 @@ int RunBench(const BenchArgs& args) {
                                               "bare mosquitto"};
     std::array<std::unique_ptr<sim::world::MosquittoProcess>, 2> brokers;
     std::array<std::uint16_t, 2> ports = {0, 0};
+#if SIM_BENCH_WITH_ACCOUNT
+    std::unique_ptr<sim::controlplane::AwsClient> client;
+#endif
     for (int variant = 0; variant < 2; ++variant) {
         sim::world::MosquittoConfig config;
         config.address = "127.0.0.1";
-        {
-            // A free port from the OS.
-            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            sockaddr_in addr{};
-            addr.sin_family = AF_INET;
-            addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            socklen_t len = sizeof(addr);
-            (void)::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-            (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-            config.port = ntohs(addr.sin_port);
-            ::close(fd);
-        }
-        config.capath = capath;
+        config.port = FreeLoopbackPort();
+        config.capath = variant == 0 ? dir / "account-capath" : capath;
         config.certfile = dir / "server.pem";
         config.keyfile = dir / "server.key";
+#if SIM_BENCH_WITH_ACCOUNT
+        const std::uint16_t control_port = FreeLoopbackPort();
+#endif
         if (variant == 0) {
             config.plugin = plugin;
             config.plugin_options = {{"account_name", "bench"}, {"mode", "strict"}};
+#if SIM_BENCH_WITH_ACCOUNT
+            // The account broker hosts the account: the device CA is trusted only once
+            // registered through the control plane (hot-added to this capath).
+            fs::create_directories(config.capath, ec);
+            config.plugin_options.insert(
+                config.plugin_options.end(),
+                {{"account_dir", (dir / "account").string()},
+                 {"account_id", kBenchAccountId},
+                 {"kind", "oem"},
+                 {"region", "us-east-1"},
+                 {"endpoint", kBenchEndpoint},
+                 {"capath", config.capath.string()},
+                 {"control_plane", "127.0.0.1:" + std::to_string(control_port)}});
+#else
+            config.capath = capath;
+#endif
         }
         config.run_as_user = ::geteuid() == 0 ? "root" : "";
         const fs::path config_file = dir / ("mosquitto-" + std::to_string(variant) + ".conf");
@@ -271,6 +524,20 @@ int RunBench(const BenchArgs& args) {
         }
         brokers[variant] = std::move(*broker);
         ports[variant] = config.port;
+#if SIM_BENCH_WITH_ACCOUNT
+        if (variant == 0) {
+            sim::controlplane::ClientConfig client_config;
+            client_config.endpoint = "http://127.0.0.1:" + std::to_string(control_port);
+            client_config.credentials = {kBenchAccountId, "bench-secret", ""};
+            client = std::make_unique<sim::controlplane::AwsClient>(
+                client_config, std::make_shared<sim::SystemClock>());
+            const std::string device_id = CertificateIdOfPem(device->certificate_pem);
+            if (!SetUpBenchAccount(*client, device_ca->certificate_pem, device->certificate_pem,
+                                   device_id)) {
+                return kExitFailed;
+            }
+        }
+#endif
         BenchArgs warm = args;
         warm.seconds = 0.3;
         Measure(ctx.get(), config.port, warm, "warm");
@@ -293,7 +560,6 @@ int RunBench(const BenchArgs& args) {
     }
     std::array<double, 2> medians = {0, 0};
     for (int variant = 0; variant < 2; ++variant) {
-        brokers[variant]->Stop();
         auto sorted = rates[variant];
         std::sort(sorted.begin(), sorted.end());
         medians[variant] = sorted[sorted.size() / 2];
@@ -305,7 +571,14 @@ int RunBench(const BenchArgs& args) {
     }
     const double ratio = medians[1] > 0 ? medians[0] / medians[1] : 0;
     (void)std::printf("ratio account/bare: %.1f%% (target >= 85%%)\n", 100.0 * ratio);
-    return failed[0] + failed[1] == 0 ? kExitOk : kExitFailed;
+    (void)std::fflush(stdout);
+    brokers[1]->Stop();
+    int jitp_exit = kExitOk;
+#if SIM_BENCH_WITH_ACCOUNT
+    jitp_exit = RunJitpBench(args, ports[0], ctx.get(), *client);
+#endif
+    brokers[0]->Stop();
+    return failed[0] + failed[1] == 0 && jitp_exit == kExitOk ? kExitOk : kExitFailed;
 }
 
 }  // namespace

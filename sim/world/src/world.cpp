@@ -58,6 +58,18 @@ bool AddressInUse(const std::string& address, std::uint16_t port) {
     return in_use;
 }
 
+// True once host:port accepts a TCP connection (polled every 5 ms up to `timeout`).
+bool WaitForPort(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (PortAcceptsConnections(host, port, 100ms)) {
+            return true;
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    return false;
+}
+
 sim::Result<fs::path> ResolvePlugin(const fs::path& configured) {
     fs::path plugin = configured;
     if (plugin.empty()) {
@@ -149,6 +161,16 @@ sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& rand
         }
     }
     for (const auto& account : spec->accounts) {
+        // A connect, not a bind: cpp-httplib listens with SO_REUSEPORT, so a bind test would
+        // trip over its TIME_WAIT sockets from a previous run, and would not see a listener.
+        if (PortAcceptsConnections(account.address, account.control_plane_port, 100ms)) {
+            return sim::MakeError(sim::ErrorCode::kUnavailable,
+                                  options.config_file.string() + ":" +
+                                      std::to_string(account.line) + ": account '" + account.name +
+                                      "': control plane " + account.address + ":" +
+                                      std::to_string(account.control_plane_port) +
+                                      " is already in use");
+        }
         if (AddressInUse(account.address, account.port)) {
             return sim::MakeError(sim::ErrorCode::kUnavailable,
                                   options.config_file.string() + ":" +
@@ -291,11 +313,27 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
         config.plugin = *plugin;
         config.plugin_options = {{"account_name", account.spec.name},
                                  {"account_id", account.spec.account_id},
-                                 {"account_kind", ToString(account.spec.kind)},
+                                 {"kind", ToString(account.spec.kind)},
                                  {"region", plan.spec.region},
                                  {"endpoint", account.endpoint},
+                                 {"address", account.spec.address},
                                  {"capath", capath.string()},
                                  {"mode", options.explain ? "explain" : "strict"}};
+        std::string control_plane_url;
+        if (!plugin->empty()) {
+            // The account itself (registry + control plane) lives in its broker (DESIGN.md):
+            // state in accounts/<name>/state, the control plane on the account's own address.
+            const std::string control_plane =
+                account.spec.address + ":" + std::to_string(account.spec.control_plane_port);
+            config.plugin_options.emplace_back("account_dir", (account_dir / "state").string());
+            config.plugin_options.emplace_back("control_plane", control_plane);
+            if (account.spec.kind == AccountKind::kStaging) {
+                config.plugin_options.emplace_back(
+                    "manufacturer_ca",
+                    (pki_dir / "manufacturers" / (account.spec.manufacturer + "-ca.pem")).string());
+            }
+            control_plane_url = "http://" + control_plane;
+        }
         config.run_as_user = CurrentUser();
         const fs::path config_file = account_dir / "mosquitto.conf";
         if (auto s = sim::WriteFileAtomically(config_file, RenderMosquittoConfig(config)); !s) {
@@ -309,6 +347,7 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
         account_state.address = account.spec.address;
         account_state.mqtt_port = account.spec.port;
         account_state.capath = capath.string();
+        account_state.control_plane_url = control_plane_url;
         account_state.config_file = config_file.string();
         account_state.log_file = (account_dir / "broker.log").string();
         state.accounts.push_back(std::move(account_state));
@@ -330,6 +369,15 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
         }
         account.broker_pid = (*broker)->Pid();
         impl->brokers.push_back(std::move(*broker));
+        const auto index = static_cast<std::size_t>(&account - state.accounts.data());
+        if (!account.control_plane_url.empty() &&
+            !WaitForPort(account.address, plan.accounts[index].spec.control_plane_port,
+                         options.ready_timeout)) {
+            impl->StopAll();
+            return sim::MakeError(sim::ErrorCode::kUnavailable,
+                                  "account '" + account.name + "': control plane " +
+                                      account.control_plane_url + " not accepting connections");
+        }
     }
     if (auto s = sim::WriteFileAtomically(dir / "world.json", WorldStateToJson(state)); !s) {
         impl->StopAll();

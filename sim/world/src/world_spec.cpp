@@ -115,7 +115,9 @@ WorldSpec ParseOrThrow(std::string_view yaml) {
     std::set<std::string> endpoints;  // address:port
     int index = 0;
     for (const auto& item : accounts) {
-        CheckKeys(item, {"name", "kind", "account_id", "manufacturer", "port", "address"},
+        CheckKeys(item,
+                  {"name", "kind", "account_id", "manufacturer", "port", "address",
+                   "control_plane_port"},
                   "an account");
         AccountSpec account;
         account.line = LineOf(item);
@@ -180,6 +182,22 @@ WorldSpec ParseOrThrow(std::string_view yaml) {
                 Fail(item["port"], "port " + std::to_string(port) + " is out of range");
             }
             account.port = static_cast<std::uint16_t>(port);
+        }
+        if (item["control_plane_port"]) {
+            int port = 0;
+            try {
+                port = item["control_plane_port"].as<int>();
+            } catch (const YAML::Exception&) {
+                Fail(item["control_plane_port"], "control_plane_port must be a number");
+            }
+            if (port < 1 || port > 65535) {
+                Fail(item["control_plane_port"],
+                     "control_plane_port " + std::to_string(port) + " is out of range");
+            }
+            account.control_plane_port = static_cast<std::uint16_t>(port);
+        }
+        if (account.control_plane_port == account.port) {
+            Fail(item, "control_plane_port and port are both " + std::to_string(account.port));
         }
         if (item["address"]) {
             account.address = Scalar(item["address"], "address");

@@ -16,6 +16,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "pki/authority.hpp"
+#include "pki/profiles.hpp"
+#include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/testing/support.hpp"
 #include "sim/world/world_pki.hpp"
@@ -27,50 +30,70 @@ using namespace std::chrono_literals;
 using sim::testing::RunCommand;
 using sim::testing::TempDir;
 
-// A world of one staging and two OEM accounts on 127.0.0.2-4 and a port free right now.
-std::string WorldYaml(std::uint16_t port) {
-    return "region: us-east-1\n"
-           "manufacturers:\n"
-           "  - name: acme\n"
-           "accounts:\n"
-           "  - {name: staging, kind: staging, port: " +
-           std::to_string(port) +
-           "}\n"
-           "  - {name: oem-a, kind: oem, port: " +
-           std::to_string(port) +
-           "}\n"
-           "  - {name: oem-b, kind: oem, port: " +
-           std::to_string(port) + "}\n";
+// A world of one staging and two OEM accounts on 127.0.0.2-4, an MQTT port and a control-plane
+// port free right now (the default 8443 would collide with other worlds on this machine).
+std::string WorldYaml(std::uint16_t port, std::uint16_t control_plane_port) {
+    std::string yaml =
+        "region: us-east-1\n"
+        "manufacturers:\n"
+        "  - name: acme\n"
+        "accounts:\n";
+    for (const char* account : {"{name: staging, kind: staging", "{name: oem-a, kind: oem",
+                                "{name: oem-b, kind: oem"}) {
+        yaml += std::string("  - ") + account + ", port: " + std::to_string(port) +
+                ", control_plane_port: " + std::to_string(control_plane_port) + "}\n";
+    }
+    return yaml;
 }
+
+std::uint16_t FreeControlPlanePort() { return sim::testing::FreePort("127.0.0.2"); }
 
 class WorldTest : public ::testing::Test {
 protected:
     void SetUp() override {
         port_ = sim::testing::FreePort("127.0.0.2");
         config_ = dir_.path() / "world.yaml";
-        sim::testing::WriteTextFile(config_, WorldYaml(port_));
+        control_plane_port_ = FreeControlPlanePort();
+        sim::testing::WriteTextFile(config_, WorldYaml(port_, control_plane_port_));
         options_.config_file = config_;
         options_.directory = dir_.path() / "world";
         options_.plugin = ELSIM_BROKER_PLUGIN;
         options_.explain = true;
     }
 
-    // Issues a device certificate signed by the world's manufacturer CA "acme".
-    sim::testing::CertFiles AcmeDevice(const WorldState& state, const std::string& name) {
+    // A module birth certificate (CN = serial = ThingName) from the world's manufacturer CA
+    // "acme"; `name` names the files. The ThingName is returned in `thing_name`.
+    sim::testing::CertFiles AcmeModule(const WorldState& state, const std::string& name,
+                                       std::string& thing_name) {
         const auto& m = state.manufacturers.at(0);
-        const sim::world::KeyAndCertificate ca{*sim::ReadFile(m.ca_key_file),
-                                               *sim::ReadFile(m.ca_certificate_file)};
-        IssueRequest request;
-        request.common_name = name;
-        auto issued = IssueCertificate(request, &ca);
-        EXPECT_TRUE(issued);
+        auto ca = pki::CertificateAuthority::Load(*sim::ReadFile(m.ca_certificate_file),
+                                                  *sim::ReadFile(m.ca_key_file));
+        EXPECT_TRUE(ca) << (ca ? "" : ca.error().message);
+        pki::ModuleIdentityMaker::Options options;
+        options.not_before = std::chrono::system_clock::now() - std::chrono::hours{1};
+        options.not_after = std::chrono::system_clock::now() + std::chrono::hours{24};
+        pki::ModuleIdentityMaker maker(*ca, options);
+        auto identity = maker.Make();
+        EXPECT_TRUE(identity);
+        thing_name = identity->thing_name;
         sim::testing::CertFiles files;
         files.cert = dir_.path() / (name + ".pem");
         files.key = dir_.path() / (name + ".key");
-        sim::testing::WriteTextFile(files.cert, issued->certificate_pem);
-        sim::testing::WriteTextFile(files.key, issued->key_pem);
-        files.cert_pem = issued->certificate_pem;
+        sim::testing::WriteTextFile(files.cert, identity->certificate.pem);
+        sim::testing::WriteTextFile(files.key, identity->key_pem);
+        files.cert_pem = identity->certificate.pem;
+        files.certificate_id = identity->certificate.certificate_id;
         return files;
+    }
+
+    // The control plane of `account` (world.json's controlPlaneUrl; the account id is the
+    // access key id).
+    std::unique_ptr<sim::controlplane::AwsClient> ControlPlane(const AccountState& account) {
+        sim::controlplane::ClientConfig config;
+        config.endpoint = account.control_plane_url;
+        config.credentials = {account.account_id, "any-secret", ""};
+        return std::make_unique<sim::controlplane::AwsClient>(
+            config, std::make_shared<sim::SystemClock>());
     }
 
     // mosquitto_pub to an account, verifying the server by the world's root CA and the
@@ -80,13 +103,14 @@ protected:
         const auto result = RunCommand(
             {"mosquitto_pub", "-h", account.address, "-p", std::to_string(account.mqtt_port),
              "--cafile", state.server_ca_file, "--cert", device.cert.string(), "--key",
-             device.key.string(), "-i", client_id, "-t", "dt/" + client_id, "-m", "x", "-q", "1"});
+             device.key.string(), "-i", client_id, "-t", client_id + "/x", "-m", "x", "-q", "1"});
         last_output_ = result.output;
         return result.exit_code;
     }
 
     TempDir dir_;
     std::uint16_t port_ = 0;
+    std::uint16_t control_plane_port_ = 0;
     fs::path config_;
     UpOptions options_;
     std::string last_output_;
@@ -123,10 +147,23 @@ TEST_F(WorldTest, StartsStagingAndTwoOemAccountsInUnderOneSecondWithWarmPki) {
     EXPECT_TRUE(fs::exists(options_.directory / "endpoints.json"));
     EXPECT_TRUE(fs::exists(options_.directory / "world.pid"));
 
-    // Staging trusts the manufacturer's modules; OEM accounts do not (no CA registered).
-    const auto device = AcmeDevice(*state, "module-1");
-    EXPECT_EQ(Publish(*state, state->accounts[0], device, "module-1"), 0) << last_output_;
-    EXPECT_NE(Publish(*state, state->accounts[1], device, "module-1"), 0) << last_output_;
+    // Staging trusts the manufacturer's modules (first login creates the thing); OEM accounts
+    // do not (no CA registered).
+    std::string thing_name;
+    const auto device = AcmeModule(*state, "module-1", thing_name);
+    EXPECT_EQ(Publish(*state, state->accounts[0], device, thing_name), 0) << last_output_;
+    EXPECT_NE(Publish(*state, state->accounts[1], device, thing_name), 0) << last_output_;
+    for (const auto& account : state->accounts) {
+        EXPECT_EQ(account.control_plane_url,
+                  "http://" + account.address + ":" + std::to_string(control_plane_port_));
+    }
+    auto staging = ControlPlane(state->accounts[0]);
+    auto thing = staging->Call("GET", sim::controlplane::AwsClient::Path({"things", thing_name}));
+    ASSERT_TRUE(thing) << thing.error().message;
+    EXPECT_EQ(thing->value("thingTypeName", ""), "ExpressLinkModule");
+    auto endpoint = staging->Call("GET", "/endpoint", {{"endpointType", "iot:Data-ATS"}});
+    ASSERT_TRUE(endpoint) << endpoint.error().message;
+    EXPECT_EQ(endpoint->value("endpointAddress", ""), state->accounts[0].endpoint);
     (*world)->Stop();
     EXPECT_FALSE(fs::exists(options_.directory / "world.pid"));
     for (const auto& account : state->accounts) {
@@ -141,13 +178,30 @@ TEST_F(WorldTest, HotAddedCaIsTrustedWithoutRestart) {
     auto world = RunningWorld::Start(options_, *plan);
     ASSERT_TRUE(world) << world.error().message;
     const auto& state = (*world)->State();
-    const auto device = AcmeDevice(state, "module-2");
+    std::string thing_name;
+    const auto device = AcmeModule(state, "module-2", thing_name);
     const auto& oem = state.accounts[1];
-    ASSERT_NE(Publish(state, oem, device, "module-2"), 0) << last_output_;
+    ASSERT_NE(Publish(state, oem, device, thing_name), 0) << last_output_;
     const auto pid_before = oem.broker_pid;
-    ASSERT_TRUE(
-        AddCaToCapath(oem.capath, *sim::ReadFile(state.manufacturers[0].ca_certificate_file)));
-    EXPECT_EQ(Publish(state, oem, device, "module-2b"), 0) << last_output_;
+    // Register the manufacturer CA (SNI_ONLY), the module's certificate and a policy through
+    // the account's control plane: the CA is in the capath when the reply returns.
+    using sim::controlplane::AwsClient;
+    auto client = ControlPlane(oem);
+    const std::string ca_pem = *sim::ReadFile(state.manufacturers[0].ca_certificate_file);
+    ASSERT_TRUE(client->Call("POST", "/cacertificate", {{"setAsActive", "true"}},
+                             {{"caCertificate", ca_pem}, {"certificateMode", "SNI_ONLY"}}));
+    ASSERT_TRUE(client->Call("POST", "/certificate/register", {},
+                             {{"certificatePem", device.cert_pem},
+                              {"caCertificatePem", ca_pem},
+                              {"status", "ACTIVE"}}));
+    ASSERT_TRUE(client->Call(
+        "POST", AwsClient::Path({"policies", "all"}), {},
+        {{"policyDocument",
+          R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]})"}}));
+    ASSERT_TRUE(client->Call(
+        "PUT", AwsClient::Path({"target-policies", "all"}), {},
+        {{"target", "arn:aws:iot:us-east-1:" + oem.account_id + ":cert/" + device.certificate_id}}));
+    EXPECT_EQ(Publish(state, oem, device, thing_name), 0) << last_output_;
     EXPECT_EQ(oem.broker_pid, pid_before);
     EXPECT_TRUE(ProcessAlive(pid_before));
 }
@@ -190,7 +244,7 @@ TEST_F(WorldTest, BrokersDieWhenTheSupervisorIsKilled) {
 }
 
 TEST_F(WorldTest, RefusesWorldFileWithUnknownKeyBeforeWritingAnything) {
-    sim::testing::WriteTextFile(config_, WorldYaml(port_) + "colour: blue\n");
+    sim::testing::WriteTextFile(config_, WorldYaml(port_, control_plane_port_) + "colour: blue\n");
     const auto up = WorldUp(options_);
     ASSERT_FALSE(up);
     EXPECT_EQ(up.error().message, config_.string() + ":8: unknown key 'colour' in the world");
@@ -235,7 +289,7 @@ TEST(WorldCliTest, UpStatusDownThroughElsim) {
     }
     TempDir dir;
     const auto port = sim::testing::FreePort("127.0.0.2");
-    sim::testing::WriteTextFile(dir.path() / "world.yaml", WorldYaml(port));
+    sim::testing::WriteTextFile(dir.path() / "world.yaml", WorldYaml(port, FreeControlPlanePort()));
     const std::string world_dir = (dir.path() / "w").string();
     const auto up =
         RunCommand({elsim, "world", "up", "--config", (dir.path() / "world.yaml").string(), "--dir",

@@ -116,8 +116,10 @@ INSTANTIATE_TEST_SUITE_P(
                                   ConnectAction::kAccept},
                       ConnectCase{"RefusedCertV311", Identification::Verdict::kRefuse, false, 4,
                                   ConnectAction::kCloseWithoutConnack},
+                      // Lead's contract (issue 5): MQTT 5 gets CONNACK 0x87 for a refused
+                      // certificate; MQTT 3.1.1 is dropped.
                       ConnectCase{"RefusedCertV5", Identification::Verdict::kRefuse, false, 5,
-                                  ConnectAction::kCloseWithoutConnack},
+                                  ConnectAction::kRefuseWithConnack},
                       ConnectCase{"JustRegisteredV5",
                                   Identification::Verdict::kCloseAfterRegistration, false, 5,
                                   ConnectAction::kCloseWithoutConnack},
@@ -126,6 +128,29 @@ INSTANTIATE_TEST_SUITE_P(
                       ConnectCase{"ConnectDeniedV5", Identification::Verdict::kAccept, true, 5,
                                   ConnectAction::kRefuseWithConnack}),
     [](const auto& test_case) { return test_case.param.name; });
+
+// The plugin's own refusals (a staging claim refused after the policy allowed the publish).
+struct KickCase {
+    const char* name;
+    bool connected;
+    std::size_t expected_kicks;
+};
+class KickTest : public BrokerCoreTest, public ::testing::WithParamInterface<KickCase> {};
+
+TEST_P(KickTest, KicksOnlyLiveSessionsOnce) {
+    const auto& c = GetParam();
+    if (c.connected) {
+        ASSERT_EQ(core_.OnConnect(Input("dev", 4), kStart).action, ConnectAction::kAccept);
+    }
+    core_.Kick("dev", DisconnectReason::kAuthError);
+    core_.Kick("dev", DisconnectReason::kAuthError);
+    EXPECT_EQ(core_.TakeEffects(true).kicks.size(), c.expected_kicks);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sessions, KickTest,
+                         ::testing::Values(KickCase{"Live", true, 1},
+                                           KickCase{"Unknown", false, 0}),
+                         [](const auto& test_case) { return test_case.param.name; });
 
 TEST_F(BrokerCoreTest, RefusesClientWithoutCertificate) {
     auto input = Input("dev");

@@ -4,6 +4,7 @@
 // certificate changes. No broker, sockets or files.
 #include "sim/broker/registry_account_view.hpp"
 
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -263,6 +264,45 @@ TEST_F(RegistryAccountViewTest, PolicyDetachedFromLiveSessionAppliesAtOnce) {
         ASSERT_TRUE(registry_.DetachPolicy("device", cert->certificate_arn));
     }
     EXPECT_FALSE(core_.OnReceive("thing-1", "dt/thing-1/a").allowed);
+}
+
+// The host's access (HostedAccount in the broker): Authorize reads under the shared path only,
+// Identify writes through `run` after the before-authenticate hook, effects come from the
+// owner's queue.
+TEST_F(RegistryAccountViewTest, HostAccessAuthorizesThroughTheReadPathOnly) {
+    RegisterCa(true, false);
+    const auto device = Device("thing-9");
+    RegisterActive(device);
+    int runs = 0;
+    int reads = 0;
+    int hooks = 0;
+    RegistryAccess access;
+    access.run = [&](const std::function<void(sim::account::Registry&)>& work) {
+        ++runs;
+        work(registry_);
+    };
+    access.read = [&](const std::function<void(const sim::account::Registry&)>& work) {
+        ++reads;
+        work(registry_);
+    };
+    access.take_effects = [&] { return registry_.TakeEffects(); };
+    access.before_authenticate = [&](sim::account::Registry&, const pki::CertificateInfo& info) {
+        ++hooks;
+        EXPECT_EQ(info.certificate_id, device.certificate_id);
+    };
+    RegistryAccountView view(std::move(access));
+    sim::SeededRandom random(3);
+    BrokerCore core(BrokerSettings{}, view, random);
+    ASSERT_EQ(core.OnConnect(Input(device, "thing-9"), clock_.Now()).action,
+              ConnectAction::kAccept);
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(hooks, 1);
+    const int reads_after_connect = reads;
+    EXPECT_GE(reads_after_connect, 1);  // iot:Connect
+    EXPECT_TRUE(core.OnPublish("thing-9", "dt/thing-9/x", 1, false).allowed);
+    EXPECT_FALSE(core.OnPublish("thing-9", "dt/other/x", 1, false).allowed);
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(reads, reads_after_connect + 2);
 }
 
 }  // namespace

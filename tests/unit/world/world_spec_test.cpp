@@ -38,6 +38,7 @@ TEST(WorldSpecTest, ParsesAValidWorldWithDefaults) {
     EXPECT_EQ(spec->accounts[1].address, "127.0.0.3");
     EXPECT_EQ(spec->accounts[2].address, "127.0.0.9");
     EXPECT_EQ(spec->accounts[2].port, 18883);
+    EXPECT_EQ(spec->accounts[2].control_plane_port, 8443);  // the default
     EXPECT_EQ(spec->accounts[2].line, 10);
     EXPECT_NE(spec->accounts[0].account_id, spec->accounts[1].account_id);
 }
@@ -82,6 +83,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "w.yaml:2: port 70000 is out of range"},
         BadCase{"PortNotNumber", "accounts:\n  - {name: a, kind: oem, port: abc}\n",
                 "w.yaml:2: port must be a number"},
+        BadCase{"ControlPlanePortOutOfRange",
+                "accounts:\n  - {name: a, kind: oem, control_plane_port: 0}\n",
+                "w.yaml:2: control_plane_port 0 is out of range"},
+        BadCase{"ControlPlanePortIsMqttPort",
+                "accounts:\n  - {name: a, kind: oem, port: 9000, control_plane_port: 9000}\n",
+                "w.yaml:2: control_plane_port and port are both 9000"},
         BadCase{"StagingWithoutManufacturer", "accounts:\n  - {name: s, kind: staging}\n",
                 "w.yaml:2: staging account 's' needs a manufacturer"},
         BadCase{"UnknownManufacturer",

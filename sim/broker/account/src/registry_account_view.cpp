@@ -56,15 +56,38 @@ RegistryAccountView::RegistryAccountView(RegistryRunner runner) {
 
 RegistryAccountView::RegistryAccountView(RegistryAccess access) : access_(std::move(access)) {}
 
+sim::Result<std::shared_ptr<const pki::CertificateInfo>> RegistryAccountView::ParsePeer(
+    const PeerCertificate& certificate) {
+    // OpenSSL 3's decoders take global locks; a device reconnecting pays for its parse once.
+    constexpr std::size_t kMaxCachedCertificates = 4096;
+    if (!certificate.certificate_id.empty()) {
+        if (const auto it = certificate_cache_.find(certificate.certificate_id);
+            it != certificate_cache_.end() && it->second->der == certificate.der) {
+            return it->second;
+        }
+    }
+    auto parsed = pki::ParseCertificateDer(certificate.der);
+    if (!parsed) {
+        return sim::Unexpected<sim::Error>(parsed.error());
+    }
+    auto info = std::make_shared<const pki::CertificateInfo>(std::move(*parsed));
+    if (certificate_cache_.size() >= kMaxCachedCertificates) {
+        certificate_cache_.clear();
+    }
+    certificate_cache_[info->certificate_id] = info;
+    return info;
+}
+
 Identification RegistryAccountView::Identify(const DeviceConnect& request) {
     Identification result;
     result.certificate_id = request.certificate.certificate_id;
-    auto info = pki::ParseCertificateDer(request.certificate.der);
-    if (!info) {
+    auto parsed = ParsePeer(request.certificate);
+    if (!parsed) {
         result.verdict = Identification::Verdict::kRefuse;
-        result.reason = "peer certificate unreadable: " + info.error().message;
+        result.reason = "peer certificate unreadable: " + parsed.error().message;
         return result;
     }
+    const auto& info = *parsed;
     account::ConnectDecision decision;
     std::optional<account::ThingContext> thing;
     access_.run([&](account::Registry& registry) {

@@ -13,6 +13,7 @@
 //       account_id: "111122223333"   # optional 12 digits, default derived from the position
 //       manufacturer: acme       # staging only: whose modules land here (default: the first)
 //       port: 8883               # optional, default 8883
+//       control_plane_port: 8443 # optional, default 8443 (the account's control plane)
 //       address: 127.0.0.2       # optional, default 127.0.0.<2 + index>
 //     - name: oem-a
 //       kind: oem
@@ -44,6 +45,7 @@ struct AccountSpec {
     std::string manufacturer;  ///< Staging only.
     std::string address;       ///< IPv4 in 127.0.0.0/8.
     std::uint16_t port = 8883;
+    std::uint16_t control_plane_port = 8443;  ///< On the same address.
     int line = 0;  ///< Where the account starts in the file, for later errors.
 };
 

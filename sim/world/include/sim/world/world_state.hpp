@@ -37,7 +37,7 @@ struct AccountState {
     std::string endpoint;
     std::string address;
     std::uint16_t mqtt_port = 8883;
-    std::string control_plane_url;  ///< Empty until the control plane runs in the broker.
+    std::string control_plane_url;  ///< "http://127.0.0.N:8443"; empty for a plugin-less world.
     std::string capath;
     std::string config_file;
     std::string log_file;

@@ -76,8 +76,14 @@ private:
     std::vector<sim::account::NamedPolicy> EffectivePolicies(const sim::account::Registry& registry,
                                                              const std::string& certificate_id);
 
+    /// Parses the peer certificate, or returns the parse of an earlier connect with the same
+    /// certificate (keyed by its SHA-256; bounded, cleared when full).
+    sim::Result<std::shared_ptr<const pki::CertificateInfo>> ParsePeer(
+        const PeerCertificate& certificate);
+
     RegistryAccess access_;
     std::map<std::string, CachedPolicy> policy_cache_;  // by policy name
+    std::map<std::string, std::shared_ptr<const pki::CertificateInfo>> certificate_cache_;
 };
 
 }  // namespace sim::broker

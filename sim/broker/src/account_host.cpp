@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "account_host.hpp"
+
+#include <csignal>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <pthread.h>
+
+#include "pki/certificate.hpp"
+#include "sim/control_plane/issuer.hpp"
+#include "sim/core/adapters.hpp"
+#include "sim/staging/first_login.hpp"
+#include "sim/staging/staging.hpp"
+#include "sim/world/world_pki.hpp"
+
+namespace sim::broker {
+namespace fs = std::filesystem;
+namespace account = sim::account;
+namespace cp = sim::controlplane;
+
+namespace {
+
+// "<prefix>-ats.iot.<region>.<domain>" -> settings whose DescribeEndpoint returns it.
+sim::Status ApplyEndpoint(const std::string& endpoint, const std::string& region,
+                          account::AccountSettings& settings) {
+    const std::string middle = "-ats.iot." + region + ".";
+    const auto at = endpoint.find(middle);
+    if (at == std::string::npos || at == 0 || at + middle.size() >= endpoint.size()) {
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                              "plugin_opt_endpoint: '" + endpoint + "' is not <prefix>-ats.iot." +
+                                  region + ".<domain>");
+    }
+    settings.endpoint_prefix = endpoint.substr(0, at);
+    settings.domain = endpoint.substr(at + middle.size());
+    return {};
+}
+
+// Blocks every signal in threads started while alive: mosquitto's handlers must run on its
+// own thread (a SIGTERM taken by an HTTP worker would not wake the broker's loop).
+class BlockSignals {
+public:
+    BlockSignals() {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &previous_);
+    }
+    ~BlockSignals() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+    BlockSignals(const BlockSignals&) = delete;
+    BlockSignals& operator=(const BlockSignals&) = delete;
+
+private:
+    sigset_t previous_{};
+};
+
+}  // namespace
+
+AccountHost::AccountHost(AccountHostOptions options) : options_(std::move(options)) {}
+
+AccountHost::~AccountHost() {
+    if (server_) {
+        server_->Stop();
+    }
+    server_.reset();
+    view_.reset();
+    hosted_.reset();
+}
+
+std::string AccountHost::ControlPlaneUrl() const { return server_ ? server_->endpoint() : ""; }
+
+sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOptions& options) {
+    if (options.account_dir.empty()) {
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument, "plugin_opt_account_dir is missing");
+    }
+    if (options.account_id.size() != 12 ||
+        options.account_id.find_first_not_of("0123456789") != std::string::npos) {
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                              "plugin_opt_account_id: '" + options.account_id +
+                                  "' is not 12 digits");
+    }
+    std::unique_ptr<AccountHost> host(new AccountHost(options));
+    host->clock_ = std::make_shared<sim::SystemClock>();
+    host->random_ = std::make_shared<sim::OsRandom>();
+
+    cp::HostedAccount::Options account_options;
+    account_options.settings.account_id = options.account_id;
+    account_options.settings.region = options.region;
+    if (auto s = ApplyEndpoint(options.endpoint, options.region, account_options.settings); !s) {
+        return sim::Unexpected<sim::Error>(s.error());
+    }
+    std::error_code ec;
+    fs::create_directories(options.account_dir, ec);
+    account_options.database = options.account_dir / "registry.sqlite";
+    // Assumed: an account's registry survives a crash of its broker process (WAL, no fsync
+    // per commit); power loss may lose the last writes. Keeps first connects fast.
+    account_options.durability = cp::Durability::kProcessCrash;
+    account_options.keep_effects = true;
+    auto hosted = cp::HostedAccount::Open(account_options, host->clock_, host->random_, nullptr);
+    if (!hosted) {
+        return sim::Unexpected<sim::Error>(hosted.error());
+    }
+    host->hosted_ = std::move(*hosted);
+
+    if (options.staging) {
+        if (options.manufacturer_ca.empty()) {
+            return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                                  "plugin_opt_manufacturer_ca is required for kind=staging");
+        }
+        auto pem = sim::ReadFile(options.manufacturer_ca);
+        if (!pem) {
+            return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                                  "plugin_opt_manufacturer_ca: " + pem.error().message);
+        }
+        auto info = pki::ParseCertificatePem(*pem);
+        if (!info) {
+            return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                                  "plugin_opt_manufacturer_ca: " + options.manufacturer_ca.string() +
+                                      ": " + info.error().message);
+        }
+        std::string failure;
+        auto ran = host->hosted_->Run([&](account::Registry& registry) {
+            if (auto set_up = sim::staging::SetUpStagingAccount(registry, *info); !set_up) {
+                failure = set_up.error().message;
+            }
+        });
+        if (!failure.empty() || !ran) {
+            return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                                  "staging set-up: " + (failure.empty() ? ran.error().message
+                                                                        : failure));
+        }
+        host->claim_rules_.staging_hosts = {options.endpoint};
+        if (!options.address.empty()) {
+            host->claim_rules_.staging_hosts.push_back(options.address);
+        }
+    }
+
+    // The AWS IoT CA that signs CreateKeysAndCertificate/CSR certificates: clients holding one
+    // must pass this listener's TLS verification.
+    auto issuer = cp::PkiCertificateIssuer::LoadOrCreate(options.account_dir / "aws-iot-ca",
+                                                         host->clock_);
+    if (!issuer) {
+        return sim::Unexpected<sim::Error>(issuer.error());
+    }
+    if (!options.capath.empty()) {
+        if (auto s = sim::world::AddCaToCapath(options.capath, (*issuer)->aws_ca().info().pem);
+            !s) {
+            return sim::Unexpected<sim::Error>(s.error());
+        }
+        if (auto s = host->SyncCapathAll(); !s) {
+            return sim::Unexpected<sim::Error>(s.error());
+        }
+        AccountHost* self = host.get();
+        host->hosted_->SetWriteObserver(
+            [self](const std::string& operation, const std::string& reply_body,
+                   const account::Registry& registry) {
+                self->OnWrite(operation, reply_body, registry);
+            });
+    }
+
+    RegistryAccess access;
+    auto shared = host->hosted_;
+    access.run = [shared](const std::function<void(account::Registry&)>& work) {
+        // The device waits for no fsync: the group committer writes these a few ms later.
+        (void)shared->Run(work, false);
+    };
+    access.read = [shared](const std::function<void(const account::Registry&)>& work) {
+        shared->Read(work);
+    };
+    access.take_effects = [shared] { return shared->TakeEffects(); };
+    if (options.staging) {
+        auto clock = host->clock_;
+        access.before_authenticate = [clock](account::Registry& registry,
+                                             const pki::CertificateInfo& certificate) {
+            const auto plan = sim::staging::PlanFirstLogin(registry, certificate, clock->Now());
+            if (plan.kind == sim::staging::FirstLoginKind::kCreate) {
+                // A failure leaves the certificate unknown: AuthenticateDevice refuses it.
+                (void)sim::staging::ApplyFirstLogin(registry, plan);
+            }
+        };
+    }
+    host->view_ = std::make_unique<RegistryAccountView>(std::move(access));
+
+    if (!options.control_plane.empty()) {
+        const auto colon = options.control_plane.rfind(':');
+        cp::ServerOptions server_options;
+        int port = -1;
+        if (colon != std::string::npos) {
+            server_options.host = options.control_plane.substr(0, colon);
+            try {
+                port = std::stoi(options.control_plane.substr(colon + 1));
+            } catch (const std::exception&) {
+                port = -1;
+            }
+        }
+        if (port <= 0 || port > 65535) {
+            return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                                  "plugin_opt_control_plane: '" + options.control_plane +
+                                      "' is not ADDRESS:PORT");
+        }
+        server_options.port = port;
+        server_options.threads = 4;
+        BlockSignals block;
+        auto server = cp::ControlPlaneServer::Start(server_options, {host->hosted_},
+                                                    std::move(*issuer), host->random_);
+        if (!server) {
+            return sim::MakeError(server.error().code,
+                                  "plugin_opt_control_plane: " + server.error().message);
+        }
+        host->server_ = std::move(*server);
+    }
+    return host;
+}
+
+void AccountHost::AddToCapath(const std::string& id, const std::string& pem) {
+    std::lock_guard lock(capath_mutex_);
+    if (in_capath_.count(id) != 0) {
+        return;
+    }
+    if (auto s = sim::world::AddCaToCapath(options_.capath, pem); s) {
+        in_capath_.insert(id);
+    } else {
+        sim::Logger("broker")->error("capath {}: {}", options_.capath.string(), s.error().message);
+    }
+}
+
+sim::Status AccountHost::SyncCapathAll() {
+    std::vector<std::pair<std::string, std::string>> to_add;
+    hosted_->Read([&](const account::Registry& registry) {
+        account::PageRequest page;
+        page.page_size = 250;
+        for (int guard = 0; guard < 10000; ++guard) {
+            auto listed = registry.ListCACertificates(page);
+            if (!listed) {
+                return;
+            }
+            for (const auto& summary : listed->certificates) {
+                if (const auto* ca = registry.FindCaCertificate(summary.certificate_id)) {
+                    to_add.emplace_back(ca->certificate_id, ca->info.pem);
+                }
+            }
+            if (!listed->next_marker) {
+                return;
+            }
+            page.marker = listed->next_marker;
+        }
+    });
+    for (const auto& [id, pem] : to_add) {
+        AddToCapath(id, pem);
+    }
+    // Not synced at start: self-signed certificates registered without a CA (added when they
+    // are registered; a restarted broker trusts them again once re-registered).
+    return {};
+}
+
+void AccountHost::OnWrite(const std::string& operation, const std::string& reply_body,
+                          const account::Registry& registry) {
+    const bool ca = operation == "RegisterCACertificate";
+    const bool device =
+        operation == "RegisterCertificate" || operation == "RegisterCertificateWithoutCA";
+    if (!ca && !device) {
+        return;
+    }
+    const auto reply = nlohmann::json::parse(reply_body, nullptr, false);
+    if (!reply.is_object() || !reply.contains("certificateId") ||
+        !reply["certificateId"].is_string()) {
+        return;
+    }
+    const std::string id = reply["certificateId"].get<std::string>();
+    if (ca) {
+        if (const auto* found = registry.FindCaCertificate(id)) {
+            // aws-iot-core.md §3: a registered CA is trusted at once (deactivation is enforced
+            // by AuthenticateDevice: OpenSSL keeps CAs it has loaded).
+            AddToCapath(id, found->info.pem);
+        }
+        return;
+    }
+    // Assumed: a certificate registered without a CA (SNI_ONLY; staging claim-things) must
+    // pass mosquitto's TLS verification; a self-signed one is trusted by adding it to the
+    // capath. One signed by a CA the broker does not know still fails TLS (Not emulated).
+    if (const auto* found = registry.FindCertificate(id)) {
+        if (found->info.subject == found->info.issuer && pki::IsSignedBy(found->info, found->info)) {
+            AddToCapath(id, found->info.pem);
+        }
+    }
+}
+
+void AccountHost::OnAccepted(const std::string& client_id, const std::string& certificate_id) {
+    if (!options_.staging) {
+        return;
+    }
+    StagingSession session;
+    hosted_->Read([&](const account::Registry& registry) {
+        const auto thing = registry.ThingForConnection(certificate_id, client_id);
+        if (!thing) {
+            return;
+        }
+        session.thing_name = *thing;
+        session.claim_thing = sim::staging::IsClaimThing(registry, *thing);
+        if (const auto* found = registry.FindThing(*thing)) {
+            session.module = found->thing_type_name.value_or("") ==
+                             std::string(sim::staging::kModuleThingType);
+        }
+    });
+    if (session.module) {
+        const auto now = clock_->Now();
+        (void)hosted_->Run(
+            [&](account::Registry& registry) {
+                (void)registry.UpdateThing(
+                    sim::staging::PresenceRecord(session.thing_name, true, now));
+            },
+            false);
+    }
+    staging_sessions_[client_id] = std::move(session);
+}
+
+void AccountHost::OnDisconnected(const std::string& client_id) {
+    const auto it = staging_sessions_.find(client_id);
+    if (it == staging_sessions_.end()) {
+        return;
+    }
+    if (it->second.module) {
+        const auto now = clock_->Now();
+        const std::string thing = it->second.thing_name;
+        (void)hosted_->Run(
+            [&](account::Registry& registry) {
+                (void)registry.UpdateThing(sim::staging::PresenceRecord(thing, false, now));
+            },
+            false);
+    }
+    staging_sessions_.erase(it);
+}
+
+AccountHost::ClaimCheck AccountHost::CheckClaim(const std::string& client_id,
+                                                std::string_view topic, std::string_view payload,
+                                                bool retain, std::string& reason) {
+    const auto it = staging_sessions_.find(client_id);
+    if (!options_.staging || it == staging_sessions_.end() || !it->second.claim_thing) {
+        return ClaimCheck::kNotClaimThing;
+    }
+    const auto decision = sim::staging::EvaluateClaim(claim_rules_, topic, payload, retain);
+    if (!decision.accepted) {
+        reason = "claim refused: " + decision.reason;
+        return ClaimCheck::kRefused;
+    }
+    if (auto record = sim::staging::ClaimRecord(decision, it->second.thing_name, clock_->Now())) {
+        (void)hosted_->Run(
+            [&](account::Registry& registry) {
+                // ResourceNotFound (README row 1: no such module) is fine: nothing to record.
+                (void)registry.UpdateThing(*record);
+            },
+            false);
+    }
+    return ClaimCheck::kAccepted;
+}
+
+}  // namespace sim::broker
