@@ -234,6 +234,42 @@ AwsStatus Registry::UpdateEventConfigurations(const std::map<std::string, bool>&
 
 namespace {
 
+// One rule set for RegisterCACertificate and UpdateCACertificate: templateName excludes
+// templateBody+roleArn, each of those needs the other, and a named template must be JITP.
+AwsStatus ValidateRegistrationConfig(const Registry& registry, const RegistrationConfig& config) {
+    if (config.template_name && (config.template_body || config.role_arn)) {
+        return Fail(error_type::kInvalidRequest,
+                    "registrationConfig: templateName excludes templateBody and roleArn");
+    }
+    if (config.template_body) {
+        if (!config.role_arn || config.role_arn->size() < 20) {
+            return Fail(error_type::kInvalidRequest,
+                        "registrationConfig.roleArn: required with templateBody");
+        }
+        if (auto valid = ValidateTemplateBody(*config.template_body); !valid) {
+            return Fail(error_type::kInvalidRequest,
+                        "registrationConfig." + valid.error().message);
+        }
+    } else if (config.role_arn) {
+        return Fail(error_type::kInvalidRequest,
+                    "registrationConfig.templateBody: required with roleArn");
+    }
+    if (config.template_name) {
+        const auto* tpl = registry.FindProvisioningTemplate(*config.template_name);
+        if (tpl == nullptr) {
+            return Fail(error_type::kResourceNotFound,
+                        "registrationConfig.templateName: provisioning template " +
+                            *config.template_name + " does not exist");
+        }
+        if (tpl->type != TemplateType::kJitp) {
+            return Fail(error_type::kInvalidRequest,
+                        "registrationConfig.templateName: " + *config.template_name +
+                            " is not a JITP template");
+        }
+    }
+    return {};
+}
+
 AwsResult<pki::CertificateInfo> ParsePem(std::string_view pem, std::string_view field) {
     if (pem.empty() || pem.size() > internal::kMaxCertificatePem) {
         return Fail(error_type::kInvalidRequest,
@@ -329,35 +365,8 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCACertificate(
     RegistrationConfig config;
     if (request.registration_config) {
         config = *request.registration_config;
-        if (config.template_name && (config.template_body || config.role_arn)) {
-            return Fail(error_type::kInvalidRequest,
-                        "registrationConfig: templateName excludes templateBody and roleArn");
-        }
-        if (config.template_body) {
-            if (!config.role_arn || config.role_arn->size() < 20) {
-                return Fail(error_type::kInvalidRequest,
-                            "registrationConfig.roleArn: required with templateBody");
-            }
-            if (auto valid = ValidateTemplateBody(*config.template_body); !valid) {
-                return Fail(error_type::kInvalidRequest,
-                            "registrationConfig." + valid.error().message);
-            }
-        } else if (config.role_arn) {
-            return Fail(error_type::kInvalidRequest,
-                        "registrationConfig.templateBody: required with roleArn");
-        }
-        if (config.template_name) {
-            const auto* tpl = FindProvisioningTemplate(*config.template_name);
-            if (tpl == nullptr) {
-                return Fail(error_type::kResourceNotFound,
-                            "registrationConfig.templateName: provisioning template " +
-                                *config.template_name + " does not exist");
-            }
-            if (tpl->type != TemplateType::kJitp) {
-                return Fail(error_type::kInvalidRequest,
-                            "registrationConfig.templateName: " + *config.template_name +
-                                " is not a JITP template");
-            }
+        if (auto valid = ValidateRegistrationConfig(*this, config); !valid) {
+            return sim::Unexpected<AwsError>(valid.error());
         }
     }
 
@@ -439,35 +448,8 @@ AwsStatus Registry::UpdateCACertificate(const UpdateCaCertificateRequest& reques
     }
     if (request.registration_config) {
         const auto& config = *request.registration_config;
-        if (config.template_name && (config.template_body || config.role_arn)) {
-            return Fail(error_type::kInvalidRequest,
-                        "registrationConfig: templateName excludes templateBody and roleArn");
-        }
-        if (config.template_body) {
-            if (!config.role_arn || config.role_arn->size() < 20) {
-                return Fail(error_type::kInvalidRequest,
-                            "registrationConfig.roleArn: required with templateBody");
-            }
-            if (auto valid = ValidateTemplateBody(*config.template_body); !valid) {
-                return Fail(error_type::kInvalidRequest,
-                            "registrationConfig." + valid.error().message);
-            }
-        } else if (config.role_arn) {
-            return Fail(error_type::kInvalidRequest,
-                        "registrationConfig.templateBody: required with roleArn");
-        }
-        if (config.template_name) {
-            const auto* tpl = FindProvisioningTemplate(*config.template_name);
-            if (tpl == nullptr) {
-                return Fail(error_type::kResourceNotFound,
-                            "registrationConfig.templateName: provisioning template " +
-                                *config.template_name + " does not exist");
-            }
-            if (tpl->type != TemplateType::kJitp) {
-                return Fail(error_type::kInvalidRequest,
-                            "registrationConfig.templateName: " + *config.template_name +
-                                " is not a JITP template");
-            }
+        if (auto valid = ValidateRegistrationConfig(*this, config); !valid) {
+            return sim::Unexpected<AwsError>(valid.error());
         }
     }
     const auto it = cas_.find(*id);
