@@ -544,6 +544,28 @@ AwsResult<CertificateStatus> ReadRegisterStatus(const RegisterDeviceCertificateR
     return *status;
 }
 
+// RegisterCertificate and RegisterCertificateWithoutCA: a parsable, currently valid PEM whose
+// certificateId is not registered yet (the id is the DER's SHA-256, so the same PEM twice is
+// ResourceAlreadyExists with its id and ARN, aws-iot-core.md §2.1).
+AwsResult<pki::CertificateInfo> ParseNewDeviceCertificate(
+    std::string_view pem, const std::map<std::string, Certificate, std::less<>>& registered,
+    TimePoint now) {
+    auto cert = ParsePem(pem, "certificatePem");
+    if (!cert) {
+        return cert;
+    }
+    if (const auto existing = registered.find(cert->certificate_id); existing != registered.end()) {
+        return sim::Unexpected<AwsError>(AwsError{
+            std::string(error_type::kResourceAlreadyExists),
+            "certificatePem: the certificate is already provisioned or registered",
+            existing->second.certificate_id, existing->second.certificate_arn});
+    }
+    if (auto valid = CheckValidity(*cert, now, "certificatePem"); !valid) {
+        return sim::Unexpected<AwsError>(valid.error());
+    }
+    return cert;
+}
+
 }  // namespace
 
 AwsResult<RegisterCertificateResponse> Registry::RegisterCertificate(
@@ -553,19 +575,9 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCertificate(
     if (!status) {
         return sim::Unexpected<AwsError>(status.error());
     }
-    auto cert = ParsePem(request.certificate_pem, "certificatePem");
+    auto cert = ParseNewDeviceCertificate(request.certificate_pem, certificates_, now);
     if (!cert) {
         return sim::Unexpected<AwsError>(std::move(cert).error());
-    }
-    if (const auto existing = certificates_.find(cert->certificate_id);
-        existing != certificates_.end()) {
-        AwsError error{std::string(error_type::kResourceAlreadyExists),
-                       "certificatePem: the certificate is already provisioned or registered",
-                       existing->second.certificate_id, existing->second.certificate_arn};
-        return sim::Unexpected<AwsError>(std::move(error));
-    }
-    if (auto valid = CheckValidity(*cert, now, "certificatePem"); !valid) {
-        return sim::Unexpected<AwsError>(valid.error());
     }
     // Which registered CA signed it: the given caCertificatePem, else every registered CA with
     // the issuer's subject whose key verifies the signature (§1.3 RegisterCertificate).
@@ -638,19 +650,9 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCertificateWithoutCA(
     if (!status) {
         return sim::Unexpected<AwsError>(status.error());
     }
-    auto cert = ParsePem(request.certificate_pem, "certificatePem");
+    auto cert = ParseNewDeviceCertificate(request.certificate_pem, certificates_, now);
     if (!cert) {
         return sim::Unexpected<AwsError>(std::move(cert).error());
-    }
-    if (const auto existing = certificates_.find(cert->certificate_id);
-        existing != certificates_.end()) {
-        AwsError error{std::string(error_type::kResourceAlreadyExists),
-                       "certificatePem: the certificate is already provisioned or registered",
-                       existing->second.certificate_id, existing->second.certificate_arn};
-        return sim::Unexpected<AwsError>(std::move(error));
-    }
-    if (auto valid = CheckValidity(*cert, now, "certificatePem"); !valid) {
-        return sim::Unexpected<AwsError>(valid.error());
     }
     Certificate entry;
     entry.certificate_id = cert->certificate_id;
