@@ -90,11 +90,29 @@ void AddOutputOptions(CLI::App& verb, Common& common) {
     verb.add_flag("--force", common.force, "Replace the output directory if it exists");
 }
 
+// `--key-type ec|rsa`, default shown in the help.
+void AddKeyTypeOption(CLI::App& verb, std::string& key_type, const std::string& description) {
+    verb.add_option("--key-type", key_type, description)
+        ->check(CLI::IsMember({"ec", "rsa"}))
+        ->capture_default_str();
+}
+
+// `--days N` (1 to 36500), default shown in the help.
+void AddDaysOption(CLI::App& verb, int& days, const std::string& description) {
+    verb.add_option("--days", days, description)
+        ->check(CLI::Range(1, 36500))
+        ->capture_default_str();
+}
+
 pki::TimePoint Now() { return sim::SystemClock().Now(); }
 
-// Runs `produce` into a staged directory after `Check` passed, and commits it.
+// Checks the output directory, runs `produce` into a staged directory and commits it. Callers
+// validate all other input first, so nothing is created for a request that fails.
 template <class Fn>
 int Produce(const std::string& verb, const Common& common, Fn&& produce) {
+    if (auto status = pki::StagedDirectory::Check(common.dir, common.force); !status) {
+        return Fail(verb, status.error());
+    }
     auto out = pki::StagedDirectory::Begin(common.dir, common.force);
     if (!out) {
         return Fail(verb, out.error());
@@ -168,12 +186,8 @@ void AddCa(CLI::App& pki_app, VerbContext& context) {
         "ca", "Make a manufacturer CA: DIR/root.pem, root.key (0600), with --intermediate also "
               "intermediate.pem/.key; chain.pem = issuing CA + root");
     AddOutputOptions(*verb, args->common);
-    verb->add_option("--key-type", args->key_type, "Key type: ec (P-256) or rsa (2048 bits)")
-        ->check(CLI::IsMember({"ec", "rsa"}))
-        ->capture_default_str();
-    verb->add_option("--days", args->days, "Validity in days from now")
-        ->check(CLI::Range(1, 36500))
-        ->capture_default_str();
+    AddKeyTypeOption(*verb, args->key_type, "Key type: ec (P-256) or rsa (2048 bits)");
+    AddDaysOption(*verb, args->days, "Validity in days from now");
     verb->add_flag("--intermediate", args->intermediate,
                    "Also make an intermediate CA (pathlen 0) that signs modules");
     verb->add_option("--subject", args->subject,
@@ -184,11 +198,6 @@ void AddCa(CLI::App& pki_app, VerbContext& context) {
         auto options = ToCaOptions(*args);
         if (!options) {
             context.exit_code = Fail("ca", options.error());
-            return;
-        }
-        if (auto status = pki::StagedDirectory::Check(args->common.dir, args->common.force);
-            !status) {
-            context.exit_code = Fail("ca", status.error());
             return;
         }
         context.exit_code = Produce("ca", args->common, [&](pki::StagedDirectory& out) {
@@ -225,13 +234,8 @@ void AddModules(CLI::App& pki_app, VerbContext& context) {
     AddOutputOptions(*verb, args->common);
     AddSignerOptions(*verb, args->signer, "ca");
     verb->add_option("--count", args->count, "Number of modules (at least 1)")->required();
-    verb->add_option("--key-type", args->key_type, "Module key type: ec (P-256) or rsa")
-        ->check(CLI::IsMember({"ec", "rsa"}))
-        ->capture_default_str();
-    verb->add_option("--days", args->days,
-                     "Validity in days from now (capped at the CA's notAfter)")
-        ->check(CLI::Range(1, 36500))
-        ->capture_default_str();
+    AddKeyTypeOption(*verb, args->key_type, "Module key type: ec (P-256) or rsa");
+    AddDaysOption(*verb, args->days, "Validity in days from now (capped at the CA's notAfter)");
     verb->add_option("--org", args->organization, "Optional O= in each module's subject");
     verb->callback([args, &context] {
         if (args->count == 0) {
@@ -242,11 +246,6 @@ void AddModules(CLI::App& pki_app, VerbContext& context) {
         auto ca = LoadSigner(args->signer);
         if (!ca) {
             context.exit_code = Fail("modules", ca.error());
-            return;
-        }
-        if (auto status = pki::StagedDirectory::Check(args->common.dir, args->common.force);
-            !status) {
-            context.exit_code = Fail("modules", status.error());
             return;
         }
         pki::ModulesOptions options;
@@ -287,11 +286,6 @@ void AddClaim(CLI::App& pki_app, VerbContext& context) {
             context.exit_code = Fail("claim", ca.error());
             return;
         }
-        if (auto status = pki::StagedDirectory::Check(args->first.dir, args->first.force);
-            !status) {
-            context.exit_code = Fail("claim", status.error());
-            return;
-        }
         context.exit_code = Produce("claim", args->first, [&](pki::StagedDirectory& out) {
             auto claim = pki::WriteClaim(*ca, Now(), out);
             if (claim) {
@@ -320,9 +314,7 @@ void AddVerification(CLI::App& pki_app, VerbContext& context) {
     verb->add_option("--registration-code", args->code,
                      "The account's registration code (aws iot get-registration-code)")
         ->required();
-    verb->add_option("--days", args->days, "Validity in days")
-        ->check(CLI::Range(1, 36500))
-        ->capture_default_str();
+    AddDaysOption(*verb, args->days, "Validity in days");
     verb->callback([args, &context] {
         if (auto spec = pki::VerificationSpec(args->code, Now(), pki::Days{1}); !spec) {
             context.exit_code = BadInput("verification", "--registration-code: " +
@@ -332,11 +324,6 @@ void AddVerification(CLI::App& pki_app, VerbContext& context) {
         auto ca = LoadSigner(args->signer);
         if (!ca) {
             context.exit_code = Fail("verification", ca.error());
-            return;
-        }
-        if (auto status = pki::StagedDirectory::Check(args->common.dir, args->common.force);
-            !status) {
-            context.exit_code = Fail("verification", status.error());
             return;
         }
         context.exit_code =
@@ -364,19 +351,10 @@ void AddAwsCa(CLI::App& pki_app, VerbContext& context) {
         "Make the emulated AWS IoT root CA (signs endpoint server certificates and AWS-issued "
         "device certificates): DIR/root-ca.pem, root-ca.key");
     AddOutputOptions(*verb, args->common);
-    verb->add_option("--key-type", args->key_type,
-                     "Key type: rsa (2048, like Amazon Root CA 1) or ec (P-256, like Root CA 3)")
-        ->check(CLI::IsMember({"ec", "rsa"}))
-        ->capture_default_str();
-    verb->add_option("--days", args->days, "Validity in days")
-        ->check(CLI::Range(1, 36500))
-        ->capture_default_str();
+    AddKeyTypeOption(*verb, args->key_type,
+                     "Key type: rsa (2048, like Amazon Root CA 1) or ec (P-256, like Root CA 3)");
+    AddDaysOption(*verb, args->days, "Validity in days");
     verb->callback([args, &context] {
-        if (auto status = pki::StagedDirectory::Check(args->common.dir, args->common.force);
-            !status) {
-            context.exit_code = Fail("aws-ca", status.error());
-            return;
-        }
         context.exit_code = Produce("aws-ca", args->common, [&](pki::StagedDirectory& out) {
             auto ca = pki::WriteAwsCa(*pki::ParseKeyType(args->key_type), pki::Days{args->days},
                                       Now(), out);
@@ -408,12 +386,8 @@ void AddServer(CLI::App& pki_app, VerbContext& context) {
     AddSignerOptions(*verb, args->signer, "aws-ca");
     verb->add_option("--name", args->names, "DNS name (repeat for several); the first is the CN");
     verb->add_option("--ip", args->ips, "IP address SAN (repeat for several)");
-    verb->add_option("--key-type", args->key_type, "Key type: ec (P-256) or rsa")
-        ->check(CLI::IsMember({"ec", "rsa"}))
-        ->capture_default_str();
-    verb->add_option("--days", args->days, "Validity in days")
-        ->check(CLI::Range(1, 36500))
-        ->capture_default_str();
+    AddKeyTypeOption(*verb, args->key_type, "Key type: ec (P-256) or rsa");
+    AddDaysOption(*verb, args->days, "Validity in days");
     verb->callback([args, &context] {
         auto spec = pki::ServerSpec(args->names, args->ips, Now(), pki::Days{1});
         if (!spec) {
@@ -431,11 +405,6 @@ void AddServer(CLI::App& pki_app, VerbContext& context) {
                 context.exit_code = Fail("server", issued.error());
                 return;
             }
-        }
-        if (auto status = pki::StagedDirectory::Check(args->common.dir, args->common.force);
-            !status) {
-            context.exit_code = Fail("server", status.error());
-            return;
         }
         context.exit_code = Produce("server", args->common, [&](pki::StagedDirectory& out) {
             auto cert = pki::WriteServer(*ca, args->names, args->ips,
@@ -472,11 +441,6 @@ void AddBroken(CLI::App& pki_app, VerbContext& context) {
         auto chain = pki::LoadCaDirectory(args->second);
         if (!chain) {
             context.exit_code = Fail("broken", chain.error());
-            return;
-        }
-        if (auto status = pki::StagedDirectory::Check(args->first.dir, args->first.force);
-            !status) {
-            context.exit_code = Fail("broken", status.error());
             return;
         }
         context.exit_code = Produce("broken", args->first, [&](pki::StagedDirectory& out) {
@@ -523,11 +487,6 @@ void AddDemo(CLI::App& pki_app, VerbContext& context) {
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     verb->callback([args, &context] {
-        if (auto status = pki::StagedDirectory::Check(args->common.dir, args->common.force);
-            !status) {
-            context.exit_code = Fail("demo", status.error());
-            return;
-        }
         const fs::path dir = args->common.dir;
         context.exit_code = Produce("demo", args->common, [&](pki::StagedDirectory& out) {
             const auto now = Now();

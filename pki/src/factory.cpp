@@ -300,6 +300,34 @@ private:
     sim::Status status_;
 };
 
+// A root CA on a freshly generated key.
+sim::Result<CertificateAuthority> NewRoot(IssueSpec spec, KeyType key_type) {
+    auto key = Key::Generate(key_type);
+    if (!key) {
+        return Forward(key.error());
+    }
+    return CertificateAuthority::CreateRoot(std::move(spec), std::move(key).value());
+}
+
+// A certificate `signer` issues for a freshly generated key, with that key.
+struct KeyAndCertificate {
+    Key key;
+    IssuedCertificate cert;
+};
+
+sim::Result<KeyAndCertificate> IssueOnNewKey(const CertificateAuthority& signer,
+                                             const IssueSpec& spec, KeyType key_type) {
+    auto key = Key::Generate(key_type);
+    if (!key) {
+        return Forward(key.error());
+    }
+    auto cert = signer.Issue(spec, *key);
+    if (!cert) {
+        return Forward(cert.error());
+    }
+    return KeyAndCertificate{std::move(key).value(), std::move(cert).value()};
+}
+
 }  // namespace
 
 sim::Result<CaChain> WriteCa(const CaOptions& options, TimePoint now, StagedDirectory& out,
@@ -308,12 +336,7 @@ sim::Result<CaChain> WriteCa(const CaOptions& options, TimePoint now, StagedDire
     if (subject.entries.empty()) {
         subject.entries = {{"O", options.organization}, {"CN", options.organization + " Root CA"}};
     }
-    auto root_key = Key::Generate(options.key_type);
-    if (!root_key) {
-        return Forward(root_key.error());
-    }
-    auto root = CertificateAuthority::CreateRoot(RootCaSpec(subject, now, options.days),
-                                                 std::move(root_key).value());
+    auto root = NewRoot(RootCaSpec(subject, now, options.days), options.key_type);
     if (!root) {
         return Forward(root.error());
     }
@@ -411,12 +434,7 @@ sim::Result<std::vector<ModuleRecord>> WriteModules(const CertificateAuthority& 
 
 sim::Result<CertificateAuthority> WriteAwsCa(KeyType key_type, Days days, TimePoint now,
                                              StagedDirectory& out, const fs::path& prefix) {
-    auto key = Key::Generate(key_type);
-    if (!key) {
-        return Forward(key.error());
-    }
-    auto ca = CertificateAuthority::CreateRoot(RootCaSpec(AwsRootCaSubject(), now, days),
-                                               std::move(key).value());
+    auto ca = NewRoot(RootCaSpec(AwsRootCaSubject(), now, days), key_type);
     if (!ca) {
         return Forward(ca.error());
     }
@@ -453,22 +471,18 @@ sim::Result<IssuedCertificate> WriteVerification(const CertificateAuthority& ca,
     if (!spec) {
         return Forward(spec.error());
     }
-    auto key = Key::Generate(KeyType::kEcP256);
-    if (!key) {
-        return Forward(key.error());
-    }
-    auto cert = ca.Issue(*spec, *key);
-    if (!cert) {
-        return Forward(cert.error());
+    auto issued = IssueOnNewKey(ca, *spec, KeyType::kEcP256);
+    if (!issued) {
+        return Forward(issued.error());
     }
     Writer writer(out, prefix);
-    writer.Put("verification.pem", cert->pem)
-        .Put("verification.key", key->PrivatePem(), true)
-        .Put("certificate-id.txt", cert->certificate_id + "\n");
+    writer.Put("verification.pem", issued->cert.pem)
+        .Put("verification.key", issued->key.PrivatePem(), true)
+        .Put("certificate-id.txt", issued->cert.certificate_id + "\n");
     if (!writer.status()) {
         return Forward(writer.status().error());
     }
-    return cert;
+    return std::move(issued->cert);
 }
 
 sim::Result<IssuedCertificate> WriteServer(const CertificateAuthority& ca,
@@ -480,23 +494,19 @@ sim::Result<IssuedCertificate> WriteServer(const CertificateAuthority& ca,
     if (!spec) {
         return Forward(spec.error());
     }
-    auto key = Key::Generate(key_type);
-    if (!key) {
-        return Forward(key.error());
-    }
-    auto cert = ca.Issue(*spec, *key);
-    if (!cert) {
-        return Forward(cert.error());
+    auto issued = IssueOnNewKey(ca, *spec, key_type);
+    if (!issued) {
+        return Forward(issued.error());
     }
     Writer writer(out, prefix);
-    writer.Put("cert.pem", cert->pem)
-        .Put("key.pem", key->PrivatePem(), true)
-        .Put("chain.pem", cert->pem + ca.chain_pem())
-        .Put("certificate-id.txt", cert->certificate_id + "\n");
+    writer.Put("cert.pem", issued->cert.pem)
+        .Put("key.pem", issued->key.PrivatePem(), true)
+        .Put("chain.pem", issued->cert.pem + ca.chain_pem())
+        .Put("certificate-id.txt", issued->cert.certificate_id + "\n");
     if (!writer.status()) {
         return Forward(writer.status().error());
     }
-    return cert;
+    return std::move(issued->cert);
 }
 
 sim::Result<std::vector<BrokenCase>> WriteBroken(const CaChain& chain, TimePoint now,
@@ -510,21 +520,19 @@ sim::Result<std::vector<BrokenCase>> WriteBroken(const CaChain& chain, TimePoint
     auto device = [&](const std::string& name, const std::string& description,
                       const CertificateAuthority& signer, IssueSpec spec,
                       const std::string& expected, bool append_chain) -> sim::Status {
-        auto key = Key::Generate(KeyType::kEcP256);
-        if (!key) {
-            return Forward(key.error());
+        auto issued = IssueOnNewKey(signer, spec, KeyType::kEcP256);
+        if (!issued) {
+            return Forward(issued.error());
         }
-        auto cert = signer.Issue(spec, *key);
-        if (!cert) {
-            return Forward(cert.error());
-        }
-        writer.Put(fs::path(name) / "cert.pem",
-                   append_chain ? cert->pem + signer.chain_pem() : cert->pem)
-            .Put(fs::path(name) / "key.pem", key->PrivatePem(), true);
-        cases.push_back(BrokenCase{name, description, cert->certificate_id, expected});
+        const IssuedCertificate& cert = issued->cert;
+        writer
+            .Put(fs::path(name) / "cert.pem",
+                 append_chain ? cert.pem + signer.chain_pem() : cert.pem)
+            .Put(fs::path(name) / "key.pem", issued->key.PrivatePem(), true);
+        cases.push_back(BrokenCase{name, description, cert.certificate_id, expected});
         nlohmann::json entry = {{"case", name},
                                 {"description", description},
-                                {"certificateId", cert->certificate_id},
+                                {"certificateId", cert.certificate_id},
                                 {"certificate", name + "/cert.pem"},
                                 {"privateKey", name + "/key.pem"},
                                 {"expectedOpenSslError", expected}};
@@ -564,14 +572,10 @@ sim::Result<std::vector<BrokenCase>> WriteBroken(const CaChain& chain, TimePoint
                                ca, spec, "unsuitable certificate purpose", false));
     }
     // Assumed: the "unregistered" CA is a separate root that no account registers.
-    auto unregistered_key = Key::Generate(KeyType::kEcP256);
-    if (!unregistered_key) {
-        return Forward(unregistered_key.error());
-    }
-    auto unregistered = CertificateAuthority::CreateRoot(
-        RootCaSpec(DistinguishedName{{{"O", "elsim Unregistered"}, {"CN", "elsim Unregistered CA"}}},
-                   now, Days{3650}),
-        std::move(unregistered_key).value());
+    auto unregistered = NewRoot(RootCaSpec(DistinguishedName{{{"O", "elsim Unregistered"},
+                                                              {"CN", "elsim Unregistered CA"}}},
+                                           now, Days{3650}),
+                                KeyType::kEcP256);
     if (!unregistered) {
         return Forward(unregistered.error());
     }
@@ -580,12 +584,7 @@ sim::Result<std::vector<BrokenCase>> WriteBroken(const CaChain& chain, TimePoint
                            "unable to get local issuer certificate", false));
     // The look-alike has the issuing CA's exact subject and a new key. Its leaf carries no
     // authorityKeyIdentifier, so a verifier finds the real CA by name and the signature fails.
-    auto lookalike_key = Key::Generate(KeyType::kEcP256);
-    if (!lookalike_key) {
-        return Forward(lookalike_key.error());
-    }
-    auto lookalike = CertificateAuthority::CreateRoot(
-        RootCaSpec(ca.info().subject, now, Days{3650}), std::move(lookalike_key).value());
+    auto lookalike = NewRoot(RootCaSpec(ca.info().subject, now, Days{3650}), KeyType::kEcP256);
     if (!lookalike) {
         return Forward(lookalike.error());
     }

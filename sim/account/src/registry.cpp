@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <type_traits>
 #include <utility>
 
 #include "registry_internal.hpp"
@@ -295,6 +296,91 @@ AwsStatus CheckValidity(const pki::CertificateInfo& info, TimePoint now, std::st
     return {};
 }
 
+// A newly registered certificate, CA (`CaCertificate`) or device (`Certificate`): owned by this
+// account, created and last modified at `now`, customer version 1. The caller sets the
+// members only its kind has.
+template <class Entry, class Status>
+Entry NewCertificateEntry(const AccountSettings& settings, pki::CertificateInfo&& info,
+                          Status status, CertificateMode mode, TimePoint now,
+                          std::string generation_id) {
+    Entry entry;
+    entry.certificate_id = info.certificate_id;
+    if constexpr (std::is_same_v<Entry, CaCertificate>) {
+        entry.certificate_arn = CaCertificateArn(settings, entry.certificate_id);
+    } else {
+        entry.certificate_arn = CertificateArn(settings, entry.certificate_id);
+    }
+    entry.status = status;
+    entry.certificate_mode = mode;
+    entry.owned_by = settings.account_id;
+    entry.creation_date = now;
+    entry.last_modified_date = now;
+    entry.generation_id = std::move(generation_id);
+    entry.info = std::move(info);
+    return entry;
+}
+
+// Adds a newly registered certificate (CA or device) to `entries`; answers with its ids.
+template <class Map, class Entry>
+RegisterCertificateResponse StoreNew(Map& entries, Entry entry) {
+    RegisterCertificateResponse response{entry.certificate_arn, entry.certificate_id};
+    entries.emplace(response.certificate_id, std::move(entry));
+    return response;
+}
+
+// DescribeCACertificate and DescribeCertificate: `id_text` must be a certificate id (InvalidRequest
+// naming `field`), and `find` must know it (ResourceNotFound naming it as `noun`).
+template <class Entry, class Find>
+AwsResult<Entry> DescribeById(std::string_view id_text, std::string_view field,
+                              std::string_view noun, Find find) {
+    auto id = NormaliseCertificateId(id_text, field);
+    if (!id) {
+        return sim::Unexpected<AwsError>(id.error());
+    }
+    const Entry* entry = find(*id);
+    if (entry == nullptr) {
+        return Fail(error_type::kResourceNotFound,
+                    std::string(noun) + " " + *id + " does not exist");
+    }
+    return *entry;
+}
+
+// One ListCACertificates / ListCertificates(ByCA) page: the entries `keep` selects, ordered by
+// creationDate (then id), as certificate summaries.
+template <class Map, class Keep>
+ListCertificatesResponse CertificatePage(const Map& entries, const internal::PageWindow& window,
+                                         Keep keep) {
+    std::vector<std::pair<std::string, CertificateSummary>> sorted;
+    for (const auto& [id, cert] : entries) {
+        if (!keep(cert)) {
+            continue;
+        }
+        sorted.emplace_back(
+            internal::TimeKey(cert.creation_date, id),
+            CertificateSummary{cert.certificate_arn, id, std::string(ToString(cert.status)),
+                               std::string(ToString(cert.certificate_mode)), cert.creation_date});
+    }
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto [items, next] = internal::TakePage(std::move(sorted), window);
+    return ListCertificatesResponse{std::move(items), std::move(next)};
+}
+
+// The thing a thing operation names: InvalidRequest for a malformed name, ResourceNotFound for
+// an unknown one.
+AwsResult<const Thing*> ExistingThing(const Registry& registry, std::string_view thing_name) {
+    if (!internal::IsThingName(thing_name)) {
+        return Fail(error_type::kInvalidRequest,
+                    "thingName: must be 1-128 characters of [a-zA-Z0-9:_-]");
+    }
+    const auto* thing = registry.FindThing(thing_name);
+    if (thing == nullptr) {
+        return Fail(error_type::kResourceNotFound,
+                    "thing " + std::string(thing_name) + " does not exist");
+    }
+    return thing;
+}
+
 }  // namespace
 
 AwsResult<RegisterCertificateResponse> Registry::RegisterCACertificate(
@@ -387,36 +473,21 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCACertificate(
                         settings_.region + "; register it in SNI_ONLY mode");
     }
 
-    CaCertificate entry;
-    entry.certificate_id = ca->certificate_id;
-    entry.certificate_arn = CaCertificateArn(settings_, entry.certificate_id);
-    entry.status = request.set_as_active ? CaStatus::kActive : CaStatus::kInactive;
+    auto entry = NewCertificateEntry<CaCertificate>(
+        settings_, std::move(*ca), request.set_as_active ? CaStatus::kActive : CaStatus::kInactive,
+        mode, now, NewGenerationId());
     entry.auto_registration_status = request.allow_auto_registration
                                          ? AutoRegistrationStatus::kEnable
                                          : AutoRegistrationStatus::kDisable;
-    entry.certificate_mode = mode;
     entry.registration_config = std::move(config);
-    entry.owned_by = settings_.account_id;
-    entry.creation_date = now;
-    entry.last_modified_date = now;
-    entry.generation_id = NewGenerationId();
-    entry.info = std::move(*ca);
-    RegisterCertificateResponse response{entry.certificate_arn, entry.certificate_id};
     MarkChanged("ca", entry.certificate_id);
-    cas_.emplace(entry.certificate_id, std::move(entry));
-    return response;
+    return StoreNew(cas_, std::move(entry));
 }
 
 AwsResult<CaCertificate> Registry::DescribeCACertificate(std::string_view ca_certificate_id) const {
-    auto id = NormaliseCertificateId(ca_certificate_id, "caCertificateId");
-    if (!id) {
-        return sim::Unexpected<AwsError>(id.error());
-    }
-    const auto* ca = FindCaCertificate(*id);
-    if (ca == nullptr) {
-        return Fail(error_type::kResourceNotFound, "CA certificate " + *id + " does not exist");
-    }
-    return *ca;
+    return DescribeById<CaCertificate>(
+        ca_certificate_id, "caCertificateId", "CA certificate",
+        [this](std::string_view id) { return FindCaCertificate(id); });
 }
 
 AwsStatus Registry::UpdateCACertificate(const UpdateCaCertificateRequest& request) {
@@ -482,20 +553,9 @@ AwsResult<ListCertificatesResponse> Registry::ListCACertificates(
     if (!window) {
         return sim::Unexpected<AwsError>(window.error());
     }
-    std::vector<std::pair<std::string, CertificateSummary>> sorted;
-    for (const auto& [id, ca] : cas_) {
-        if (template_name && ca.registration_config.template_name != template_name) {
-            continue;
-        }
-        sorted.emplace_back(
-            internal::TimeKey(ca.creation_date, id),
-            CertificateSummary{ca.certificate_arn, id, std::string(ToString(ca.status)),
-                               std::string(ToString(ca.certificate_mode)), ca.creation_date});
-    }
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    auto [items, next] = internal::TakePage(std::move(sorted), *window);
-    return ListCertificatesResponse{std::move(items), std::move(next)};
+    return CertificatePage(cas_, *window, [&](const CaCertificate& ca) {
+        return !template_name || ca.registration_config.template_name == template_name;
+    });
 }
 
 AwsStatus Registry::DeleteCACertificate(std::string_view ca_certificate_id) {
@@ -544,15 +604,25 @@ AwsResult<CertificateStatus> ReadRegisterStatus(const RegisterDeviceCertificateR
     return *status;
 }
 
-// RegisterCertificate and RegisterCertificateWithoutCA: a parsable, currently valid PEM whose
-// certificateId is not registered yet (the id is the DER's SHA-256, so the same PEM twice is
-// ResourceAlreadyExists with its id and ARN, aws-iot-core.md §2.1).
-AwsResult<pki::CertificateInfo> ParseNewDeviceCertificate(
-    std::string_view pem, const std::map<std::string, Certificate, std::less<>>& registered,
-    TimePoint now) {
-    auto cert = ParsePem(pem, "certificatePem");
+struct NewDeviceCertificate {
+    CertificateStatus status;
+    pki::CertificateInfo info;
+};
+
+// RegisterCertificate and RegisterCertificateWithoutCA: the status to register with, and a
+// parsable, currently valid PEM whose certificateId is not registered yet (the id is the DER's
+// SHA-256, so the same PEM twice is ResourceAlreadyExists with its id and ARN,
+// aws-iot-core.md §2.1).
+AwsResult<NewDeviceCertificate> ReadNewDeviceCertificate(
+    const RegisterDeviceCertificateRequest& request,
+    const std::map<std::string, Certificate, std::less<>>& registered, TimePoint now) {
+    auto status = ReadRegisterStatus(request);
+    if (!status) {
+        return sim::Unexpected<AwsError>(status.error());
+    }
+    auto cert = ParsePem(request.certificate_pem, "certificatePem");
     if (!cert) {
-        return cert;
+        return sim::Unexpected<AwsError>(std::move(cert).error());
     }
     if (const auto existing = registered.find(cert->certificate_id); existing != registered.end()) {
         return sim::Unexpected<AwsError>(AwsError{
@@ -563,7 +633,7 @@ AwsResult<pki::CertificateInfo> ParseNewDeviceCertificate(
     if (auto valid = CheckValidity(*cert, now, "certificatePem"); !valid) {
         return sim::Unexpected<AwsError>(valid.error());
     }
-    return cert;
+    return NewDeviceCertificate{*status, std::move(cert).value()};
 }
 
 }  // namespace
@@ -571,14 +641,11 @@ AwsResult<pki::CertificateInfo> ParseNewDeviceCertificate(
 AwsResult<RegisterCertificateResponse> Registry::RegisterCertificate(
     const RegisterDeviceCertificateRequest& request) {
     const TimePoint now = clock_.Now();
-    auto status = ReadRegisterStatus(request);
-    if (!status) {
-        return sim::Unexpected<AwsError>(status.error());
+    auto read = ReadNewDeviceCertificate(request, certificates_, now);
+    if (!read) {
+        return sim::Unexpected<AwsError>(std::move(read).error());
     }
-    auto cert = ParseNewDeviceCertificate(request.certificate_pem, certificates_, now);
-    if (!cert) {
-        return sim::Unexpected<AwsError>(std::move(cert).error());
-    }
+    const pki::CertificateInfo& cert = read->info;
     // Which registered CA signed it: the given caCertificatePem, else every registered CA with
     // the issuer's subject whose key verifies the signature (§1.3 RegisterCertificate).
     const CaCertificate* signer = nullptr;
@@ -592,21 +659,21 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCertificate(
             return Fail(error_type::kCertificateValidation,
                         "caCertificatePem: the CA certificate is not registered");
         }
-        if (!pki::IsSignedBy(*cert, signer->info)) {
+        if (!pki::IsSignedBy(cert, signer->info)) {
             return Fail(error_type::kCertificateValidation,
                         "certificatePem: not signed by the given CA certificate");
         }
     } else {
         std::vector<const CaCertificate*> candidates;
         for (const auto& [id, ca] : cas_) {
-            if (ca.info.subject == cert->issuer && pki::IsSignedBy(*cert, ca.info)) {
+            if (ca.info.subject == cert.issuer && pki::IsSignedBy(cert, ca.info)) {
                 candidates.push_back(&ca);
             }
         }
         if (candidates.empty()) {
             return Fail(error_type::kCertificateValidation,
                         "certificatePem: not signed by a registered CA certificate (issuer " +
-                            cert->issuer.ToString() + ")");
+                            cert.issuer.ToString() + ")");
         }
         if (candidates.size() > 1) {
             return Fail(error_type::kCertificateConflict,
@@ -622,21 +689,12 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCertificate(
                     "caCertificate " + signer->certificate_id + " is not ACTIVE");
     }
 
-    Certificate entry;
-    entry.certificate_id = cert->certificate_id;
-    entry.certificate_arn = CertificateArn(settings_, entry.certificate_id);
+    // The certificate inherits the CA's mode (§1.3).
+    auto entry = NewCertificateEntry<Certificate>(settings_, std::move(read->info), read->status,
+                                                  signer->certificate_mode, now, NewGenerationId());
     entry.ca_certificate_id = signer->certificate_id;
-    entry.status = *status;
-    entry.certificate_mode = signer->certificate_mode;  // inherits the CA's mode (§1.3)
-    entry.owned_by = settings_.account_id;
-    entry.creation_date = now;
-    entry.last_modified_date = now;
-    entry.generation_id = NewGenerationId();
-    entry.info = std::move(*cert);
-    RegisterCertificateResponse response{entry.certificate_arn, entry.certificate_id};
     MarkChanged("certificate", entry.certificate_id);
-    certificates_.emplace(entry.certificate_id, std::move(entry));
-    return response;
+    return StoreNew(certificates_, std::move(entry));
 }
 
 AwsResult<RegisterCertificateResponse> Registry::RegisterCertificateWithoutCA(
@@ -646,28 +704,16 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCertificateWithoutCA(
         return Fail(error_type::kInvalidRequest,
                     "caCertificatePem: not a member of RegisterCertificateWithoutCA");
     }
-    auto status = ReadRegisterStatus(request);
-    if (!status) {
-        return sim::Unexpected<AwsError>(status.error());
+    auto read = ReadNewDeviceCertificate(request, certificates_, now);
+    if (!read) {
+        return sim::Unexpected<AwsError>(std::move(read).error());
     }
-    auto cert = ParseNewDeviceCertificate(request.certificate_pem, certificates_, now);
-    if (!cert) {
-        return sim::Unexpected<AwsError>(std::move(cert).error());
-    }
-    Certificate entry;
-    entry.certificate_id = cert->certificate_id;
-    entry.certificate_arn = CertificateArn(settings_, entry.certificate_id);
-    entry.status = *status;
-    entry.certificate_mode = CertificateMode::kSniOnly;  // model doc for certificateMode
-    entry.owned_by = settings_.account_id;
-    entry.creation_date = now;
-    entry.last_modified_date = now;
-    entry.generation_id = NewGenerationId();
-    entry.info = std::move(*cert);
-    RegisterCertificateResponse response{entry.certificate_arn, entry.certificate_id};
+    // SNI_ONLY: the model's documentation of certificateMode.
+    auto entry =
+        NewCertificateEntry<Certificate>(settings_, std::move(read->info), read->status,
+                                         CertificateMode::kSniOnly, now, NewGenerationId());
     MarkChanged("certificate", entry.certificate_id);
-    certificates_.emplace(entry.certificate_id, std::move(entry));
-    return response;
+    return StoreNew(certificates_, std::move(entry));
 }
 
 AwsResult<RegisterCertificateResponse> Registry::RegisterIssuedCertificate(
@@ -684,33 +730,17 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterIssuedCertificate(
                        existing->second.certificate_arn};
         return sim::Unexpected<AwsError>(std::move(error));
     }
-    Certificate entry;
-    entry.certificate_id = cert.certificate_id;
-    entry.certificate_arn = CertificateArn(settings_, entry.certificate_id);
-    entry.status =
-        request.set_as_active ? CertificateStatus::kActive : CertificateStatus::kInactive;
-    entry.certificate_mode = CertificateMode::kDefault;
-    entry.owned_by = settings_.account_id;
-    entry.creation_date = now;
-    entry.last_modified_date = now;
-    entry.generation_id = NewGenerationId();
-    entry.info = cert;
-    RegisterCertificateResponse response{entry.certificate_arn, entry.certificate_id};
+    auto entry = NewCertificateEntry<Certificate>(
+        settings_, pki::CertificateInfo(cert),
+        request.set_as_active ? CertificateStatus::kActive : CertificateStatus::kInactive,
+        CertificateMode::kDefault, now, NewGenerationId());
     MarkChanged("certificate", entry.certificate_id);
-    certificates_.emplace(entry.certificate_id, std::move(entry));
-    return response;
+    return StoreNew(certificates_, std::move(entry));
 }
 
 AwsResult<Certificate> Registry::DescribeCertificate(std::string_view certificate_id) const {
-    auto id = NormaliseCertificateId(certificate_id, "certificateId");
-    if (!id) {
-        return sim::Unexpected<AwsError>(id.error());
-    }
-    const auto* cert = FindCertificate(*id);
-    if (cert == nullptr) {
-        return Fail(error_type::kResourceNotFound, "certificate " + *id + " does not exist");
-    }
-    return *cert;
+    return DescribeById<Certificate>(certificate_id, "certificateId", "certificate",
+                                     [this](std::string_view id) { return FindCertificate(id); });
 }
 
 AwsStatus Registry::UpdateCertificate(std::string_view certificate_id,
@@ -767,20 +797,9 @@ AwsResult<ListCertificatesResponse> Registry::ListCertificates(const PageRequest
     if (!window) {
         return sim::Unexpected<AwsError>(window.error());
     }
-    std::vector<std::pair<std::string, CertificateSummary>> sorted;
-    for (const auto& [id, cert] : certificates_) {
-        if (cert.claim_template_name) {
-            continue;  // provisioning-claim certificates are not listed (§6.3)
-        }
-        sorted.emplace_back(
-            internal::TimeKey(cert.creation_date, id),
-            CertificateSummary{cert.certificate_arn, id, std::string(ToString(cert.status)),
-                               std::string(ToString(cert.certificate_mode)), cert.creation_date});
-    }
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    auto [items, next] = internal::TakePage(std::move(sorted), *window);
-    return ListCertificatesResponse{std::move(items), std::move(next)};
+    // Provisioning-claim certificates are not listed (§6.3).
+    return CertificatePage(certificates_, *window,
+                           [](const Certificate& cert) { return !cert.claim_template_name; });
 }
 
 AwsResult<ListCertificatesResponse> Registry::ListCertificatesByCA(
@@ -793,20 +812,8 @@ AwsResult<ListCertificatesResponse> Registry::ListCertificatesByCA(
     if (!window) {
         return sim::Unexpected<AwsError>(window.error());
     }
-    std::vector<std::pair<std::string, CertificateSummary>> sorted;
-    for (const auto& [cert_id, cert] : certificates_) {
-        if (cert.ca_certificate_id != *id) {
-            continue;
-        }
-        sorted.emplace_back(
-            internal::TimeKey(cert.creation_date, cert_id),
-            CertificateSummary{cert.certificate_arn, cert_id, std::string(ToString(cert.status)),
-                               std::string(ToString(cert.certificate_mode)), cert.creation_date});
-    }
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    auto [items, next] = internal::TakePage(std::move(sorted), *window);
-    return ListCertificatesResponse{std::move(items), std::move(next)};
+    return CertificatePage(certificates_, *window,
+                           [&](const Certificate& cert) { return cert.ca_certificate_id == *id; });
 }
 
 AwsStatus Registry::DeleteCertificate(std::string_view certificate_id, bool force_delete) {
@@ -910,16 +917,11 @@ AwsResult<CreateThingResponse> Registry::CreateThing(const CreateThingRequest& r
 }
 
 AwsResult<Thing> Registry::DescribeThing(std::string_view thing_name) const {
-    if (!internal::IsThingName(thing_name)) {
-        return Fail(error_type::kInvalidRequest,
-                    "thingName: must be 1-128 characters of [a-zA-Z0-9:_-]");
+    auto thing = ExistingThing(*this, thing_name);
+    if (!thing) {
+        return sim::Unexpected<AwsError>(thing.error());
     }
-    const auto* thing = FindThing(thing_name);
-    if (thing == nullptr) {
-        return Fail(error_type::kResourceNotFound,
-                    "thing " + std::string(thing_name) + " does not exist");
-    }
-    return *thing;
+    return **thing;
 }
 
 AwsStatus Registry::UpdateThing(const UpdateThingRequest& request) {
@@ -1110,13 +1112,8 @@ AwsStatus Registry::AttachThingPrincipal(std::string_view thing_name, std::strin
         }
         type = *parsed;
     }
-    if (!internal::IsThingName(thing_name)) {
-        return Fail(error_type::kInvalidRequest,
-                    "thingName: must be 1-128 characters of [a-zA-Z0-9:_-]");
-    }
-    if (things_.count(thing_name) == 0) {
-        return Fail(error_type::kResourceNotFound,
-                    "thing " + std::string(thing_name) + " does not exist");
+    if (auto thing = ExistingThing(*this, thing_name); !thing) {
+        return sim::Unexpected<AwsError>(thing.error());
     }
     auto cert = CertificateFromPrincipal(principal);
     if (!cert) {
@@ -1150,13 +1147,8 @@ AwsStatus Registry::AttachThingPrincipal(std::string_view thing_name, std::strin
 }
 
 AwsStatus Registry::DetachThingPrincipal(std::string_view thing_name, std::string_view principal) {
-    if (!internal::IsThingName(thing_name)) {
-        return Fail(error_type::kInvalidRequest,
-                    "thingName: must be 1-128 characters of [a-zA-Z0-9:_-]");
-    }
-    if (things_.count(thing_name) == 0) {
-        return Fail(error_type::kResourceNotFound,
-                    "thing " + std::string(thing_name) + " does not exist");
+    if (auto thing = ExistingThing(*this, thing_name); !thing) {
+        return sim::Unexpected<AwsError>(thing.error());
     }
     auto cert = CertificateFromPrincipal(principal);
     if (!cert) {
@@ -1221,6 +1213,20 @@ AwsStatus CheckPolicyName(std::string_view name) {
     return {};
 }
 
+// The policy a policy operation names: InvalidRequest for a malformed name, ResourceNotFound
+// for an unknown one.
+AwsResult<const Policy*> ExistingPolicy(const Registry& registry, std::string_view policy_name) {
+    if (auto valid = CheckPolicyName(policy_name); !valid) {
+        return sim::Unexpected<AwsError>(valid.error());
+    }
+    const auto* policy = registry.FindPolicy(policy_name);
+    if (policy == nullptr) {
+        return Fail(error_type::kResourceNotFound,
+                    "policy " + std::string(policy_name) + " does not exist");
+    }
+    return policy;
+}
+
 }  // namespace
 
 AwsResult<CreatePolicyResponse> Registry::CreatePolicy(std::string_view policy_name,
@@ -1255,14 +1261,11 @@ AwsResult<CreatePolicyResponse> Registry::CreatePolicy(std::string_view policy_n
 }
 
 AwsResult<GetPolicyResponse> Registry::GetPolicy(std::string_view policy_name) const {
-    if (auto valid = CheckPolicyName(policy_name); !valid) {
-        return sim::Unexpected<AwsError>(valid.error());
+    auto found = ExistingPolicy(*this, policy_name);
+    if (!found) {
+        return sim::Unexpected<AwsError>(found.error());
     }
-    const auto* policy = FindPolicy(policy_name);
-    if (policy == nullptr) {
-        return Fail(error_type::kResourceNotFound,
-                    "policy " + std::string(policy_name) + " does not exist");
-    }
+    const Policy* policy = *found;
     return GetPolicyResponse{policy->policy_name,       policy->policy_arn,
                              policy->DefaultDocument(), policy->default_version_id,
                              policy->creation_date,     policy->last_modified_date,
@@ -1357,14 +1360,11 @@ AwsResult<PolicyVersionResponse> Registry::GetPolicyVersion(std::string_view pol
 
 AwsResult<std::vector<PolicyVersionResponse>> Registry::ListPolicyVersions(
     std::string_view policy_name) const {
-    if (auto valid = CheckPolicyName(policy_name); !valid) {
-        return sim::Unexpected<AwsError>(valid.error());
+    auto found = ExistingPolicy(*this, policy_name);
+    if (!found) {
+        return sim::Unexpected<AwsError>(found.error());
     }
-    const auto* policy = FindPolicy(policy_name);
-    if (policy == nullptr) {
-        return Fail(error_type::kResourceNotFound,
-                    "policy " + std::string(policy_name) + " does not exist");
-    }
+    const Policy* policy = *found;
     std::vector<PolicyVersionResponse> out;
     for (auto version = policy->versions.rbegin(); version != policy->versions.rend(); ++version) {
         out.push_back(PolicyVersionResponse{
@@ -1497,12 +1497,8 @@ AwsResult<ListTargetsResponse> Registry::ListTargetsForPolicy(std::string_view p
     if (!window) {
         return sim::Unexpected<AwsError>(window.error());
     }
-    if (auto valid = CheckPolicyName(policy_name); !valid) {
-        return sim::Unexpected<AwsError>(valid.error());
-    }
-    if (policies_.count(policy_name) == 0) {
-        return Fail(error_type::kResourceNotFound,
-                    "policy " + std::string(policy_name) + " does not exist");
+    if (auto policy = ExistingPolicy(*this, policy_name); !policy) {
+        return sim::Unexpected<AwsError>(policy.error());
     }
     std::vector<std::pair<std::string, std::string>> sorted;
     for (const auto& [policy, target] : policy_targets_) {

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "pki/certificate.hpp"
+#include "sim/broker/file_default_mode_ca_index.hpp"
 #include "sim/control_plane/issuer.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/staging/first_login.hpp"
@@ -53,6 +54,65 @@ private:
     sigset_t previous_{};
 };
 
+// The world's DEFAULT-mode CA index under `<shared_dir>/default-mode-cas/` (created when the
+// shared directory exists but the slot directory does not yet).
+sim::Result<std::shared_ptr<FileDefaultModeCaIndex>> OpenSharedIndex(const fs::path& shared_dir) {
+    std::error_code ec;
+    if (!fs::is_directory(shared_dir, ec)) {
+        return sim::MakeError(
+            sim::ErrorCode::kInvalidArgument,
+            "plugin_opt_shared_dir: " + shared_dir.string() +
+                (fs::exists(shared_dir, ec) ? ": not a directory" : ": no such directory"));
+    }
+    const fs::path slots = shared_dir / "default-mode-cas";
+    fs::create_directories(slots, ec);
+    auto index = FileDefaultModeCaIndex::Open(slots);
+    if (!index) {
+        return sim::MakeError(index.error().code,
+                              "plugin_opt_shared_dir: " + index.error().message);
+    }
+    return std::shared_ptr<FileDefaultModeCaIndex>(std::move(*index));
+}
+
+// Registry::Load re-claimed the slot of every DEFAULT-mode CA the account has. A slot it still
+// holds for a CA it no longer has is left from a crash between the claim and the commit of
+// RegisterCACertificate (or between DeleteCACertificate's commit and its release): free it, as
+// the registry would have.
+sim::Status ReleaseStaleSlots(cp::HostedAccount& hosted, FileDefaultModeCaIndex& index) {
+    std::set<std::string> keep;
+    hosted.Read([&](const account::Registry& registry) {
+        account::PageRequest page;
+        page.page_size = 250;
+        for (int guard = 0; guard < 10000; ++guard) {
+            auto listed = registry.ListCACertificates(page);
+            if (!listed) {
+                return;
+            }
+            for (const auto& summary : listed->certificates) {
+                const auto* ca = registry.FindCaCertificate(summary.certificate_id);
+                if (ca != nullptr && ca->certificate_mode == account::CertificateMode::kDefault) {
+                    keep.insert(ca->certificate_id);
+                }
+            }
+            if (!listed->next_marker) {
+                return;
+            }
+            page.marker = listed->next_marker;
+        }
+    });
+    const auto& settings = hosted.settings();
+    auto released = index.ReleaseAllExcept(settings.region, settings.account_id, keep);
+    if (!released) {
+        return sim::MakeError(released.error().code,
+                              "plugin_opt_shared_dir: " + released.error().message);
+    }
+    for (const auto& id : *released) {
+        sim::Logger("broker")->warn("default-mode CA slot released at start ca_id={} account={}",
+                                    id, settings.account_id);
+    }
+    return {};
+}
+
 }  // namespace
 
 AccountHost::AccountHost(AccountHostOptions options) : options_(std::move(options)) {}
@@ -95,11 +155,25 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
     // per commit); power loss may lose the last writes. Keeps first connects fast.
     account_options.durability = cp::Durability::kProcessCrash;
     account_options.keep_effects = true;
-    auto hosted = cp::HostedAccount::Open(account_options, host->clock_, host->random_, nullptr);
+    std::shared_ptr<FileDefaultModeCaIndex> shared_index;
+    if (!options.shared_dir.empty()) {
+        auto index = OpenSharedIndex(options.shared_dir);
+        if (!index) {
+            return sim::Unexpected<sim::Error>(index.error());
+        }
+        shared_index = std::move(*index);
+    }
+    auto hosted =
+        cp::HostedAccount::Open(account_options, host->clock_, host->random_, shared_index);
     if (!hosted) {
         return sim::Unexpected<sim::Error>(hosted.error());
     }
     host->hosted_ = std::move(*hosted);
+    if (shared_index) {
+        if (auto s = ReleaseStaleSlots(*host->hosted_, *shared_index); !s) {
+            return sim::Unexpected<sim::Error>(s.error());
+        }
+    }
 
     if (options.staging) {
         if (options.manufacturer_ca.empty()) {

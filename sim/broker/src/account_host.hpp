@@ -12,6 +12,8 @@
 // - Staging accounts (kind=staging): registers the manufacturer CA (SetUpStagingAccount), runs
 //   the first-login hook before AuthenticateDevice, records presence of modules and checks the
 //   claims claim-things publish (sim/staging/README.md "hooks for the broker plugin").
+// - With shared_dir: the DEFAULT-mode CA index is the world's FileDefaultModeCaIndex; at start,
+//   slots this account holds for CAs its registry no longer has are released.
 // Threading: the broker thread calls view() and the On*/CheckClaim hooks; the control-plane
 // threads touch only HostedAccount and the capath sync (own lock).
 
@@ -41,6 +43,11 @@ struct AccountHostOptions {
     std::filesystem::path manufacturer_ca;  ///< Staging: the manufacturer CA PEM file.
     std::string endpoint;  ///< "<prefix>-ats.iot.<region>.<domain>" (DescribeEndpoint agrees).
     std::string address;   ///< The broker's own address (a claim must not point back here).
+    /// The world's shared directory (plugin_opt_shared_dir): DEFAULT-mode CA slots live in
+    /// `<shared_dir>/default-mode-cas/` (FileDefaultModeCaIndex), so the one-account-per-Region
+    /// rule holds across the world's broker processes. Empty: an in-memory index (this account
+    /// only).
+    std::filesystem::path shared_dir;
 };
 
 class AccountHost {

@@ -17,6 +17,11 @@
 // disables the limit), and to host the account (registry + control plane, AccountHost):
 // account_dir, control_plane (127.0.0.N:PORT), manufacturer_ca (staging), address.
 // Without account_dir the plugin serves an open account (OpenAccountView: benchmarks).
+//
+// The TLS tap (libelsim_tls_tap.so, LD_PRELOADed into mosquitto by the world and the tests) adds
+// what mosquitto does not expose: the client's SSL object (hence its SNI), the CONNECT
+// keep-alive it clamped and the filter count of each SUBSCRIBE. Found with dlsym at init;
+// without it the plugin works and those three rules are not enforced.
 
 #include <array>
 #include <chrono>
@@ -27,7 +32,9 @@
 #include <random>
 #include <string>
 
+#include <dlfcn.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 extern "C" {
@@ -37,6 +44,7 @@ extern "C" {
 }
 
 #include "sim/broker/broker_core.hpp"
+#include "sim/broker/tap/tls_tap.h"
 #include "sim/core/hex.hpp"
 
 #if SIM_BROKER_HOSTS_ACCOUNT
@@ -52,8 +60,36 @@ struct X509Deleter {
     void operator()(X509* cert) const noexcept { X509_free(cert); }
 };
 
+// The tap's functions, when it is preloaded (tls_tap.h).
+struct TapApi {
+    elsim_tap_take_last_ssl_fn take_last_ssl = nullptr;
+    elsim_tap_last_subscribe_filters_fn last_subscribe_filters = nullptr;
+    elsim_tap_keepalive_fn keepalive = nullptr;
+
+    bool Present() const { return take_last_ssl != nullptr; }
+
+    static TapApi Find() {
+        TapApi api;
+        const auto version = reinterpret_cast<elsim_tap_abi_version_fn>(
+            dlsym(RTLD_DEFAULT, "elsim_tap_abi_version"));
+        if (version == nullptr || version() != ELSIM_TAP_ABI_VERSION) {
+            return api;
+        }
+        api.last_subscribe_filters = reinterpret_cast<elsim_tap_last_subscribe_filters_fn>(
+            dlsym(RTLD_DEFAULT, "elsim_tap_last_subscribe_filters"));
+        api.keepalive =
+            reinterpret_cast<elsim_tap_keepalive_fn>(dlsym(RTLD_DEFAULT, "elsim_tap_keepalive"));
+        if (api.last_subscribe_filters != nullptr && api.keepalive != nullptr) {
+            api.take_last_ssl = reinterpret_cast<elsim_tap_take_last_ssl_fn>(
+                dlsym(RTLD_DEFAULT, "elsim_tap_take_last_ssl"));
+        }
+        return api;
+    }
+};
+
 struct Plugin {
     mosquitto_plugin_id_t* id = nullptr;
+    TapApi tap;
     std::string account_name = "account";
     bool explain = false;
     sim::SeededRandom random{std::random_device{}()};
@@ -79,10 +115,19 @@ void Publish(const std::vector<EventMessage>& messages) {
     }
 }
 
-// Reads the leaf certificate the TLS layer verified. False when there is none.
-bool ReadPeerCertificate(mosquitto* client, PeerCertificate& out) {
+// Reads the leaf certificate the TLS layer verified. False when there is none. With the tap,
+// `ssl` receives the client's SSL object (mosquitto_client_certificate calls
+// SSL_get1_peer_certificate, which the tap records); nullptr otherwise.
+bool ReadPeerCertificate(const TapApi& tap, mosquitto* client, PeerCertificate& out, SSL*& ssl) {
+    ssl = nullptr;
+    if (tap.Present()) {
+        tap.take_last_ssl();  // forget one a previous caller left behind
+    }
     std::unique_ptr<X509, X509Deleter> cert(
         static_cast<X509*>(mosquitto_client_certificate(client)));
+    if (tap.Present()) {
+        ssl = tap.take_last_ssl();
+    }
     if (!cert) {
         return false;
     }
@@ -105,6 +150,41 @@ bool ReadPeerCertificate(mosquitto* client, PeerCertificate& out) {
 
 const char* Safe(const char* text) { return text != nullptr ? text : ""; }
 
+// Filters in the SUBSCRIBE being checked (the tap has read the whole packet: mosquitto checks
+// ACLs after reading it). 0 when unknown. Asked per SUBSCRIBE filter rather than cached per
+// client: one refcount up/down on the certificate, and no SSL pointer outlives its connection.
+std::size_t SubscribeFilters(const TapApi& tap, mosquitto* client) {
+    if (!tap.Present()) {
+        return 0;
+    }
+    tap.take_last_ssl();
+    std::unique_ptr<X509, X509Deleter> cert(
+        static_cast<X509*>(mosquitto_client_certificate(client)));
+    const SSL* ssl = tap.take_last_ssl();
+    const int filters = ssl != nullptr ? tap.last_subscribe_filters(ssl) : -1;
+    return filters > 0 ? static_cast<std::size_t>(filters) : 0;
+}
+
+// Explain mode: one line when the tap clamped the CONNECT keep-alive (aws-iot-core.md §8).
+void LogKeepAlive(const Plugin& plugin, const SSL* ssl, int protocol_version,
+                  const std::string& client_id) {
+    unsigned requested = 0;
+    unsigned parsed = 0;
+    if (ssl == nullptr || plugin.tap.keepalive(ssl, &requested, &parsed) != 1) {
+        return;
+    }
+    // MQTT 5 with 0 or > 1200 s: mosquitto's max_keepalive grants 1200 s after this callback.
+    const auto granted =
+        protocol_version == 5
+            ? static_cast<unsigned>(ClampKeepAlive(std::chrono::seconds{requested}).count())
+            : parsed;
+    if (granted != requested) {
+        mosquitto_log_printf(MOSQ_LOG_INFO,
+                             "elsim[%s]: keepalive requested=%u granted=%u client_id=%s",
+                             plugin.account_name.c_str(), requested, granted, client_id.c_str());
+    }
+}
+
 int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
     try {
         auto& plugin = *static_cast<Plugin*>(user_data);
@@ -115,12 +195,20 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
         input.username = Safe(event.username);  // copied: set_username below frees it (§2a)
         input.source_ip = Safe(mosquitto_client_address(event.client));
         input.protocol_version = mosquitto_client_protocol_version(event.client);
-        input.has_certificate = ReadPeerCertificate(event.client, input.certificate);
+        SSL* ssl = nullptr;
+        input.has_certificate =
+            ReadPeerCertificate(plugin.tap, event.client, input.certificate, ssl);
+        if (ssl != nullptr) {
+            input.server_name = Safe(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+        }
 
         std::lock_guard lock(plugin.mutex);
         const ConnectResult result = plugin.core->OnConnect(input, Now());
         Publish(plugin.core->TakeEffects(false).publishes);
         if (result.action == ConnectAction::kAccept) {
+            if (plugin.explain) {
+                LogKeepAlive(plugin, ssl, input.protocol_version, input.client_id);
+            }
 #if SIM_BROKER_HOSTS_ACCOUNT
             if (plugin.host) {
                 plugin.host->OnAccepted(input.client_id, result.certificate_id);
@@ -137,10 +225,12 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
         }
         mosquitto_log_printf(MOSQ_LOG_NOTICE,
                              "elsim[%s]: decision=deny action=connect reason=%s cert_id=%s "
-                             "client_id=%s",
+                             "client_id=%s%s%s",
                              plugin.account_name.c_str(),
                              plugin.explain ? result.reason.c_str() : "(strict)",
-                             result.certificate_id.c_str(), input.client_id.c_str());
+                             result.certificate_id.c_str(), input.client_id.c_str(),
+                             plugin.explain && input.server_name ? " sni=" : "",
+                             plugin.explain && input.server_name ? input.server_name->c_str() : "");
         return result.action == ConnectAction::kRefuseWithConnack ? MOSQ_ERR_AUTH
                                                                   : MOSQ_ERR_UNKNOWN;
     } catch (const std::exception& e) {
@@ -183,7 +273,8 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
                 break;
             case MOSQ_ACL_SUBSCRIBE:
                 action = "subscribe";
-                result = plugin.core->OnSubscribe(client_id, topic, event.qos, Now());
+                result = plugin.core->OnSubscribe(client_id, topic, event.qos, Now(),
+                                                  SubscribeFilters(plugin.tap, event.client));
                 break;
             case MOSQ_ACL_UNSUBSCRIBE:
                 plugin.core->OnUnsubscribe(client_id, topic, Now());
@@ -345,13 +436,18 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 plugin->explain = value == "explain";
             } else if (key == "account_name") {
                 plugin->account_name = value;
+            } else if (key == "endpoint") {
+                settings.endpoint = value;
+#if SIM_BROKER_HOSTS_ACCOUNT
+                host_options.endpoint = value;
+#endif
             } else if (key == "connect_interval_ms") {
                 settings.connect_interval = std::chrono::milliseconds{std::stol(value)};
             } else if (key == "kind" || key == "account_kind") {
                 if (value != "staging" && value != "oem") {
-                    mosquitto_log_printf(
-                        MOSQ_LOG_ERR, "elsim: plugin_opt_%s must be staging or oem, not '%s'",
-                        key.c_str(), value.c_str());
+                    mosquitto_log_printf(MOSQ_LOG_ERR,
+                                         "elsim: plugin_opt_%s must be staging or oem, not '%s'",
+                                         key.c_str(), value.c_str());
                     return MOSQ_ERR_INVAL;
                 }
 #if SIM_BROKER_HOSTS_ACCOUNT
@@ -371,14 +467,20 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 host_options.capath = value;
             } else if (key == "manufacturer_ca") {
                 host_options.manufacturer_ca = value;
-            } else if (key == "endpoint") {
-                host_options.endpoint = value;
             } else if (key == "address") {
                 host_options.address = value;
+            } else if (key == "shared_dir") {  // the world's DEFAULT-mode CA slots
+                host_options.shared_dir = value;
             }
 #endif
         }
         settings.explain = plugin->explain;
+        plugin->tap = TapApi::Find();
+        if (!plugin->tap.Present()) {
+            mosquitto_log_printf(MOSQ_LOG_WARNING,
+                                 "elsim: TLS tap not preloaded; keep-alive clamp, 8-filter limit "
+                                 "and SNI rule not enforced");
+        }
 #if SIM_BROKER_HOSTS_ACCOUNT
         if (!host_options.account_dir.empty()) {
             host_options.account_name = plugin->account_name;
@@ -416,8 +518,9 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 return rc;
             }
         }
-        mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: plugin ready mode=%s",
-                             plugin->account_name.c_str(), plugin->explain ? "explain" : "strict");
+        mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: plugin ready mode=%s tls_tap=%s",
+                             plugin->account_name.c_str(), plugin->explain ? "explain" : "strict",
+                             plugin->tap.Present() ? "yes" : "no");
         *userdata = plugin.release();
         return MOSQ_ERR_SUCCESS;
     } catch (const std::exception& e) {

@@ -258,6 +258,34 @@ json Validity(const pki::CertificateInfo& info) {
     return {{"notBefore", Epoch(info.not_before)}, {"notAfter", Epoch(info.not_after)}};
 }
 
+// A List* reply: the items under `items_name`, plus the continuation (nextMarker for the
+// marker-paged operations, nextToken for the token-paged ones) when there are more.
+json PagedList(std::string_view items_name, json items, std::string_view next_name,
+               const std::optional<std::string>& next) {
+    json out = {{std::string(items_name), std::move(items)}};
+    SetIf(out, next_name, next);
+    return out;
+}
+
+// The members DescribeCertificate and DescribeCACertificate share (their certificateDescription
+// shapes); `Cert` is account::Certificate or account::CaCertificate.
+template <typename Cert>
+json CertificateDescription(const Cert& cert) {
+    return {
+        {"certificateArn", cert.certificate_arn},
+        {"certificateId", cert.certificate_id},
+        {"status", account::ToString(cert.status)},
+        {"certificatePem", cert.info.pem},
+        {"ownedBy", cert.owned_by},
+        {"creationDate", Epoch(cert.creation_date)},
+        {"lastModifiedDate", Epoch(cert.last_modified_date)},
+        {"customerVersion", cert.customer_version},
+        {"generationId", cert.generation_id},
+        {"validity", Validity(cert.info)},
+        {"certificateMode", account::ToString(cert.certificate_mode)},
+    };
+}
+
 json RegistrationConfigJson(const account::RegistrationConfig& config) {
     json out = json::object();
     SetIf(out, "templateBody", config.template_body);
@@ -278,13 +306,18 @@ json CertificateList(const account::ListCertificatesResponse& list, bool with_mo
         }
         certificates.push_back(std::move(item));
     }
-    json out = {{"certificates", std::move(certificates)}};
-    SetIf(out, "nextMarker", list.next_marker);
-    return out;
+    return PagedList("certificates", std::move(certificates), "nextMarker", list.next_marker);
 }
 
 json Registered(const account::RegisterCertificateResponse& r) {
     return {{"certificateArn", r.certificate_arn}, {"certificateId", r.certificate_id}};
+}
+
+// CreateKeysAndCertificate and CreateCertificateFromCsr: the registered ids plus the PEM.
+json Issued(const account::RegisterCertificateResponse& r, const pki::CertificateInfo& cert) {
+    json out = Registered(r);
+    out["certificatePem"] = cert.pem;
+    return out;
 }
 
 json Empty() { return json::object(); }
@@ -359,20 +392,8 @@ AwsResult<json> RegisterCACertificate(Context& c) {
 
 AwsResult<json> DescribeCACertificate(Context& c) {
     SIM_TRY(ca, c.registry.DescribeCACertificate(c.Label(0)));
-    json description = {
-        {"certificateArn", ca.certificate_arn},
-        {"certificateId", ca.certificate_id},
-        {"status", account::ToString(ca.status)},
-        {"certificatePem", ca.info.pem},
-        {"ownedBy", ca.owned_by},
-        {"creationDate", Epoch(ca.creation_date)},
-        {"autoRegistrationStatus", account::ToString(ca.auto_registration_status)},
-        {"lastModifiedDate", Epoch(ca.last_modified_date)},
-        {"customerVersion", ca.customer_version},
-        {"generationId", ca.generation_id},
-        {"validity", Validity(ca.info)},
-        {"certificateMode", account::ToString(ca.certificate_mode)},
-    };
+    json description = CertificateDescription(ca);
+    description["autoRegistrationStatus"] = account::ToString(ca.auto_registration_status);
     return json{{"certificateDescription", std::move(description)},
                 {"registrationConfig", RegistrationConfigJson(ca.registration_config)}};
 }
@@ -432,19 +453,7 @@ AwsResult<json> RegisterCertificateWithoutCA(Context& c) {
 
 AwsResult<json> DescribeCertificate(Context& c) {
     SIM_TRY(cert, c.registry.DescribeCertificate(c.Label(0)));
-    json description = {
-        {"certificateArn", cert.certificate_arn},
-        {"certificateId", cert.certificate_id},
-        {"status", account::ToString(cert.status)},
-        {"certificatePem", cert.info.pem},
-        {"ownedBy", cert.owned_by},
-        {"creationDate", Epoch(cert.creation_date)},
-        {"lastModifiedDate", Epoch(cert.last_modified_date)},
-        {"customerVersion", cert.customer_version},
-        {"generationId", cert.generation_id},
-        {"validity", Validity(cert.info)},
-        {"certificateMode", account::ToString(cert.certificate_mode)},
-    };
+    json description = CertificateDescription(cert);
     SetIf(description, "caCertificateId", cert.ca_certificate_id);
     SetIf(description, "previousOwnedBy", cert.previous_owned_by);
     return json{{"certificateDescription", std::move(description)}};
@@ -481,10 +490,9 @@ AwsResult<json> CreateKeysAndCertificate(Context& c) {
     SIM_TRY(active, QueryBool(c, "setAsActive"));
     SIM_TRY(keys, c.issuer.CreateKeysAndCertificate());
     SIM_TRY(reply, c.registry.RegisterIssuedCertificate({keys.certificate, active.value_or(false)}));
-    return json{{"certificateArn", reply.certificate_arn},
-                {"certificateId", reply.certificate_id},
-                {"certificatePem", keys.certificate.pem},
-                {"keyPair", KeyPair(keys)}};
+    json out = Issued(reply, keys.certificate);
+    out["keyPair"] = KeyPair(keys);
+    return out;
 }
 
 AwsResult<json> CreateCertificateFromCsr(Context& c) {
@@ -492,9 +500,7 @@ AwsResult<json> CreateCertificateFromCsr(Context& c) {
     SIM_TRY(active, QueryBool(c, "setAsActive"));
     SIM_TRY(certificate, c.issuer.CreateCertificateFromCsr(*csr));
     SIM_TRY(reply, c.registry.RegisterIssuedCertificate({certificate, active.value_or(false)}));
-    return json{{"certificateArn", reply.certificate_arn},
-                {"certificateId", reply.certificate_id},
-                {"certificatePem", certificate.pem}};
+    return Issued(reply, certificate);
 }
 
 // ---- Things -------------------------------------------------------------------------------
@@ -569,9 +575,7 @@ AwsResult<json> ListThings(Context& c) {
     for (const auto& thing : list.things) {
         things.push_back(ThingJson(thing));
     }
-    json out = {{"things", std::move(things)}};
-    SetIf(out, "nextToken", list.next_token);
-    return out;
+    return PagedList("things", std::move(things), "nextToken", list.next_token);
 }
 
 AwsResult<json> DeleteThing(Context& c) {
@@ -646,18 +650,14 @@ AwsResult<json> DetachThingPrincipal(Context& c) {
 AwsResult<json> ListThingPrincipals(Context& c) {
     SIM_TRY(page, TokenPage(c));
     SIM_TRY(list, c.registry.ListThingPrincipals(c.Label(0), page));
-    json out = {{"principals", list.names}};
-    SetIf(out, "nextToken", list.next_token);
-    return out;
+    return PagedList("principals", list.names, "nextToken", list.next_token);
 }
 
 AwsResult<json> ListPrincipalThings(Context& c) {
     SIM_TRY(principal, Principal(c));
     SIM_TRY(page, TokenPage(c));
     SIM_TRY(list, c.registry.ListPrincipalThings(principal, page));
-    json out = {{"things", list.names}};
-    SetIf(out, "nextToken", list.next_token);
-    return out;
+    return PagedList("things", list.names, "nextToken", list.next_token);
 }
 
 // ---- Policies -----------------------------------------------------------------------------
@@ -739,9 +739,7 @@ json PolicyList(const account::ListPoliciesResponse& list) {
     for (const auto& p : list.policies) {
         policies.push_back({{"policyName", p.policy_name}, {"policyArn", p.policy_arn}});
     }
-    json out = {{"policies", std::move(policies)}};
-    SetIf(out, "nextMarker", list.next_marker);
-    return out;
+    return PagedList("policies", std::move(policies), "nextMarker", list.next_marker);
 }
 
 AwsResult<json> ListPolicies(Context& c) {
@@ -774,9 +772,7 @@ AwsResult<json> ListAttachedPolicies(Context& c) {
 AwsResult<json> ListTargetsForPolicy(Context& c) {
     SIM_TRY(page, MarkerPage(c));
     SIM_TRY(list, c.registry.ListTargetsForPolicy(c.Label(0), page));
-    json out = {{"targets", list.targets}};
-    SetIf(out, "nextMarker", list.next_marker);
-    return out;
+    return PagedList("targets", list.targets, "nextMarker", list.next_marker);
 }
 
 AwsResult<json> GetEffectivePolicies(Context& c) {
@@ -853,9 +849,7 @@ AwsResult<json> ListProvisioningTemplates(Context& c) {
         SetIf(item, "description", t.description);
         templates.push_back(std::move(item));
     }
-    json out = {{"templates", std::move(templates)}};
-    SetIf(out, "nextToken", list.next_token);
-    return out;
+    return PagedList("templates", std::move(templates), "nextToken", list.next_token);
 }
 
 AwsResult<json> UpdateProvisioningTemplate(Context& c) {
@@ -902,9 +896,7 @@ AwsResult<json> ListProvisioningTemplateVersions(Context& c) {
                             {"creationDate", Epoch(v.creation_date)},
                             {"isDefaultVersion", v.is_default_version}});
     }
-    json out = {{"versions", std::move(versions)}};
-    SetIf(out, "nextToken", list.next_token);
-    return out;
+    return PagedList("versions", std::move(versions), "nextToken", list.next_token);
 }
 
 AwsResult<std::int64_t> VersionLabel(const Context& c) {

@@ -8,8 +8,15 @@
 //      check after the hold that every module still answers `AT+CONNECT?` as connected.
 //  (b) AT round trip over a real pseudo-terminal with UART pacing off: a host thread writes a
 //      command line and reads the response line; p50/p90/p99 in microseconds.
-//  (c) onboarding end to end (staging connect -> claim -> OEM JITP -> connected): measured only
-//      when the world and the claim tooling can carry it; otherwise the line says so.
+//  (c) onboarding end to end (staging connect -> claim -> OEM JITP -> connected): a real world
+//      (staging + OEM account, mosquitto + plugin each, sim::world) in the scratch directory, the
+//      OEM account set up and its claim-things registered as `elsim onboard` does (the same
+//      sim::oem_account functions), N birth identities, N in-process software modules driven
+//      with AT commands by a pool of host threads, claims over the claim-things' open sessions.
+//      Set-up, identities and the claim sessions are warm-up, not measured. Measured: from the
+//      first AT+CONNECT to the last module answering CONNECTED CUSTOMER; modules/s, p50/p99
+//      per-module latency and the median of each phase. Afterwards (not measured) the OEM
+//      control plane must list a thing for every module.
 //
 // Every figure printed comes from a measurement in this run; nothing is estimated.
 #include <algorithm>
@@ -31,6 +38,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -39,6 +47,7 @@
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/module/fleet.hpp"
+#include "sim/oem_account/onboard.hpp"
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
 
@@ -60,9 +69,13 @@ struct ModulesBenchArgs {
     std::string ca_file;     // manufacturer CA for the broker; empty: from the identities
     bool skip_idle = false;
     bool skip_rtt = false;
-    std::size_t window = 64;      // connects in flight
-    int hold_seconds = 5;         // idle hold after everyone connected
-    int keep_alive_seconds = 60;  // module KeyAlive (0 would turn keep-alive off)
+    bool skip_onboard = false;
+    std::size_t onboard = 1000;         // modules onboarded in (c)
+    std::size_t onboard_workers = 512;  // host threads, one module each at a time
+    std::size_t claim_things = 4;       // claim sessions (each <= 100 claims/s)
+    std::size_t window = 64;            // connects in flight
+    int hold_seconds = 5;               // idle hold after everyone connected
+    int keep_alive_seconds = 60;        // module KeyAlive (0 would turn keep-alive off)
     std::size_t iterations = 10000;
     std::string address = "127.0.0.1";
     std::string mosquitto;
@@ -625,40 +638,291 @@ int RunRtt(const ModulesBenchArgs& args, const Pki& pki) {
     return status;
 }
 
+// ---- (c) onboarding end to end ------------------------------------------------------------
+
+// A world file for the bench: one manufacturer, its staging account and one OEM account on
+// loopback addresses derived from the pid (so that a bench never meets a test's or a user's
+// world on 127.0.0.2-4).
+sim::Result<fs::path> WriteBenchWorld(const fs::path& dir) {
+    const auto pid = static_cast<unsigned>(::getpid());
+    const std::string prefix =
+        "127." + std::to_string(230 + pid % 20) + "." + std::to_string(1 + (pid / 20) % 250) + ".";
+    const std::string text =
+        "region: us-east-1\n"
+        "manufacturers:\n  - name: bench-maker\n"
+        "accounts:\n"
+        "  - name: staging\n    kind: staging\n    manufacturer: bench-maker\n"
+        "    address: " +
+        prefix +
+        "2\n"
+        "  - name: oem\n    kind: oem\n    address: " +
+        prefix + "3\n";
+    const fs::path file = dir / "bench-world.yaml";
+    if (auto written = sim::WriteFileAtomically(file, text); !written) {
+        return sim::Unexpected(written.error());
+    }
+    return file;
+}
+
+double Millis(SteadyClock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
+
+// Every module's thing in the OEM account, read back through its control plane (ListThings).
+sim::Result<std::size_t> CountThings(sim::controlplane::AwsClient& client,
+                                     const std::vector<sim::oem_account::ModuleJob>& jobs) {
+    std::vector<std::string> names;
+    std::string token;
+    for (int page = 0; page < 10000; ++page) {
+        sim::controlplane::QueryParams query{{"maxResults", "250"}};
+        if (!token.empty()) {
+            query.emplace_back("nextToken", token);
+        }
+        auto reply = client.Call("GET", "/things", query);
+        if (!reply) {
+            return sim::MakeError(
+                sim::ErrorCode::kUnavailable,
+                "ListThings: " + reply.error().type + ": " + reply.error().message);
+        }
+        for (const auto& thing : reply->value("things", nlohmann::json::array())) {
+            names.push_back(thing.value("thingName", ""));
+        }
+        token = reply->value("nextToken", "");
+        if (token.empty()) {
+            break;
+        }
+    }
+    std::sort(names.begin(), names.end());
+    std::size_t found = 0;
+    for (const auto& job : jobs) {
+        found += std::binary_search(names.begin(), names.end(), job.thing_name) ? 1 : 0;
+    }
+    return found;
+}
+
+// CPU seconds (user + system) a process has used so far; -1 when unreadable.
+double ProcessCpuSeconds(int pid) {
+    auto stat = sim::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) {
+        return -1;
+    }
+    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
+    const auto close = stat->rfind(')');
+    if (close == std::string::npos) {
+        return -1;
+    }
+    std::vector<std::string> fields;
+    std::string field;
+    for (const char c : stat->substr(close + 2)) {
+        if (c == ' ') {
+            fields.push_back(field);
+            field.clear();
+        } else {
+            field.push_back(c);
+        }
+    }
+    if (fields.size() < 13) {
+        return -1;
+    }
+    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) /
+           ticks;
+}
+
+int RunOnboarding(const ModulesBenchArgs& args, const fs::path& scratch) {
+    namespace oem = sim::oem_account;
+    const std::size_t n = args.onboard;
+    if (auto raised = oem::RaiseDescriptorLimitFor(n); !raised) {
+        Progress("elsim bench modules: --onboard %s", raised.error().message.c_str());
+        return kExitBadInput;
+    }
+    const fs::path dir = scratch / "onboard";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    auto world_file = WriteBenchWorld(scratch);
+    if (!world_file) {
+        Progress("elsim bench modules: %s", world_file.error().message.c_str());
+        return kExitFailed;
+    }
+    // Warm-up, not measured: the world, the OEM account, claim-things, identities, modules.
+    Progress("onboarding: starting a world in %s", dir.c_str());
+    oem::OnboardingSetupOptions setup_options;
+    setup_options.world_file = *world_file;
+    setup_options.directory = dir;
+    setup_options.claim_things = std::min(args.claim_things, n);
+    auto setup = oem::SetUpOnboarding(
+        setup_options, [](const std::string& line) { Progress("  %s", line.c_str()); });
+    if (!setup) {
+        Progress("elsim bench modules: onboarding set-up: %s", setup.error().message.c_str());
+        return kExitFailed;
+    }
+    auto start = SteadyClock::now();
+    auto identities = oem::MakeBirthIdentities(setup->manufacturer, n, dir / "modules");
+    if (!identities) {
+        Progress("elsim bench modules: %s", identities.error().message.c_str());
+        return kExitFailed;
+    }
+    Progress("  birth identities: %zu in %.1f s", n, Seconds(SteadyClock::now() - start));
+    auto fleet =
+        oem::StartModules(*setup->world, setup->staging, *identities, dir / "module-state");
+    if (!fleet) {
+        Progress("elsim bench modules: %s", fleet.error().message.c_str());
+        return kExitFailed;
+    }
+    auto jobs = oem::MakeJobs(**fleet, *identities);
+    if (!jobs) {
+        Progress("elsim bench modules: %s", jobs.error().message.c_str());
+        return kExitFailed;
+    }
+    auto sessions = oem::OpenClaimSessions(*setup);
+    if (!sessions) {
+        Progress("elsim bench modules: %s", sessions.error().message.c_str());
+        return kExitFailed;
+    }
+    Progress("  %zu modules on %s, %zu claim sessions open; onboarding with %zu host threads", n,
+             setup->staging.endpoint.c_str(), sessions->size(), args.onboard_workers);
+
+    // Measured: first AT+CONNECT .. last CONNECTED CUSTOMER.
+    oem::PipelineOptions pipeline;
+    pipeline.workers = args.onboard_workers;
+    pipeline.publish = false;
+    pipeline.verify = false;
+    std::mutex progress_mutex;
+    std::size_t customers = 0;
+    std::size_t retried = 0;
+    std::string first_retry;
+    const double cpu_before = CpuSeconds();
+    const double staging_cpu_before = ProcessCpuSeconds(setup->staging.broker_pid);
+    const double oem_cpu_before = ProcessCpuSeconds(setup->oem.broker_pid);
+    auto outcomes = oem::RunOnboardingPipeline(
+        *setup, *jobs, *sessions, pipeline, [&](std::size_t, const std::string& text) {
+            const bool customer =
+                text.rfind("connected to ", 0) == 0 && text.find("CUSTOMER") != std::string::npos;
+            const bool retry = text.find("retried once more") != std::string::npos ||
+                               text.find("connect to staging retried") != std::string::npos ||
+                               text.find("refused, retrying") != std::string::npos;
+            if (!customer && !retry) {
+                return;
+            }
+            std::lock_guard lock(progress_mutex);
+            if (retry && retried++ == 0) {
+                first_retry = text;
+            }
+            if (customer && ++customers % std::max<std::size_t>(1, n / 5) == 0) {
+                Progress("  connected customer %zu/%zu", customers, n);
+            }
+        });
+    const double cpu_seconds = CpuSeconds() - cpu_before;
+    const double staging_cpu = ProcessCpuSeconds(setup->staging.broker_pid) - staging_cpu_before;
+    const double oem_cpu = ProcessCpuSeconds(setup->oem.broker_pid) - oem_cpu_before;
+
+    std::size_t ok = 0;
+    std::string first_error;
+    SteadyClock::time_point first_start = SteadyClock::time_point::max();
+    SteadyClock::time_point last_connected = SteadyClock::time_point::min();
+    std::vector<double> latencies;
+    std::vector<double> to_staging;  // AT+CONNECT -> OK (TLS + SUBACK of expresslink_config)
+    std::vector<double> to_claimed;  // -> claim PUBACK
+    std::vector<double> to_left;     // -> CONLOST (MSG delivered, module left staging)
+    std::vector<double> to_oem;      // -> CONNECTED CUSTOMER (JITP drop, back-off, retry)
+    for (const auto& outcome : outcomes) {
+        if (outcome.started != SteadyClock::time_point{}) {
+            first_start = std::min(first_start, outcome.started);
+        }
+        if (!outcome.ok) {
+            if (first_error.empty()) {
+                first_error = outcome.error;
+            }
+            continue;
+        }
+        ++ok;
+        last_connected = std::max(last_connected, outcome.connected);
+        latencies.push_back(Millis(outcome.connected - outcome.started));
+        to_staging.push_back(Millis(outcome.staging_connected - outcome.started));
+        to_claimed.push_back(Millis(outcome.claimed - outcome.staging_connected));
+        to_left.push_back(Millis(outcome.left_staging - outcome.claimed));
+        to_oem.push_back(Millis(outcome.connected - outcome.left_staging));
+    }
+    sessions->clear();
+    if (ok == 0) {
+        Figure("onboarding: 0/%zu modules onboarded (first failure: %s); no rate measured", n,
+               first_error.c_str());
+        return kExitFailed;
+    }
+    const double window = Seconds(last_connected - first_start);
+    const double rate = static_cast<double>(ok) / window;
+    const auto p = ComputePercentiles(latencies);
+    Figure(
+        "onboarding: %zu/%zu modules staging connect -> claim -> OEM JITP -> CONNECTED CUSTOMER "
+        "in %.2f s: %.1f modules/s (target >= %.0f modules/s: %s)",
+        ok, n, window, rate, kOnboardingTargetPerSecond,
+        rate >= kOnboardingTargetPerSecond && ok == n ? "met" : "MISSED");
+    Figure(
+        "onboarding: per-module latency p50=%.0f ms p90=%.0f ms p99=%.0f ms (first AT+CONNECT "
+        "-> CONNECT? CUSTOMER; includes the module's back-off after the JITP drop); %zu host "
+        "threads, %zu claim sessions",
+        p.p50, p.p90, p.p99, args.onboard_workers, setup->claim_things.size());
+    Figure(
+        "onboarding: CPU during the run: this process (modules, Paho, hosts) %.1f s, staging "
+        "broker %.1f s, OEM broker %.1f s (%.0f%%, %.0f%%, %.0f%% of one core); load average %s",
+        cpu_seconds, staging_cpu, oem_cpu, 100.0 * cpu_seconds / window,
+        100.0 * staging_cpu / window, 100.0 * oem_cpu / window,
+        sim::ReadFile("/proc/loadavg").value_or("?").substr(0, 14).c_str());
+    Figure(
+        "onboarding: phase medians: staging connect %.0f ms, claim PUBACK %.0f ms, MSG + "
+        "CONLOST %.0f ms, OEM connect (JITP drop + back-off + retry) %.0f ms",
+        ComputePercentiles(to_staging).p50, ComputePercentiles(to_claimed).p50,
+        ComputePercentiles(to_left).p50, ComputePercentiles(to_oem).p50);
+    if (retried > 0) {
+        Progress("  %zu extra retries (first: %s)", retried, first_retry.c_str());
+    }
+    if (!first_error.empty()) {
+        Progress("  %zu failed; first failure: %s", n - ok, first_error.c_str());
+    }
+    // Not measured: the OEM account's own view of the result.
+    auto things = CountThings(*setup->oem_client, *jobs);
+    if (!things) {
+        Progress("elsim bench modules: %s", things.error().message.c_str());
+        return kExitFailed;
+    }
+    Figure("onboarding: OEM account lists %zu/%zu of the modules' things (JITP)", *things, n);
+    start = SteadyClock::now();
+    fleet->reset();
+    setup->world->Stop();
+    Progress("  world down in %.1f s", Seconds(SteadyClock::now() - start));
+    return ok == n && *things == n ? kExitOk : kExitFailed;
+}
+
 int Run(const ModulesBenchArgs& args) {
     auto scratch = ScratchDir::Create(args.temp_dir);
     if (!scratch) {
         Progress("elsim bench modules: --tmp %s", scratch.error().message.c_str());
         return kExitBadInput;
     }
-    auto pki = PreparePki(args, scratch->path());
-    if (!pki) {
-        Progress("elsim bench modules: %s", pki.error().message.c_str());
-        return pki.error().code == sim::ErrorCode::kInvalidArgument ||
-                       pki.error().code == sim::ErrorCode::kNotFound
-                   ? kExitBadInput
-                   : kExitFailed;
-    }
-    Figure("elsim bench modules: %zu modules, %u CPUs, load average %s", pki->identities.size(),
-           std::thread::hardware_concurrency(),
+    Figure("elsim bench modules: %u CPUs, load average %s", std::thread::hardware_concurrency(),
            sim::ReadFile("/proc/loadavg").value_or("?").substr(0, 14).c_str());
-    // Round trips first: after the idle fleet stops, Paho clients are still being destroyed in
-    // the background for a few seconds, which would disturb the latency figures.
     int status = kExitOk;
-    if (!args.skip_rtt) {
-        status = std::max(status, RunRtt(args, *pki));
+    if (!args.skip_rtt || !args.skip_idle) {
+        auto pki = PreparePki(args, scratch->path());
+        if (!pki) {
+            Progress("elsim bench modules: %s", pki.error().message.c_str());
+            return pki.error().code == sim::ErrorCode::kInvalidArgument ||
+                           pki.error().code == sim::ErrorCode::kNotFound
+                       ? kExitBadInput
+                       : kExitFailed;
+        }
+        // Round trips first: after the idle fleet stops, Paho clients are still being destroyed
+        // in the background for a few seconds, which would disturb the latency figures.
+        if (!args.skip_rtt) {
+            status = std::max(status, RunRtt(args, *pki));
+        }
+        if (!args.skip_idle) {
+            status = std::max(status, RunIdle(args, *pki, scratch->path()));
+        }
     }
-    if (!args.skip_idle) {
-        status = std::max(status, RunIdle(args, *pki, scratch->path()));
+    if (!args.skip_onboard) {
+        status = std::max(status, RunOnboarding(args, scratch->path()));
     }
-    // Not measured yet: the broker plugin does not call sim/staging's first-login hooks
-    // (PlanFirstLogin, SetUpStagingAccount), so a module cannot log in to a staging account of
-    // `elsim world up`, and the chain claim -> OEM JITP cannot start. No figure is invented.
-    Figure(
-        "onboarding: not measured (needs staging first login wired into the broker plugin, "
-        "then `elsim world up` + `elsim claim` + OEM JITP end to end; target >= %.0f "
-        "modules/s)",
-        kOnboardingTargetPerSecond);
     return status;
 }
 
@@ -669,7 +933,7 @@ void AddModulesBench(CLI::App& bench, VerbContext& context) {
     auto* verb = bench.add_subcommand(
         "modules",
         "Software modules at scale: N connected and idle in one process (RSS), AT round trip "
-        "over a pty, onboarding rate");
+        "over a pty, onboarding rate end to end on a local world");
     verb->add_option("--count", args->count, "Modules connected in the idle measurement")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
         ->capture_default_str();
@@ -683,6 +947,21 @@ void AddModulesBench(CLI::App& bench, VerbContext& context) {
         ->check(CLI::ExistingFile);
     verb->add_flag("--skip-idle", args->skip_idle, "Skip the idle-fleet measurement");
     verb->add_flag("--skip-rtt", args->skip_rtt, "Skip the pty round-trip measurement");
+    verb->add_flag("--skip-onboard", args->skip_onboard,
+                   "Skip the onboarding measurement (world, claims, JITP)");
+    verb->add_option("--onboard", args->onboard,
+                     "Modules onboarded end to end (staging connect -> claim -> OEM JITP -> "
+                     "connected) in the onboarding measurement")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->capture_default_str();
+    verb->add_option("--onboard-workers", args->onboard_workers,
+                     "Host threads driving modules through onboarding (one module each)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{2048}))
+        ->capture_default_str();
+    verb->add_option("--claim-things", args->claim_things,
+                     "Claim-things (open claim sessions, at most 100 claims/s each)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+        ->capture_default_str();
     verb->add_option("--window", args->window, "Connects in flight at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
         ->capture_default_str();

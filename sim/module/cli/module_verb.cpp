@@ -1,27 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 // `elsim module`: run software ExpressLink modules on a pty, TCP port or stdio (or in-process
 // only, for load), each with a birth identity from `elsim pki modules`.
-#include <unistd.h>
-
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "verbs.hpp"
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include "sim/core/adapters.hpp"
 #include "sim/module/fleet.hpp"
-#include "verbs.hpp"
+#include "sim/world/world.hpp"
 
 namespace elsim {
 namespace {
 
 namespace fs = std::filesystem;
+using SteadyClock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
 
@@ -32,14 +36,164 @@ struct ModuleVerbOptions {
     std::string identities;
     std::size_t count = 0;
     sim::module::FleetOptions fleet;
+    std::string world;
+    std::string staging_account;
     bool pty = false;
     int tcp_port = -1;
     bool stdio = false;
     bool connect = false;
+    std::size_t connect_window = 64;
+};
+
+// Fills the factory Endpoint, RootCA and the endpoints map from a running world's world.json
+// (sim/world/include/sim/world/world_state.hpp) where the command line left them empty.
+sim::Status ApplyWorld(ModuleVerbOptions& o) {
+    auto world = sim::world::ReadWorld(o.world);
+    if (!world) {
+        return sim::MakeError(world.error().code, "--world " + world.error().message);
+    }
+    const sim::world::AccountState* staging = nullptr;
+    for (const auto& account : world->accounts) {
+        if (account.kind != sim::world::AccountKind::kStaging) {
+            continue;
+        }
+        if (o.staging_account.empty() ? staging == nullptr : account.name == o.staging_account) {
+            staging = &account;
+        }
+    }
+    if (staging == nullptr) {
+        return sim::MakeError(
+            sim::ErrorCode::kInvalidArgument,
+            "--world " + o.world + ": no staging account" +
+                (o.staging_account.empty() ? std::string{} : " named " + o.staging_account));
+    }
+    if (o.fleet.staging_endpoint.empty()) {
+        o.fleet.staging_endpoint = staging->endpoint;
+    }
+    if (o.fleet.root_ca_file.empty()) {
+        o.fleet.root_ca_file = world->server_ca_file;
+    }
+    if (o.fleet.endpoints_file.empty()) {
+        // world.json carries the endpoints map under "endpoints", a form EndpointsMap reads.
+        o.fleet.endpoints_file = (fs::path(o.world) / "world.json").string();
+    }
+    return {};
+}
+
+// Connects every module with the blocking `AT+CONNECT`, at most `window` in flight, so that a
+// large fleet does not start thousands of TLS handshakes at once (each holds a socket and an
+// SSL_CTX while Paho's single receive thread works through them). A failed connect is retried
+// twice, after the module's back-off (1 s, 2 s plus up to a quarter: README "Back-off").
+// Progress every 1000 modules and a summary go to stderr; stdout stays the link list.
+class WindowedConnector {
+public:
+    WindowedConnector(const std::vector<std::shared_ptr<sim::module::SoftwareModule>>& modules,
+                      std::size_t window, std::shared_ptr<spdlog::logger> logger)
+        : modules_(modules),
+          window_(std::max<std::size_t>(1, window)),
+          logger_(std::move(logger)) {}
+
+    /// Runs to completion, or until g_stop (connects in flight finish first).
+    void Run() {
+        start_ = SteadyClock::now();
+        std::vector<std::thread> workers;
+        const std::size_t n = std::min(window_, modules_.size());
+        workers.reserve(n);
+        for (std::size_t t = 0; t < n; ++t) {
+            workers.emplace_back([this] { Work(); });
+        }
+        for (auto& worker : workers) {
+            worker.join();
+        }
+        const double seconds = Seconds();
+        const std::size_t connected = connected_.load();
+        const std::size_t failed = failed_.load();
+        std::fprintf(stderr,
+                     "elsim module: connected %zu/%zu in %.2f s (%.1f connects/s, window %zu); "
+                     "%zu failed%s%s\n",
+                     connected, modules_.size(), seconds,
+                     seconds > 0 ? static_cast<double>(connected) / seconds : 0.0, window_, failed,
+                     first_error_.empty() ? "" : ", first: ", first_error_.c_str());
+        logger_->info("connect window done connected={} failed={} seconds={:.2f} window={}",
+                      connected, failed, seconds, window_);
+    }
+
+private:
+    void Work() {
+        for (std::size_t i = next_.fetch_add(1); i < modules_.size() && !g_stop.load();
+             i = next_.fetch_add(1)) {
+            bool ok = false;
+            for (int attempt = 1; attempt <= kAttempts && !g_stop.load(); ++attempt) {
+                const auto lines = modules_[i]->Command("AT+CONNECT", kConnectTimeout);
+                if (lines.size() == 1 && lines[0] == "OK 1 CONNECTED") {
+                    ok = true;
+                    break;
+                }
+                Remember(modules_[i]->profile().thing_name,
+                         lines.empty() ? "no answer to AT+CONNECT" : lines[0]);
+                if (attempt < kAttempts) {
+                    SleepUnlessStopped(std::chrono::milliseconds{1300 << (attempt - 1)});
+                }
+            }
+            (ok ? connected_ : failed_).fetch_add(1);
+            const std::size_t total = finished_.fetch_add(1) + 1;
+            if (total % kProgressEvery == 0) {
+                const double seconds = Seconds();
+                std::fprintf(stderr, "elsim module: %zu/%zu connects done (%zu failed), %.1f/s\n",
+                             total, modules_.size(), failed_.load(),
+                             seconds > 0 ? static_cast<double>(total) / seconds : 0.0);
+            }
+        }
+    }
+
+    void Remember(const std::string& thing, const std::string& line) {
+        logger_->warn("connect failed thing={} answer={}", thing, line);
+        std::lock_guard lock(error_mutex_);
+        if (first_error_.empty()) {
+            first_error_ = thing + " " + line;
+        }
+    }
+
+    static void SleepUnlessStopped(std::chrono::milliseconds duration) {
+        const auto until = SteadyClock::now() + duration;
+        while (!g_stop.load() && SteadyClock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{50});
+        }
+    }
+
+    double Seconds() const {
+        return std::chrono::duration<double>(SteadyClock::now() - start_).count();
+    }
+
+    static constexpr int kAttempts = 3;
+    static constexpr std::size_t kProgressEvery = 1000;
+    static constexpr std::chrono::seconds kConnectTimeout{60};
+
+    const std::vector<std::shared_ptr<sim::module::SoftwareModule>>& modules_;
+    const std::size_t window_;
+    std::shared_ptr<spdlog::logger> logger_;
+    SteadyClock::time_point start_;
+    std::atomic<std::size_t> next_{0};
+    std::atomic<std::size_t> connected_{0};
+    std::atomic<std::size_t> failed_{0};
+    std::atomic<std::size_t> finished_{0};
+    std::mutex error_mutex_;
+    std::string first_error_;
 };
 
 int Run(ModuleVerbOptions& o) {
     auto logger = sim::Logger("module");
+    if (!o.world.empty()) {
+        if (auto applied = ApplyWorld(o); !applied) {
+            std::fprintf(stderr, "elsim module: %s\n", applied.error().message.c_str());
+            return kExitBadInput;
+        }
+    }
+    if (o.fleet.staging_endpoint.empty() || o.fleet.root_ca_file.empty()) {
+        std::fprintf(stderr,
+                     "elsim module: give --staging-endpoint and --root-ca, or --world DIR\n");
+        return kExitBadInput;
+    }
     std::vector<fs::path> dirs;
     if (!o.identity.empty()) {
         dirs.emplace_back(o.identity);
@@ -50,7 +204,8 @@ int Run(ModuleVerbOptions& o) {
             return kExitBadInput;
         }
         if (listed->size() < o.count) {
-            std::fprintf(stderr, "elsim module: --identities %s holds %zu identities, --count is %zu\n",
+            std::fprintf(stderr,
+                         "elsim module: --identities %s holds %zu identities, --count is %zu\n",
                          o.identities.c_str(), listed->size(), o.count);
             return kExitBadInput;
         }
@@ -69,7 +224,7 @@ int Run(ModuleVerbOptions& o) {
                    ? kExitBadInput
                    : kExitFailed;
     }
-    auto& modules = (*fleet)->modules();
+    const auto& modules = (*fleet)->modules();
     const bool single = modules.size() == 1;
     for (std::size_t i = 0; i < modules.size(); ++i) {
         const std::string thing = modules[i]->profile().thing_name;
@@ -104,16 +259,27 @@ int Run(ModuleVerbOptions& o) {
         }
     }
     std::fflush(stdout);
-    logger->info("running modules={} link={}", modules.size(),
-                 o.pty ? "pty" : o.tcp_port >= 0 ? "tcp" : o.stdio ? "stdio" : "none");
-    if (o.connect) {
-        (*fleet)->ConnectAll();
-    }
+    logger->info("running modules={} link={} endpoint={}", modules.size(),
+                 o.pty             ? "pty"
+                 : o.tcp_port >= 0 ? "tcp"
+                 : o.stdio         ? "stdio"
+                                   : "none",
+                 o.fleet.staging_endpoint);
     std::signal(SIGINT, OnStopSignal);
     std::signal(SIGTERM, OnStopSignal);
     std::signal(SIGHUP, OnStopSignal);
+    // The connector runs beside the wait loop so that SIGTERM stops it between connects.
+    std::thread connector;
+    if (o.connect) {
+        connector = std::thread(
+            [&modules, &o, logger] { WindowedConnector(modules, o.connect_window, logger).Run(); });
+    }
     while (!g_stop.load() && !(o.stdio && (*fleet)->links().Closed())) {
         std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
+    g_stop.store(true);
+    if (connector.joinable()) {
+        connector.join();
     }
     logger->info("stopping modules={}", modules.size());
     return kExitOk;
@@ -131,21 +297,29 @@ void AddModuleVerb(CLI::App& app, VerbContext& context) {
         "--identity", options->identity,
         "One module: birth identity directory DIR/<ThingName> with cert.pem, key.pem, chain.pem "
         "(from `elsim pki modules`)");
-    auto* identities = verb->add_option("--identities", options->identities,
-                                        "A fleet: directory of identity directories (with --count)");
+    auto* identities =
+        verb->add_option("--identities", options->identities,
+                         "A fleet: directory of identity directories (with --count)");
     auto* count = verb->add_option("--count", options->count,
                                    "Number of modules to run from --identities (sorted by name)")
                       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
     identity->excludes(identities);
     identities->needs(count);
     count->needs(identities);
+    auto* world = verb->add_option(
+        "--world", options->world,
+        "A running world's directory (world.json): the factory Endpoint is its staging "
+        "account's endpoint, RootCA its serverCaFile, and its endpoints map resolves host "
+        "names. --staging-endpoint, --root-ca and --endpoints override each part");
+    verb->add_option("--staging", options->staging_account,
+                     "With --world: name of the staging account (default: the first one)")
+        ->needs(world);
     verb->add_option("--staging-endpoint", options->fleet.staging_endpoint,
                      "Factory default of Endpoint (the manufacturer's staging account), "
-                     "host[:port]")
-        ->required();
+                     "host[:port]; required without --world");
     verb->add_option("--root-ca", options->fleet.root_ca_file,
-                     "PEM file: factory value of RootCA (the server trust anchor)")
-        ->required()
+                     "PEM file: factory value of RootCA (the server trust anchor); required "
+                     "without --world")
         ->check(CLI::ExistingFile);
     verb->add_option("--endpoints", options->fleet.endpoints_file,
                      "Endpoints map JSON (host name -> \"127.0.0.N:port\") written by the world")
@@ -168,8 +342,16 @@ void AddModuleVerb(CLI::App& app, VerbContext& context) {
     tcp->excludes(stdio);
     verb->add_flag("--pacing", options->fleet.uart_pacing,
                    "Pace the link like a 115200 baud 8N1 UART (about 87 us per byte)");
-    verb->add_flag("--connect", options->connect,
-                   "Send AT+CONNECT! to every module at start (load runs without a host)");
+    auto* connect = verb->add_flag(
+        "--connect", options->connect,
+        "Connect every module at start (blocking AT+CONNECT, --connect-window at a time, two "
+        "retries after back-off; a load run without a host). Progress every 1000 modules and "
+        "a summary with connects/s go to stderr");
+    verb->add_option("--connect-window", options->connect_window,
+                     "With --connect: at most this many connects in flight")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+        ->needs(connect);
     verb->add_flag("--confmode", options->fleet.confmode_available,
                    "Profile: CONFMODE is available (default: ERR17 MODE NOT AVAILABLE)");
     verb->add_option("--backoff-seed", options->fleet.backoff_seed,
@@ -181,8 +363,9 @@ void AddModuleVerb(CLI::App& app, VerbContext& context) {
         ->check(CLI::Range(0, 65535));
     verb->callback([options, &context] {
         if (options->identity.empty() && options->identities.empty()) {
-            std::fprintf(stderr, "elsim module: give --identity DIR/THINGNAME or --identities DIR "
-                                 "--count N\n");
+            std::fprintf(stderr,
+                         "elsim module: give --identity DIR/THINGNAME or --identities DIR "
+                         "--count N\n");
             context.exit_code = kExitBadInput;
             return;
         }

@@ -3,6 +3,7 @@
 #include "sim/staging/claim_client.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
@@ -62,7 +63,7 @@ std::string Seconds(Clock::duration d) {
     return out.str();
 }
 
-// Presence events the claim-thing sees while watching, in arrival order.
+// What the claim-thing's connection has seen: its loss, and presence events while watching.
 struct Watch {
     std::mutex mutex;
     std::condition_variable changed;
@@ -70,6 +71,187 @@ struct Watch {
     std::string lost_cause;
     std::vector<std::pair<bool, Clock::time_point>> presence;  // (connected?, when)
 };
+
+// One claim-thing connection (Paho async client, mTLS, MQTT 3.1.1, client id = UUID): what
+// RunClaim and ClaimSession share. `watched_thing` non-empty: presence events of that thing
+// are recorded in the Watch. Connect/Publish block up to `timeout`; they never throw (except the
+// constructor, for a URI Paho refuses).
+class ClaimConnection {
+public:
+    ClaimConnection(const std::string& uri, const std::string& client_id,
+                    const fs::path& root_ca, const fs::path& cert, const fs::path& key,
+                    std::chrono::milliseconds timeout, const std::string& watched_thing = {})
+        : client_(uri, client_id, mqtt::create_options(MQTTVERSION_3_1_1)), timeout_(timeout) {
+        auto watch = watch_;
+        client_.set_connection_lost_handler([watch](const std::string& cause) {
+            std::lock_guard lock(watch->mutex);
+            watch->connection_lost = true;
+            watch->lost_cause = cause.empty() ? "connection lost" : cause;
+            watch->changed.notify_all();
+        });
+        if (!watched_thing.empty()) {
+            client_.set_message_callback(
+                [watch, connected = "$aws/events/presence/connected/" + watched_thing,
+                 disconnected = "$aws/events/presence/disconnected/" + watched_thing](
+                    mqtt::const_message_ptr message) {
+                    const std::string& topic = message->get_topic();
+                    if (topic != connected && topic != disconnected) {
+                        return;
+                    }
+                    std::lock_guard lock(watch->mutex);
+                    watch->presence.emplace_back(topic == connected, Clock::now());
+                    watch->changed.notify_all();
+                });
+        }
+        // No ssl error_handler: Paho C++ 1.2 crashes in it (see sim/module paho_mqtt_port).
+        auto ssl = mqtt::ssl_options_builder()
+                       .trust_store(root_ca.string())
+                       .key_store(cert.string())
+                       .private_key(key.string())
+                       .enable_server_cert_auth(true)
+                       .verify(true)
+                       .ssl_version(MQTT_SSL_VERSION_TLS_1_2)
+                       .finalize();
+        connect_options_ =
+            mqtt::connect_options_builder()
+                .mqtt_version(MQTTVERSION_3_1_1)
+                .clean_session(true)
+                .keep_alive_interval(std::chrono::seconds{30})
+                .connect_timeout(std::chrono::duration_cast<std::chrono::seconds>(timeout))
+                .automatic_reconnect(false)
+                .ssl(std::move(ssl))
+                .finalize();
+    }
+    // Every owner leaves through here: no connection outlives its owner.
+    ~ClaimConnection() {
+        try {
+            if (client_.is_connected()) {
+                client_.disconnect()->wait_for(timeout_);
+            }
+        } catch (...) {  // NOLINT(bugprone-empty-catch): best effort at exit.
+        }
+    }
+    ClaimConnection(const ClaimConnection&) = delete;
+    ClaimConnection& operator=(const ClaimConnection&) = delete;
+
+    // "" when connected; else why not.
+    std::string Connect() {
+        {
+            std::lock_guard lock(watch_->mutex);
+            watch_->connection_lost = false;
+            watch_->lost_cause.clear();
+        }
+        try {
+            if (!client_.connect(connect_options_)->wait_for(timeout_)) {
+                return "no CONNACK within " + Seconds(timeout_);
+            }
+            return {};
+        } catch (const mqtt::exception& e) {
+            // deps.md §4: rc 5 = CONNACK "not authorised"; -1 = TLS failure or the broker
+            // closed without CONNACK (unknown/revoked certificate, wrong client id).
+            if (e.get_return_code() == 5) {
+                return "CONNACK 5 (not authorized)";
+            }
+            return std::string("connection refused or closed (") + e.what() + ")";
+        }
+    }
+
+    // QoS 1 publish; "" on PUBACK, else the problem ("no PUBACK within ...", "publish failed").
+    std::string Publish(const std::string& topic, const std::string& payload) {
+        try {
+            auto token = client_.publish(topic, payload.data(), payload.size(), 1, false);
+            if (!token->wait_for(timeout_)) {
+                return "no PUBACK within " + Seconds(timeout_) + " topic=" + topic;
+            }
+            return {};
+        } catch (const mqtt::exception& e) {
+            return std::string("publish failed (") + e.what() + ") topic=" + topic;
+        }
+    }
+
+    bool Up() {
+        std::lock_guard lock(watch_->mutex);
+        return !watch_->connection_lost && client_.is_connected();
+    }
+
+    mqtt::async_client& client() { return client_; }
+    Watch& watch() { return *watch_; }
+
+private:
+    std::shared_ptr<Watch> watch_ = std::make_shared<Watch>();
+    mqtt::async_client client_;
+    std::chrono::milliseconds timeout_;
+    mqtt::connect_options connect_options_;
+};
+
+// The --staging/--world/--root-ca/--claim-cert/--claim-key part of PrepareClaim.
+sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
+                                        const fs::path& world_dir, const fs::path& root_ca,
+                                        const fs::path& claim_cert, const fs::path& claim_key);
+
+}  // namespace
+
+namespace {
+
+sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
+                                        const fs::path& world_dir, const fs::path& root_ca,
+                                        const fs::path& claim_cert, const fs::path& claim_key) {
+    ClaimTarget target;
+    auto staging = ParseEndpointValue(staging_value);
+    if (!staging) {
+        return Bad("--staging: " + staging.error().message);
+    }
+    target.host = staging->host;
+    const std::uint16_t port = staging->port.value_or(kDefaultPort);
+
+    std::optional<sim::world::WorldState> world;
+    if (!world_dir.empty()) {
+        const fs::path file = world_dir / "world.json";
+        auto text = sim::ReadFile(file);
+        if (!text) {
+            return Bad("--world: cannot read " + file.string() + ": " + text.error().message);
+        }
+        auto parsed = sim::world::WorldStateFromJson(*text);
+        if (!parsed) {
+            return Bad("--world: " + file.string() + ": " + parsed.error().message);
+        }
+        world = std::move(*parsed);
+    }
+    if (EndsWith(staging->host, kWorldDomain)) {
+        // An emulated endpoint: only the world's map knows its address (DESIGN.md "The world").
+        if (!world) {
+            return Bad("--staging: '" + staging->host + "' is an emulated endpoint; pass --world DIR");
+        }
+        auto map = sim::module::EndpointsMap::Load(world_dir / "world.json");
+        if (!map) {
+            return Bad("--world: " + map.error().message);
+        }
+        const auto address = map->MakeResolver()(staging->host, port);
+        if (!address) {
+            return Bad("--staging: '" + staging->host + "' is not in the endpoints map of " +
+                       (world_dir / "world.json").string());
+        }
+        target.uri = "ssl://" + address->ip + ":" + std::to_string(address->port);
+    } else {
+        target.uri = "ssl://" + staging->host + ":" + std::to_string(port);
+    }
+    target.root_ca = root_ca;
+    if (target.root_ca.empty()) {
+        if (!world) {
+            return Bad("--root-ca: required without --world");
+        }
+        target.root_ca = world->server_ca_file;
+    }
+    for (const auto& [path, option] : {std::pair{target.root_ca, "--root-ca"},
+                                       std::pair{claim_cert, "--claim-cert"},
+                                       std::pair{claim_key, "--claim-key"}}) {
+        std::error_code ec;
+        if (path.empty() || !fs::is_regular_file(path, ec)) {
+            return Bad(std::string(option) + ": '" + path.string() + "' is not a readable file");
+        }
+    }
+    return target;
+}
 
 }  // namespace
 
@@ -92,59 +274,14 @@ sim::Result<ClaimTarget> PrepareClaim(const ClaimOptions& options) {
         target.payload = nlohmann::json{{"Endpoint", endpoint->ToString()}}.dump();
     }
     target.topic = ConfigTopic(options.thing);
-    auto staging = ParseEndpointValue(options.staging);
+    auto staging = PrepareStaging(options.staging, options.world, options.root_ca,
+                                  options.claim_cert, options.claim_key);
     if (!staging) {
-        return Bad("--staging: " + staging.error().message);
+        return sim::Unexpected<Error>(staging.error());
     }
-    target.host = staging->host;
-    const std::uint16_t port = staging->port.value_or(kDefaultPort);
-
-    std::optional<sim::world::WorldState> world;
-    if (!options.world.empty()) {
-        const fs::path file = options.world / "world.json";
-        auto text = sim::ReadFile(file);
-        if (!text) {
-            return Bad("--world: cannot read " + file.string() + ": " + text.error().message);
-        }
-        auto parsed = sim::world::WorldStateFromJson(*text);
-        if (!parsed) {
-            return Bad("--world: " + file.string() + ": " + parsed.error().message);
-        }
-        world = std::move(*parsed);
-    }
-    if (EndsWith(staging->host, kWorldDomain)) {
-        // An emulated endpoint: only the world's map knows its address (DESIGN.md "The world").
-        if (!world) {
-            return Bad("--staging: '" + staging->host + "' is an emulated endpoint; pass --world DIR");
-        }
-        auto map = sim::module::EndpointsMap::Load(options.world / "world.json");
-        if (!map) {
-            return Bad("--world: " + map.error().message);
-        }
-        const auto address = map->MakeResolver()(staging->host, port);
-        if (!address) {
-            return Bad("--staging: '" + staging->host + "' is not in the endpoints map of " +
-                       (options.world / "world.json").string());
-        }
-        target.uri = "ssl://" + address->ip + ":" + std::to_string(address->port);
-    } else {
-        target.uri = "ssl://" + staging->host + ":" + std::to_string(port);
-    }
-    target.root_ca = options.root_ca;
-    if (target.root_ca.empty()) {
-        if (!world) {
-            return Bad("--root-ca: required without --world");
-        }
-        target.root_ca = world->server_ca_file;
-    }
-    for (const auto& [path, option] : {std::pair{target.root_ca, "--root-ca"},
-                                       std::pair{options.claim_cert, "--claim-cert"},
-                                       std::pair{options.claim_key, "--claim-key"}}) {
-        std::error_code ec;
-        if (path.empty() || !fs::is_regular_file(path, ec)) {
-            return Bad(std::string(option) + ": '" + path.string() + "' is not a readable file");
-        }
-    }
+    target.uri = std::move(staging->uri);
+    target.host = std::move(staging->host);
+    target.root_ca = std::move(staging->root_ca);
     return target;
 }
 
@@ -168,76 +305,13 @@ ClaimReport RunClaim(const ClaimOptions& options) {
     report.uri = target->uri;
     report.outcome = ClaimReport::Outcome::kRefused;
     const auto timeout = options.timeout;
-    auto watch = std::make_shared<Watch>();
-    const std::string connected_topic = "$aws/events/presence/connected/" + options.thing;
-    const std::string disconnected_topic = "$aws/events/presence/disconnected/" + options.thing;
 
     try {
-        mqtt::async_client client(target->uri, options.uuid,
-                                  mqtt::create_options(MQTTVERSION_3_1_1));
-        // Every return below leaves through this guard: no connection outlives RunClaim.
-        struct DisconnectGuard {
-            mqtt::async_client& client;
-            std::chrono::milliseconds timeout;
-            ~DisconnectGuard() {
-                try {
-                    if (client.is_connected()) {
-                        client.disconnect()->wait_for(timeout);
-                    }
-                } catch (...) {  // NOLINT(bugprone-empty-catch): best effort at exit.
-                }
-            }
-        } guard{client, timeout};
-        client.set_connection_lost_handler([watch](const std::string& cause) {
-            std::lock_guard lock(watch->mutex);
-            watch->connection_lost = true;
-            watch->lost_cause = cause.empty() ? "connection lost" : cause;
-            watch->changed.notify_all();
-        });
-        client.set_message_callback([watch, connected_topic, disconnected_topic](
-                                        mqtt::const_message_ptr message) {
-            const std::string& topic = message->get_topic();
-            if (topic != connected_topic && topic != disconnected_topic) {
-                return;
-            }
-            std::lock_guard lock(watch->mutex);
-            watch->presence.emplace_back(topic == connected_topic, Clock::now());
-            watch->changed.notify_all();
-        });
-        // No ssl error_handler: Paho C++ 1.2 crashes in it (see sim/module paho_mqtt_port).
-        auto ssl = mqtt::ssl_options_builder()
-                       .trust_store(target->root_ca.string())
-                       .key_store(options.claim_cert.string())
-                       .private_key(options.claim_key.string())
-                       .enable_server_cert_auth(true)
-                       .verify(true)
-                       .ssl_version(MQTT_SSL_VERSION_TLS_1_2)
-                       .finalize();
-        const auto connect_options =
-            mqtt::connect_options_builder()
-                .mqtt_version(MQTTVERSION_3_1_1)
-                .clean_session(true)
-                .keep_alive_interval(std::chrono::seconds{30})
-                .connect_timeout(std::chrono::duration_cast<std::chrono::seconds>(timeout))
-                .automatic_reconnect(false)
-                .ssl(std::move(ssl))
-                .finalize();
-        auto connect = [&]() -> std::string {
-            try {
-                if (!client.connect(connect_options)->wait_for(timeout)) {
-                    return "no CONNACK within " + Seconds(timeout);
-                }
-                return {};
-            } catch (const mqtt::exception& e) {
-                // deps.md §4: rc 5 = CONNACK "not authorised"; -1 = TLS failure or the broker
-                // closed without CONNACK (unknown/revoked certificate, wrong client id).
-                if (e.get_return_code() == 5) {
-                    return "CONNACK 5 (not authorized)";
-                }
-                return std::string("connection refused or closed (") + e.what() + ")";
-            }
-        };
-        if (auto error = connect(); !error.empty()) {
+        ClaimConnection connection(target->uri, options.uuid, target->root_ca, options.claim_cert,
+                                   options.claim_key, timeout,
+                                   options.wait.count() > 0 ? options.thing : std::string());
+        Watch& watch = connection.watch();
+        if (auto error = connection.Connect(); !error.empty()) {
             report.claim_line = "claim refused at staging: " + error + " uri=" + target->uri +
                                 " client_id=" + options.uuid;
             return report;
@@ -246,9 +320,11 @@ ClaimReport RunClaim(const ClaimOptions& options) {
         bool watching = false;
         if (options.wait.count() > 0) {
             try {
-                const std::vector<std::string> filters{disconnected_topic, connected_topic};
-                auto token = client.subscribe(mqtt::string_collection::create(filters),
-                                              std::vector<int>{1, 1});
+                const std::vector<std::string> filters{
+                    "$aws/events/presence/disconnected/" + options.thing,
+                    "$aws/events/presence/connected/" + options.thing};
+                auto token = connection.client().subscribe(
+                    mqtt::string_collection::create(filters), std::vector<int>{1, 1});
                 if (!token->wait_for(timeout)) {
                     watch_problem = "no SUBACK within " + Seconds(timeout);
                 } else {
@@ -262,15 +338,14 @@ ClaimReport RunClaim(const ClaimOptions& options) {
             // then claim on a fresh connection without watching.
             bool lost = false;
             {
-                std::unique_lock lock(watch->mutex);
-                watch->changed.wait_for(lock, std::chrono::milliseconds{watching ? 0 : 300},
-                                        [&] { return watch->connection_lost; });
-                lost = watch->connection_lost;
-                watch->connection_lost = false;
+                std::unique_lock lock(watch.mutex);
+                watch.changed.wait_for(lock, std::chrono::milliseconds{watching ? 0 : 300},
+                                       [&] { return watch.connection_lost; });
+                lost = watch.connection_lost;
             }
-            if (lost || !client.is_connected()) {
+            if (lost || !connection.client().is_connected()) {
                 watching = false;
-                if (auto error = connect(); !error.empty()) {
+                if (auto error = connection.Connect(); !error.empty()) {
                     report.claim_line = "claim refused at staging: reconnect failed: " + error;
                     return report;
                 }
@@ -278,28 +353,19 @@ ClaimReport RunClaim(const ClaimOptions& options) {
         }
 
         const auto published_at = Clock::now();
-        try {
-            auto token = client.publish(target->topic, target->payload.data(),
-                                        target->payload.size(), 1, false);
-            if (!token->wait_for(timeout)) {
-                report.claim_line = "claim refused at staging: no PUBACK within " +
-                                    Seconds(timeout) + " topic=" + target->topic;
-                return report;
-            }
-        } catch (const mqtt::exception& e) {
-            report.claim_line = std::string("claim refused at staging: publish failed (") +
-                                e.what() + ") topic=" + target->topic;
+        if (auto error = connection.Publish(target->topic, target->payload); !error.empty()) {
+            report.claim_line = "claim refused at staging: " + error;
             return report;
         }
         report.published = true;
         // AWS closes an MQTT 3.1.1 client whose publish it refuses, possibly after the PUBACK
         // (the emulator kicks at the next TICK, deps.md §2f): watch for that before saying yes.
         {
-            std::unique_lock lock(watch->mutex);
-            if (watch->changed.wait_for(lock, options.settle,
-                                        [&] { return watch->connection_lost; })) {
+            std::unique_lock lock(watch.mutex);
+            if (watch.changed.wait_for(lock, options.settle,
+                                       [&] { return watch.connection_lost; })) {
                 report.claim_line = "claim refused at staging: connection closed after publish (" +
-                                    watch->lost_cause + ") topic=" + target->topic;
+                                    watch.lost_cause + ") topic=" + target->topic;
                 return report;
             }
         }
@@ -312,22 +378,22 @@ ClaimReport RunClaim(const ClaimOptions& options) {
             report.watch_line = "cannot watch the module: " + watch_problem;
         } else if (watching) {
             const auto deadline = published_at + options.wait;
-            std::unique_lock lock(watch->mutex);
+            std::unique_lock lock(watch.mutex);
             std::optional<Clock::time_point> left;
             std::optional<Clock::time_point> returned;
             auto scan = [&] {
-                for (const auto& [connected, when] : watch->presence) {
+                for (const auto& [connected, when] : watch.presence) {
                     if (!connected && !left) {
                         left = when;
                     } else if (connected && left && !returned) {
                         returned = when;
                     }
                 }
-                return returned.has_value() || watch->connection_lost;
+                return returned.has_value() || watch.connection_lost;
             };
             // Watch the whole window: a module that leaves and comes back (e.g. it could not
             // reach the OEM endpoint and was factory-reset) is not a successful claim.
-            watch->changed.wait_until(lock, deadline, scan);
+            watch.changed.wait_until(lock, deadline, scan);
             scan();
             const std::string window = std::to_string(options.wait.count()) + " s";
             if (returned) {
@@ -338,9 +404,9 @@ ClaimReport RunClaim(const ClaimOptions& options) {
             } else if (left) {
                 report.watch_line = "module disconnected after " + Seconds(*left - published_at) +
                                     " and did not return within " + window;
-            } else if (watch->connection_lost) {
+            } else if (watch.connection_lost) {
                 report.outcome = ClaimReport::Outcome::kRefused;
-                report.watch_line = "stopped watching: " + watch->lost_cause;
+                report.watch_line = "stopped watching: " + watch.lost_cause;
             } else {
                 report.outcome = ClaimReport::Outcome::kRefused;
                 report.watch_line = "module did not disconnect within " + window;
@@ -352,5 +418,130 @@ ClaimReport RunClaim(const ClaimOptions& options) {
     }
     return report;
 }
+
+// ---- ClaimSession ------------------------------------------------------------------------------
+
+struct ClaimSession::Impl {
+    ClaimSessionOptions options;
+    ClaimTarget target;
+    std::unique_ptr<ClaimConnection> connection;
+    Clock::duration spacing{};
+
+    std::mutex connect_mutex;  // one (re)connect at a time
+    Clock::time_point last_connect{};
+    std::atomic<std::size_t> connects{0};
+
+    std::mutex pace_mutex;
+    Clock::time_point next_slot{};
+
+    // "" when the connection is up (reconnecting if it was lost), else why not.
+    std::string EnsureConnected() {
+        if (connection->Up()) {
+            return {};
+        }
+        std::lock_guard lock(connect_mutex);
+        if (connection->Up()) {
+            return {};  // another caller reconnected meanwhile
+        }
+        // AWS IoT: one CONNECT per second per client id (aws-iot-core.md §8); faster
+        // reconnects of the same claim-thing would be throttled (closed without CONNACK).
+        std::this_thread::sleep_until(last_connect + std::chrono::milliseconds{1000});
+        last_connect = Clock::now();
+        connects.fetch_add(1);
+        return connection->Connect();
+    }
+
+    // Waits for this claim's publish slot: at most max_publishes_per_second per connection.
+    // Not emulated: the brokers do not enforce AWS IoT's 100 publishes/s per connection
+    // (aws-iot-core.md §8, excess discarded); a session paces itself so that it would not
+    // lose claims against real AWS either.
+    void Pace() {
+        Clock::time_point slot;
+        {
+            std::lock_guard lock(pace_mutex);
+            slot = std::max(Clock::now(), next_slot);
+            next_slot = slot + spacing;
+        }
+        std::this_thread::sleep_until(slot);
+    }
+};
+
+ClaimSession::ClaimSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ClaimSession::~ClaimSession() = default;
+
+sim::Result<std::unique_ptr<ClaimSession>> ClaimSession::Open(
+    const ClaimSessionOptions& options) {
+    if (!IsClientId(options.uuid)) {
+        return Bad("--uuid: '" + options.uuid +
+                   "' is not usable as an MQTT client id (1-128 characters, no + # / or spaces)");
+    }
+    if (options.max_publishes_per_second < 1 || options.max_publishes_per_second > 100) {
+        return Bad("max_publishes_per_second: must be 1..100 (AWS IoT: 100 publishes/s per "
+                   "connection), got " +
+                   std::to_string(options.max_publishes_per_second));
+    }
+    auto target = PrepareStaging(options.staging, options.world, options.root_ca,
+                                 options.claim_cert, options.claim_key);
+    if (!target) {
+        return sim::Unexpected<Error>(target.error());
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->options = options;
+    impl->target = std::move(*target);
+    impl->spacing = std::chrono::duration_cast<Clock::duration>(std::chrono::seconds{1}) /
+                    options.max_publishes_per_second;
+    try {
+        impl->connection = std::make_unique<ClaimConnection>(
+            impl->target.uri, options.uuid, impl->target.root_ca, options.claim_cert,
+            options.claim_key, options.timeout);
+    } catch (const std::exception& e) {
+        return Bad("--staging: " + impl->target.uri + ": " + e.what());
+    }
+    impl->last_connect = Clock::now();
+    impl->connects.store(1);
+    if (auto error = impl->connection->Connect(); !error.empty()) {
+        return sim::MakeError(ErrorCode::kUnavailable,
+                              "staging refused the claim-thing: " + error +
+                                  " uri=" + impl->target.uri + " client_id=" + options.uuid);
+    }
+    return std::unique_ptr<ClaimSession>(new ClaimSession(std::move(impl)));
+}
+
+ClaimReport ClaimSession::Claim(const std::string& thing, const std::string& endpoint) {
+    ClaimReport report;
+    report.uri = impl_->target.uri;
+    if (!IsThingName(thing)) {
+        report.claim_line = "--thing: '" + thing + "' is not a ThingName ([a-zA-Z0-9:_-]{1,128})";
+        return report;
+    }
+    auto parsed = ParseEndpointValue(endpoint);
+    if (!parsed) {
+        report.claim_line = "--endpoint: " + parsed.error().message;
+        return report;
+    }
+    const std::string payload = nlohmann::json{{"Endpoint", parsed->ToString()}}.dump();
+    const std::string topic = ConfigTopic(thing);
+    report.outcome = ClaimReport::Outcome::kRefused;
+    impl_->Pace();
+    if (auto error = impl_->EnsureConnected(); !error.empty()) {
+        report.claim_line = "claim refused at staging: reconnect failed: " + error +
+                            " uri=" + impl_->target.uri + " client_id=" + impl_->options.uuid;
+        return report;
+    }
+    if (auto error = impl_->connection->Publish(topic, payload); !error.empty()) {
+        report.claim_line = "claim refused at staging: " + error;
+        return report;
+    }
+    report.published = true;
+    report.outcome = ClaimReport::Outcome::kAccepted;
+    report.claim_line = "claim accepted by staging (PUBACK): thing=" + thing + " topic=" + topic +
+                        " payload=" + payload + " uri=" + impl_->target.uri;
+    return report;
+}
+
+const std::string& ClaimSession::uri() const { return impl_->target.uri; }
+
+std::size_t ClaimSession::connects() const { return impl_->connects.load(); }
 
 }  // namespace sim::staging

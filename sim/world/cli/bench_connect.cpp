@@ -35,6 +35,8 @@
 #include "sim/core/adapters.hpp"
 #include "sim/core/hex.hpp"
 #endif
+#include "pki/authority.hpp"
+#include "pki/profiles.hpp"
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
 #include "sim/world/world_pki.hpp"
@@ -62,6 +64,49 @@ bool WriteFile(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << text;
     return static_cast<bool>(out);
+}
+
+// Bench certificates come from pki (EC P-256), valid for a day around now.
+constexpr pki::Days kBenchDays{1};
+
+sim::Result<pki::CertificateAuthority> BenchCa(const std::string& common_name) {
+    auto key = pki::Key::Generate(pki::KeyType::kEcP256);
+    if (!key) {
+        return sim::Unexpected<sim::Error>(key.error());
+    }
+    return pki::CertificateAuthority::CreateRoot(
+        pki::RootCaSpec(pki::DistinguishedName{{{"O", "elsim"}, {"CN", common_name}}},
+                        std::chrono::system_clock::now(), kBenchDays),
+        *key);
+}
+
+struct BenchLeaf {
+    std::string certificate_pem;
+    std::string key_pem;
+};
+
+sim::Result<BenchLeaf> IssueLeaf(const pki::CertificateAuthority& ca, const pki::IssueSpec& spec) {
+    auto key = pki::Key::Generate(pki::KeyType::kEcP256);
+    if (!key) {
+        return sim::Unexpected<sim::Error>(key.error());
+    }
+    auto issued = ca.Issue(spec, *key);
+    if (!issued) {
+        return sim::Unexpected<sim::Error>(issued.error());
+    }
+    return BenchLeaf{issued->pem, key->PrivatePem()};
+}
+
+// A client certificate: CN = `common_name`, EKU clientAuth.
+sim::Result<BenchLeaf> IssueDevice(const pki::CertificateAuthority& ca,
+                                   const std::string& common_name) {
+    const auto now = std::chrono::system_clock::now();
+    pki::IssueSpec spec;
+    spec.subject.entries.emplace_back("CN", common_name);
+    spec.not_before = now - pki::kBackdate;
+    spec.not_after = now + kBenchDays;
+    spec.eku = pki::ExtendedKeyUsage::kClientAuth;
+    return IssueLeaf(ca, spec);
 }
 
 // An MQTT 3.1.1 CONNECT with clean session, keep-alive 60 s and `client_id`.
@@ -275,12 +320,10 @@ bool SetUpBenchAccount(sim::controlplane::AwsClient& client, const std::string& 
 int RunJitpBench(const BenchArgs& args, std::uint16_t port, SSL_CTX* ctx,
                  sim::controlplane::AwsClient& client) {
     using sim::controlplane::AwsClient;
-    sim::world::IssueRequest ca_request;
-    ca_request.common_name = "Bench JITP CA";
-    ca_request.is_ca = true;
-    auto ca = sim::world::IssueCertificate(ca_request, nullptr);
+    auto ca = BenchCa("Bench JITP CA");
     if (!ca) {
-        (void)std::fprintf(stderr, "elsim bench connect: cannot issue the JITP CA\n");
+        (void)std::fprintf(stderr, "elsim bench connect: cannot issue the JITP CA: %s\n",
+                           ca.error().message.c_str());
         return kExitFailed;
     }
     const nlohmann::json template_body = {
@@ -298,7 +341,7 @@ int RunJitpBench(const BenchArgs& args, std::uint16_t port, SSL_CTX* ctx,
           {"policy", {{"Type", "AWS::IoT::Policy"}, {"Properties", {{"PolicyName", "BenchConnect"}}}}}}}};
     auto registered = client.Call(
         "POST", "/cacertificate", {{"setAsActive", "true"}, {"allowAutoRegistration", "true"}},
-        {{"caCertificate", ca->certificate_pem},
+        {{"caCertificate", ca->pem()},
          {"certificateMode", "SNI_ONLY"},
          {"registrationConfig",
           {{"templateBody", template_body.dump()},
@@ -323,20 +366,25 @@ int RunJitpBench(const BenchArgs& args, std::uint16_t port, SSL_CTX* ctx,
             EVP_PKEY_free(identity.key);
         }
     };
+    // Module birth identities (CN = serial = ThingName, pki::ModuleIdentityMaker): the template
+    // names each thing after the certificate's common name.
+    const auto now = std::chrono::system_clock::now();
+    pki::ModuleIdentityMaker maker(
+        *ca, pki::ModuleIdentityMaker::Options{pki::KeyType::kEcP256, "", now - pki::kBackdate,
+                                               now + kBenchDays});
     for (int i = 0; i < kRounds * per_round; ++i) {
-        sim::world::IssueRequest request;
-        request.common_name = "jitp-" + std::to_string(i);
-        auto issued = sim::world::IssueCertificate(request, &*ca);
-        if (!issued) {
+        auto made = maker.Make();
+        if (!made) {
             free_identities();
-            (void)std::fprintf(stderr, "elsim bench connect: cannot issue JITP certificates\n");
+            (void)std::fprintf(stderr, "elsim bench connect: cannot issue JITP certificates: %s\n",
+                               made.error().message.c_str());
             return kExitFailed;
         }
-        Identity identity{request.common_name, nullptr, nullptr};
-        BIO* cert_bio = BIO_new_mem_buf(issued->certificate_pem.data(),
-                                        static_cast<int>(issued->certificate_pem.size()));
+        Identity identity{made->thing_name, nullptr, nullptr};
+        const std::string& cert_pem = made->certificate.pem;
+        BIO* cert_bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
         BIO* key_bio =
-            BIO_new_mem_buf(issued->key_pem.data(), static_cast<int>(issued->key_pem.size()));
+            BIO_new_mem_buf(made->key_pem.data(), static_cast<int>(made->key_pem.size()));
         identity.cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
         identity.key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
         BIO_free(cert_bio);
@@ -422,34 +470,28 @@ int RunBench(const BenchArgs& args) {
         return kExitBadInput;
     }
     // PKI: a server root and server certificate for 127.0.0.1, a device CA and one device.
-    sim::world::IssueRequest root_request;
-    root_request.common_name = "elsim Bench Root";
-    root_request.is_ca = true;
-    auto root = sim::world::IssueCertificate(root_request, nullptr);
-    sim::world::IssueRequest server_request;
-    server_request.common_name = "localhost";
-    server_request.dns_names = {"localhost"};
-    server_request.ip_addresses = {"127.0.0.1"};
-    server_request.server_auth = true;
-    auto server = root ? sim::world::IssueCertificate(server_request, &*root) : root;
-    sim::world::IssueRequest device_ca_request;
-    device_ca_request.common_name = "Bench Device CA";
-    device_ca_request.is_ca = true;
-    auto device_ca = sim::world::IssueCertificate(device_ca_request, nullptr);
-    sim::world::IssueRequest device_request;
-    device_request.common_name = "bench-device";
-    auto device = device_ca ? sim::world::IssueCertificate(device_request, &*device_ca) : device_ca;
+    auto root = BenchCa("elsim Bench Root");
+    auto server_spec =
+        pki::ServerSpec({"localhost"}, {"127.0.0.1"}, std::chrono::system_clock::now(), kBenchDays);
+    auto server = root && server_spec ? IssueLeaf(*root, *server_spec)
+                                      : sim::Result<BenchLeaf>(sim::MakeError(
+                                            sim::ErrorCode::kInternal, "bench server root"));
+    auto device_ca = BenchCa("Bench Device CA");
+    auto device =
+        device_ca
+            ? IssueDevice(*device_ca, "bench-device")
+            : sim::Result<BenchLeaf>(sim::MakeError(sim::ErrorCode::kInternal, "bench device CA"));
     if (!root || !server || !device_ca || !device) {
         (void)std::fprintf(stderr, "elsim bench connect: cannot issue the bench certificates\n");
         return kExitFailed;
     }
     const fs::path capath = dir / "capath";
-    if (!WriteFile(dir / "root.pem", root->certificate_pem) ||
+    if (!WriteFile(dir / "root.pem", root->pem()) ||
         !WriteFile(dir / "server.pem", server->certificate_pem) ||
         !WriteFile(dir / "server.key", server->key_pem) ||
         !WriteFile(dir / "device.pem", device->certificate_pem) ||
         !WriteFile(dir / "device.key", device->key_pem) ||
-        !sim::world::AddCaToCapath(capath, device_ca->certificate_pem)) {
+        !sim::world::AddCaToCapath(capath, device_ca->pem())) {
         (void)std::fprintf(stderr, "elsim bench connect: cannot write %s\n", dir.c_str());
         return kExitFailed;
     }
@@ -517,6 +559,10 @@ int RunBench(const BenchArgs& args) {
         sim::world::MosquittoOptions options;
         options.config_file = config_file;
         options.port = config.port;
+        if (variant == 0) {
+            // The account broker runs as in a world: plugin plus the TLS tap (sim/broker/README.md).
+            options.preload = sim::world::FindTlsTap(plugin);
+        }
         auto broker = sim::world::MosquittoProcess::Start(options);
         if (!broker) {
             (void)std::fprintf(stderr, "elsim bench connect: %s\n", broker.error().message.c_str());
@@ -532,8 +578,7 @@ int RunBench(const BenchArgs& args) {
             client = std::make_unique<sim::controlplane::AwsClient>(
                 client_config, std::make_shared<sim::SystemClock>());
             const std::string device_id = CertificateIdOfPem(device->certificate_pem);
-            if (!SetUpBenchAccount(*client, device_ca->certificate_pem, device->certificate_pem,
-                                   device_id)) {
+            if (!SetUpBenchAccount(*client, device_ca->pem(), device->certificate_pem, device_id)) {
                 return kExitFailed;
             }
         }

@@ -28,6 +28,12 @@ std::string RenderMosquittoConfig(const MosquittoConfig& config) {
             out << "plugin_opt_" << key << " " << value << "\n";
         }
         out << "allow_anonymous false\n";
+        // AWS IoT grants at most 1200 s (aws-iot-core.md §8). The TLS tap clamps MQTT 3.1/3.1.1
+        // (0 or > 1200 -> 1200, 1..29 -> 30) and MQTT 5 1..29 -> 30 before mosquitto parses the
+        // CONNECT; this option answers an MQTT 5 client asking 0 or > 1200 s with Server Keep
+        // Alive 1200 in CONNACK (the Assumed MQTT 5 rule is in sim/broker/tap mqtt_framer.hpp).
+        // Without the tap, mosquitto refuses an MQTT 3.1.1 keep-alive of 0 or > 1200 (CONNACK 2).
+        out << "max_keepalive 1200\n";
     } else {
         out << "allow_anonymous true\n";
     }

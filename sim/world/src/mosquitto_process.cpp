@@ -63,6 +63,15 @@ sim::Result<fs::path> FindMosquitto(const fs::path& configured) {
                           "mosquitto not found on PATH nor in /usr/sbin (install mosquitto)");
 }
 
+fs::path FindTlsTap(const fs::path& plugin) {
+    if (plugin.empty()) {
+        return {};
+    }
+    std::error_code ec;
+    const fs::path tap = plugin.parent_path() / kTlsTapFileName;
+    return fs::is_regular_file(tap, ec) ? fs::absolute(tap, ec) : fs::path{};
+}
+
 bool PortAcceptsConnections(const std::string& host, std::uint16_t port,
                             std::chrono::milliseconds timeout) {
     sockaddr_in addr{};
@@ -161,9 +170,22 @@ sim::Result<std::unique_ptr<MosquittoProcess>> MosquittoProcess::Start(
         impl->log_file.open(options.log_file, std::ios::app);
     }
     try {
+        // The child's environment: ours, plus the preload (the TLS tap) in front of any
+        // LD_PRELOAD we run with.
+        bp::environment env = boost::this_process::environment();
+        if (!options.preload.empty()) {
+            std::string preload = options.preload.string();
+            if (const auto inherited = env.find("LD_PRELOAD"); inherited != env.end()) {
+                const std::string rest = inherited->to_string();
+                if (!rest.empty()) {
+                    preload += ":" + rest;
+                }
+            }
+            env["LD_PRELOAD"] = preload;
+        }
         impl->child = bp::child(executable->string(), "-c", options.config_file.string(),
                                 bp::std_out > bp::null, bp::std_err > impl->err, bp::std_in.close(),
-                                DieWithParent{});
+                                env, DieWithParent{});
     } catch (const std::exception& e) {
         return sim::MakeError(sim::ErrorCode::kUnavailable,
                               std::string("cannot start mosquitto: ") + e.what());

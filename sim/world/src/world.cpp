@@ -101,38 +101,12 @@ std::string CurrentUser() {
     return "root";
 }
 
-IssueRequest CaRequest(const std::string& common_name, const std::string& organization) {
-    IssueRequest request;
-    request.common_name = common_name;
-    request.organization = organization;
-    request.is_ca = true;
-    request.not_after = std::chrono::hours{24 * 3650};
-    return request;
-}
+// The world's CAs live ten years; server certificates one (re-issued at every start).
+constexpr pki::Days kCaDays{3650};
+constexpr pki::Days kServerDays{365};
 
-sim::Status WriteIfMissing(const fs::path& key_path, const fs::path& cert_path,
-                           const IssueRequest& request, const KeyAndCertificate* issuer,
-                           KeyAndCertificate& out) {
-    auto key = sim::ReadFile(key_path);
-    auto cert = sim::ReadFile(cert_path);
-    if (key && cert) {
-        out = {*key, *cert};
-        return {};
-    }
-    auto issued = IssueCertificate(request, issuer);
-    if (!issued) {
-        return sim::Unexpected<sim::Error>(issued.error());
-    }
-    if (auto s = sim::WriteFileAtomically(key_path, issued->key_pem,
-                                          fs::perms::owner_read | fs::perms::owner_write);
-        !s) {
-        return s;
-    }
-    if (auto s = sim::WriteFileAtomically(cert_path, issued->certificate_pem); !s) {
-        return s;
-    }
-    out = *issued;
-    return {};
+pki::DistinguishedName CaSubject(const std::string& organization, const std::string& common_name) {
+    return pki::DistinguishedName{{{"O", organization}, {"CN", common_name}}};
 }
 
 }  // namespace
@@ -240,31 +214,38 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
     state.supervisor_pid = static_cast<int>(::getpid());
     state.directory = dir.string();
 
-    // The PKI is kept between runs ("warm"): only missing files are generated.
-    KeyAndCertificate root;
-    const IssueRequest root_request = CaRequest("elsim Root CA 1", "elsim");
-    if (auto s = WriteIfMissing(pki_dir / "root-ca.key", pki_dir / "root-ca.pem", root_request,
-                                nullptr, root);
-        !s) {
-        return sim::Unexpected<sim::Error>(s.error());
+    // The PKI is kept between runs ("warm"): only missing CAs are made (pki, EC P-256).
+    const auto now = std::chrono::system_clock::now();
+    auto root = LoadOrCreateCa(pki_dir / "root-ca.pem", pki_dir / "root-ca.key",
+                               CaSubject("elsim", "elsim Root CA 1"), now, kCaDays);
+    if (!root) {
+        return sim::Unexpected<sim::Error>(root.error());
     }
     state.server_ca_file = (pki_dir / "root-ca.pem").string();
-    KeyAndCertificate issuing;
-    const IssueRequest issuing_request = CaRequest("elsim IoT Issuing CA", "elsim");
-    if (auto s = WriteIfMissing(pki_dir / "issuing-ca.key", pki_dir / "issuing-ca.pem",
-                                issuing_request, nullptr, issuing);
-        !s) {
-        return sim::Unexpected<sim::Error>(s.error());
+    auto issuing = LoadOrCreateCa(pki_dir / "issuing-ca.pem", pki_dir / "issuing-ca.key",
+                                  CaSubject("elsim", "elsim IoT Issuing CA"), now, kCaDays);
+    if (!issuing) {
+        return sim::Unexpected<sim::Error>(issuing.error());
     }
-    std::map<std::string, KeyAndCertificate> manufacturer_cas;
+    std::map<std::string, std::string> manufacturer_ca_pems;
     for (const auto& m : plan.spec.manufacturers) {
         const fs::path key = pki_dir / "manufacturers" / (m.name + "-ca.key");
         const fs::path cert = pki_dir / "manufacturers" / (m.name + "-ca.pem");
-        const IssueRequest request = CaRequest(m.name + " Module CA", m.name);
-        if (auto s = WriteIfMissing(key, cert, request, nullptr, manufacturer_cas[m.name]); !s) {
-            return sim::Unexpected<sim::Error>(s.error());
+        auto ca = LoadOrCreateCa(cert, key, CaSubject(m.name, m.name + " Module CA"), now, kCaDays);
+        if (!ca) {
+            return sim::Unexpected<sim::Error>(ca.error());
         }
+        manufacturer_ca_pems[m.name] = ca->pem();
         state.manufacturers.push_back({m.name, cert.string(), key.string()});
+    }
+    // DEFAULT-mode CA slots shared by every account's broker (FileDefaultModeCaIndex): kept
+    // between runs, like the accounts' registries.
+    const fs::path shared_dir = dir / "shared";
+    fs::create_directories(shared_dir / "default-mode-cas", ec);
+    if (ec) {
+        return sim::MakeError(
+            sim::ErrorCode::kIo,
+            "cannot create " + (shared_dir / "default-mode-cas").string() + ": " + ec.message());
     }
 
     auto mosquitto = FindMosquitto(options.mosquitto);
@@ -276,30 +257,17 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
         const fs::path capath = account_dir / "capath";
         fs::create_directories(capath, ec);
         // Server certificates name the endpoint and the address (DESIGN.md "The world").
-        IssueRequest server_request;
-        server_request.common_name = account.endpoint;
-        server_request.dns_names = {account.endpoint};
-        server_request.ip_addresses = {account.spec.address};
-        server_request.server_auth = true;
-        auto server = IssueCertificate(server_request, &root);
-        if (!server) {
-            return sim::Unexpected<sim::Error>(server.error());
-        }
-        if (auto s = sim::WriteFileAtomically(account_dir / "server.key", server->key_pem,
-                                              fs::perms::owner_read | fs::perms::owner_write);
+        if (auto s = WriteServerCertificate(*root, {account.endpoint}, {account.spec.address}, now,
+                                            kServerDays, account_dir / "server.pem",
+                                            account_dir / "server.key");
             !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
-        if (auto s = sim::WriteFileAtomically(account_dir / "server.pem", server->certificate_pem);
-            !s) {
-            return sim::Unexpected<sim::Error>(s.error());
-        }
-        if (auto s = AddCaToCapath(capath, issuing.certificate_pem); !s) {
+        if (auto s = AddCaToCapath(capath, issuing->pem()); !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
         if (account.spec.kind == AccountKind::kStaging) {
-            if (auto s = AddCaToCapath(capath,
-                                       manufacturer_cas[account.spec.manufacturer].certificate_pem);
+            if (auto s = AddCaToCapath(capath, manufacturer_ca_pems[account.spec.manufacturer]);
                 !s) {
                 return sim::Unexpected<sim::Error>(s.error());
             }
@@ -327,6 +295,7 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
                 account.spec.address + ":" + std::to_string(account.spec.control_plane_port);
             config.plugin_options.emplace_back("account_dir", (account_dir / "state").string());
             config.plugin_options.emplace_back("control_plane", control_plane);
+            config.plugin_options.emplace_back("shared_dir", shared_dir.string());
             if (account.spec.kind == AccountKind::kStaging) {
                 config.plugin_options.emplace_back(
                     "manufacturer_ca",
@@ -361,6 +330,7 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
         broker_options.port = account.mqtt_port;
         broker_options.ready_timeout = options.ready_timeout;
         broker_options.log_file = account.log_file;
+        broker_options.preload = FindTlsTap(*plugin);  // TLS tap (sim/broker/README.md)
         auto broker = MosquittoProcess::Start(broker_options);
         if (!broker) {
             impl->StopAll();

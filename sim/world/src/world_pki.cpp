@@ -7,14 +7,12 @@
 #include <system_error>
 
 #include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
+#include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/core/hex.hpp"
 
@@ -27,11 +25,8 @@ template <class T, void (*F)(T*)>
 struct Deleter {
     void operator()(T* p) const noexcept { F(p); }
 };
-using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using Bn = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-using Ext = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
 
 std::string OpenSslError(const std::string& what) {
     const unsigned long code = ERR_get_error();
@@ -43,119 +38,66 @@ std::string OpenSslError(const std::string& what) {
     return what + (code != 0 ? std::string(": ") + buffer.data() : std::string());
 }
 
-std::string BioText(BIO* bio) {
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio, &data);
-    return {data, static_cast<std::size_t>(size)};
-}
-
 Cert ReadCert(const std::string& pem) {
     Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     return Cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
 }
 
-PKey ReadKey(const std::string& pem) {
-    Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    return PKey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-}
+constexpr fs::perms kSecret = fs::perms::owner_read | fs::perms::owner_write;
 
-bool AddExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-    Ext ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
-    return ext && X509_add_ext(cert, ext.get(), -1) == 1;
-}
-
-bool AddName(X509_NAME* name, const char* field, const std::string& value) {
-    return value.empty() ||
-           X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
-                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
-                                      0) == 1;
+// Writes a key (0600) and then its certificate; the key first, so that a certificate on disk
+// always has its key.
+sim::Status WriteKeyAndCertificate(const fs::path& key_file, const std::string& key_pem,
+                                   const fs::path& cert_file, const std::string& cert_pem) {
+    if (auto s = sim::WriteFileAtomically(key_file, key_pem, kSecret); !s) {
+        return s;
+    }
+    return sim::WriteFileAtomically(cert_file, cert_pem);
 }
 
 }  // namespace
 
-sim::Result<KeyAndCertificate> IssueCertificate(const IssueRequest& request,
-                                                const KeyAndCertificate* issuer) {
-    PKey key(EVP_EC_gen("P-256"));
+sim::Result<pki::CertificateAuthority> LoadOrCreateCa(const fs::path& cert_file,
+                                                      const fs::path& key_file,
+                                                      const pki::DistinguishedName& subject,
+                                                      pki::TimePoint now, pki::Days days) {
+    std::error_code ec;
+    if (fs::exists(cert_file, ec) && fs::exists(key_file, ec)) {
+        return pki::LoadCaFiles(cert_file, key_file);
+    }
+    auto key = pki::Key::Generate(pki::KeyType::kEcP256);
     if (!key) {
-        return sim::MakeError(sim::ErrorCode::kInternal, OpenSslError("EC key generation"));
+        return sim::Unexpected<sim::Error>(key.error());
     }
-    Cert issuer_cert;
-    PKey issuer_key;
-    if (issuer != nullptr) {
-        issuer_cert = ReadCert(issuer->certificate_pem);
-        issuer_key = ReadKey(issuer->key_pem);
-        if (!issuer_cert || !issuer_key) {
-            return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                                  OpenSslError("issuer certificate or key is not PEM"));
-        }
+    auto ca = pki::CertificateAuthority::CreateRoot(pki::RootCaSpec(subject, now, days), *key);
+    if (!ca) {
+        return sim::MakeError(ca.error().code, cert_file.string() + ": " + ca.error().message);
     }
-    Cert cert(X509_new());
-    X509_set_version(cert.get(), 2);
-    // A positive random 127-bit serial, as AWS and the prototypes use.
-    std::array<unsigned char, 16> serial_bytes{};
-    if (RAND_bytes(serial_bytes.data(), static_cast<int>(serial_bytes.size())) != 1) {
-        return sim::MakeError(sim::ErrorCode::kInternal, OpenSslError("RAND_bytes"));
+    if (auto s = WriteKeyAndCertificate(key_file, key->PrivatePem(), cert_file, ca->pem()); !s) {
+        return sim::Unexpected<sim::Error>(s.error());
     }
-    serial_bytes[0] &= 0x7f;
-    serial_bytes[0] |= 0x01;
-    Bn serial(BN_bin2bn(serial_bytes.data(), static_cast<int>(serial_bytes.size()), nullptr));
-    BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert.get()));
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), static_cast<long>(request.not_before.count()));
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(request.not_after.count()));
-    X509_set_pubkey(cert.get(), key.get());
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    if (!AddName(name, "O", request.organization) || !AddName(name, "CN", request.common_name) ||
-        !AddName(name, "serialNumber", request.serial_number_attribute)) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument, OpenSslError("subject name"));
-    }
-    X509* signer_cert = issuer_cert ? issuer_cert.get() : cert.get();
-    X509_set_issuer_name(cert.get(), X509_get_subject_name(signer_cert));
+    return ca;
+}
 
-    bool ok = AddExtension(cert.get(), signer_cert, NID_subject_key_identifier, "hash");
-    if (request.is_ca) {
-        ok = ok && AddExtension(cert.get(), signer_cert, NID_basic_constraints, "critical,CA:TRUE");
-        ok = ok && AddExtension(cert.get(), signer_cert, NID_key_usage,
-                                "critical,keyCertSign,cRLSign,digitalSignature");
-    } else {
-        ok = ok && AddExtension(cert.get(), signer_cert, NID_basic_constraints, "CA:FALSE");
-        ok = ok && AddExtension(cert.get(), signer_cert, NID_key_usage,
-                                "critical,digitalSignature,keyAgreement");
-        ok = ok && AddExtension(cert.get(), signer_cert, NID_ext_key_usage,
-                                request.server_auth ? "serverAuth" : "clientAuth");
+sim::Status WriteServerCertificate(const pki::CertificateAuthority& ca,
+                                   const std::vector<std::string>& dns_names,
+                                   const std::vector<std::string>& ip_addresses, pki::TimePoint now,
+                                   pki::Days days, const fs::path& cert_file,
+                                   const fs::path& key_file) {
+    auto spec = pki::ServerSpec(dns_names, ip_addresses, now, days);
+    if (!spec) {
+        return sim::MakeError(spec.error().code, cert_file.string() + ": " + spec.error().message);
     }
-    if (issuer_cert) {
-        ok = ok &&
-             AddExtension(cert.get(), signer_cert, NID_authority_key_identifier, "keyid:always");
+    auto key = pki::Key::Generate(pki::KeyType::kEcP256);
+    if (!key) {
+        return sim::Unexpected<sim::Error>(key.error());
     }
-    std::string san;
-    for (const auto& dns : request.dns_names) {
-        san += (san.empty() ? "" : ",") + std::string("DNS:") + dns;
+    auto issued = ca.Issue(*spec, *key);
+    if (!issued) {
+        return sim::MakeError(issued.error().code,
+                              cert_file.string() + ": " + issued.error().message);
     }
-    for (const auto& ip : request.ip_addresses) {
-        san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
-    }
-    if (!san.empty()) {
-        ok = ok && AddExtension(cert.get(), signer_cert, NID_subject_alt_name, san);
-    }
-    if (!ok) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              OpenSslError("certificate extension for " + request.common_name));
-    }
-    EVP_PKEY* signer_key = issuer_key ? issuer_key.get() : key.get();
-    if (X509_sign(cert.get(), signer_key, EVP_sha256()) == 0) {
-        return sim::MakeError(sim::ErrorCode::kInternal, OpenSslError("X509_sign"));
-    }
-    Bio cert_bio(BIO_new(BIO_s_mem()));
-    Bio key_bio(BIO_new(BIO_s_mem()));
-    if (PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1 ||
-        PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
-            1) {
-        return sim::MakeError(sim::ErrorCode::kInternal, OpenSslError("PEM encoding"));
-    }
-    return KeyAndCertificate{BioText(key_bio.get()), BioText(cert_bio.get())};
+    return WriteKeyAndCertificate(key_file, key->PrivatePem(), cert_file, issued->pem);
 }
 
 sim::Result<std::string> SubjectHash(const std::string& ca_pem) {

@@ -23,7 +23,6 @@
 #include "sim/staging/staging_client.hpp"
 #include "sim/testing/support.hpp"
 #include "sim/world/mosquitto_process.hpp"
-#include "sim/world/world_pki.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -692,19 +691,33 @@ TEST_F(StagingBrokerTest, ModuleFirstLoginCreatesThingAndForeignSubscribeDropsIt
 
 TEST_F(StagingBrokerTest, ValidClaimReachesTheModuleAndInvalidClaimClosesTheClaimThing) {
     ASSERT_NO_FATAL_FAILURE(StartAccount(true));
-    // The OEM's claim certificate: self-signed, registered through the control plane.
-    sim::world::IssueRequest request;
-    request.common_name = "oem-claim";
-    auto claim = sim::world::IssueCertificate(request, nullptr);
-    ASSERT_TRUE(claim);
+    // The OEM's claim certificate: self-signed (not a CA, clientAuth), made with the openssl
+    // CLI and registered through the control plane.
+    CertFiles claim_files;
+    claim_files.key = dir_.path() / "claim.key";
+    claim_files.cert = dir_.path() / "claim.pem";
+    const std::string csr = (dir_.path() / "claim.csr").string();
+    const std::string ext = WriteFile("claim.ext",
+                                      "basicConstraints=critical,CA:FALSE\n"
+                                      "extendedKeyUsage=clientAuth\n");
+    ASSERT_EQ(RunCommand({"openssl", "ecparam", "-out", claim_files.key.string(), "-name",
+                          "prime256v1", "-genkey"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(RunCommand({"openssl", "req", "-new", "-key", claim_files.key.string(), "-out", csr,
+                          "-subj", "/CN=oem-claim"})
+                  .exit_code,
+              0);
+    const auto self_signed =
+        RunCommand({"openssl", "x509", "-req", "-in", csr, "-signkey", claim_files.key.string(),
+                    "-out", claim_files.cert.string(), "-days", "2", "-extfile", ext});
+    ASSERT_EQ(self_signed.exit_code, 0) << self_signed.output;
+    claim_files.cert_pem = *sim::ReadFile(claim_files.cert);
     sim::SeededRandom random(5);
-    auto plan = sim::staging::PlanOemRegistration("acme-oem", claim->certificate_pem, random);
+    auto plan = sim::staging::PlanOemRegistration("acme-oem", claim_files.cert_pem, random);
     ASSERT_TRUE(plan) << plan.error().message;
     auto record = sim::staging::RegisterOemRemote(*client_, *plan, "us-east-1", kAccountId);
     ASSERT_TRUE(record) << record.error().message;
-    CertFiles claim_files;
-    claim_files.cert = WriteFile("claim.pem", claim->certificate_pem);
-    claim_files.key = WriteFile("claim.key", claim->key_pem);
     const std::string uuid = plan->record.uuid;
 
     std::string thing_name;

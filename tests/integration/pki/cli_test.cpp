@@ -2,23 +2,19 @@
 // `elsim pki` verbs as a subprocess: bad input exits 2 with one line naming the file or option
 // and writes nothing; good input chains verb to verb; --force replaces atomically.
 #include <algorithm>
-#include <functional>
+#include <string_view>
 
 #include "run.hpp"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-namespace pki {
+// In pki::testing, beside the helpers of run.hpp (Elsim, OpenSsl, RunResult, ScratchDir, Slurp).
+namespace pki::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Elsim;
 using ::testing::HasSubstr;
-using testing::OpenSsl;
-using testing::RunResult;
-using testing::ScratchDir;
-using testing::Slurp;
 
 void WriteText(const fs::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
@@ -59,10 +55,34 @@ protected:
     static inline std::unique_ptr<ScratchDir> scratch_;
 };
 
+// Placeholders in a case's arguments, replaced when it runs: a path under the suite's fixtures
+// (Fixture("ca/root.pem")) and the output directory (kOut).
+constexpr std::string_view kFixturePrefix = "<fixtures>/";
+constexpr const char* kOut = "<out>";
+
+std::string Fixture(std::string_view relative) {
+    return std::string(kFixturePrefix) + std::string(relative);
+}
+
+std::vector<std::string> Expand(const std::vector<std::string>& args, const fs::path& fixtures,
+                                const fs::path& out) {
+    std::vector<std::string> expanded;
+    for (const auto& arg : args) {
+        if (arg == kOut) {
+            expanded.push_back(out.string());
+        } else if (arg.rfind(kFixturePrefix, 0) == 0) {
+            expanded.push_back((fixtures / arg.substr(kFixturePrefix.size())).string());
+        } else {
+            expanded.push_back(arg);
+        }
+    }
+    return expanded;
+}
+
 struct BadInputCase {
     std::string name;
-    std::function<std::vector<std::string>(const fs::path& fixtures, const fs::path& out)> args;
-    std::string must_name;  // the file or option the message must mention ("" skips)
+    std::vector<std::string> args;  // after `elsim`, with Fixture(...) and kOut placeholders
+    std::string must_name;          // the file or option the message must mention ("" skips)
     std::string reason;
 };
 
@@ -74,7 +94,7 @@ TEST_P(PkiCliBadInput, ExitsTwoWithOneLineAndWritesNothing) {
     ScratchDir work;
     const fs::path out = work.path() / "out";
     const auto before = Listing(Fixtures());
-    RunResult r = Elsim(GetParam().args(Fixtures(), out), work.path());
+    RunResult r = Elsim(Expand(GetParam().args, Fixtures(), out), work.path());
     EXPECT_EQ(r.status, 2) << r.out << r.err;
     // One line of our own; CLI11's option errors (reported by the shared main.cpp) add its
     // fixed "Run with --help for more information." line, which is not counted.
@@ -98,151 +118,79 @@ TEST_P(PkiCliBadInput, ExitsTwoWithOneLineAndWritesNothing) {
 
 std::string S(const fs::path& p) { return p.string(); }
 
-INSTANTIATE_TEST_SUITE_P(Table, PkiCliBadInput,
-                         ::testing::Values(BadInputCase{"count_zero",
-                                                        [](const fs::path& f, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki",       "modules", "--ca-dir",
-                                                                S(f / "ca"), "--count", "0",
-                                                                "--dir",     S(o)};
-                                                        },
-                                                        "--count", "at least 1"},
-                                           BadInputCase{"missing_ca_dir",
-                                                        [](const fs::path& f, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki",      "modules",
-                                                                "--ca-dir", S(f / "nope"),
-                                                                "--count",  "1",
-                                                                "--dir",    S(o)};
-                                                        },
-                                                        "nope", "missing"},
-                                           BadInputCase{"garbled_ca_cert",
-                                                        [](const fs::path& f, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki",       "modules",
-                                                                "--ca-cert", S(f / "garbled.pem"),
-                                                                "--ca-key",  S(f / "ca/root.key"),
-                                                                "--count",   "1",
-                                                                "--dir",     S(o)};
-                                                        },
-                                                        "garbled.pem", "garbled PEM certificate"},
-                                           BadInputCase{"empty_ca_cert",
-                                                        [](const fs::path& f, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki",       "modules",
-                                                                "--ca-cert", S(f / "empty.pem"),
-                                                                "--ca-key",  S(f / "ca/root.key"),
-                                                                "--count",   "1",
-                                                                "--dir",     S(o)};
-                                                        },
-                                                        "empty.pem", "no PEM certificate found"},
-                                           BadInputCase{
-                                               "unreadable_ca_key",
-                                               [](const fs::path& f, const fs::path& o) {
-                                                   return std::vector<std::string>{
-                                                       "pki",       "modules",
-                                                       "--ca-cert", S(f / "ca/root.pem"),
-                                                       "--ca-key",  S(f / "ca/missing.key"),
-                                                       "--count",   "1",
-                                                       "--dir",     S(o)};
-                                               },
-                                               "ca/missing.key", ""},
-                                           BadInputCase{
-                                               "key_of_another_ca",
-                                               [](const fs::path& f, const fs::path& o) {
-                                                   return std::vector<std::string>{
-                                                       "pki",       "modules",
-                                                       "--ca-cert", S(f / "ca/root.pem"),
-                                                       "--ca-key",  S(f / "other-ca/root.key"),
-                                                       "--count",   "1",
-                                                       "--dir",     S(o)};
-                                               },
-                                               "other-ca/root.key",
-                                               "does not match the certificate"},
-                                           BadInputCase{"certificate_given_as_key",
-                                                        [](const fs::path& f, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki",       "modules",
-                                                                "--ca-cert", S(f / "ca/root.pem"),
-                                                                "--ca-key",  S(f / "ca/root.pem"),
-                                                                "--count",   "1",
-                                                                "--dir",     S(o)};
-                                                        },
-                                                        "ca/root.pem", "no PEM private key found"},
-                                           BadInputCase{"existing_output_without_force",
-                                                        [](const fs::path& f, const fs::path&) {
-                                                            return std::vector<std::string>{
-                                                                "pki", "ca", "--dir",
-                                                                S(f / "taken")};
-                                                        },
-                                                        "taken", "use --force"},
-                                           BadInputCase{"bad_subject",
-                                                        [](const fs::path&, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki", "ca",        "--dir",
-                                                                S(o),  "--subject", "nonsense"};
-                                                        },
-                                                        "--subject", "not KEY=VALUE"},
-                                           BadInputCase{"bad_registration_code",
-                                                        [](const fs::path& f, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki",
-                                                                "verification",
-                                                                "--ca-dir",
-                                                                S(f / "ca"),
-                                                                "--registration-code",
-                                                                "not a code!",
-                                                                "--dir",
-                                                                S(o)};
-                                                        },
-                                                        "--registration-code", "letters or digits"},
-                                           BadInputCase{"server_without_names",
-                                                        [](const fs::path& f, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki",        "server", "--ca-dir",
-                                                                S(f / "aws"), "--dir",  S(o)};
-                                                        },
-                                                        "--name", "at least one name"},
-                                           BadInputCase{"server_bad_ip",
-                                                        [](const fs::path& f, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki",      "server",
-                                                                "--ca-dir", S(f / "aws"),
-                                                                "--name",   "x.elsim.test",
-                                                                "--ip",     "999.1.1.1",
-                                                                "--dir",    S(o)};
-                                                        },
-                                                        "", "IP address '999.1.1.1'"},
-                                           BadInputCase{
-                                               "claim_signed_by_garbled_ca",
-                                               [](const fs::path& f, const fs::path& o) {
-                                                   return std::vector<std::string>{
-                                                       "pki",       "claim",
-                                                       "--ca-cert", S(f / "garbled.pem"),
-                                                       "--ca-key",  S(f / "aws/root-ca.key"),
-                                                       "--dir",     S(o)};
-                                               },
-                                               "garbled.pem", "garbled"},
-                                           BadInputCase{"id_of_garbled_file",
-                                                        [](const fs::path& f, const fs::path&) {
-                                                            return std::vector<std::string>{
-                                                                "pki", "id", S(f / "garbled.pem")};
-                                                        },
-                                                        "garbled.pem", "garbled PEM certificate"},
-                                           BadInputCase{"id_of_missing_file",
-                                                        [](const fs::path& f, const fs::path&) {
-                                                            return std::vector<std::string>{
-                                                                "pki", "id", S(f / "absent.pem")};
-                                                        },
-                                                        "absent.pem", ""},
-                                           BadInputCase{"unknown_key_type",
-                                                        [](const fs::path&, const fs::path& o) {
-                                                            return std::vector<std::string>{
-                                                                "pki", "ca",         "--dir",
-                                                                S(o),  "--key-type", "dsa"};
-                                                        },
-                                                        "--key-type", ""}),
-                         [](const auto& test_info) { return test_info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Table, PkiCliBadInput,
+    ::testing::Values(
+        BadInputCase{"count_zero",
+                     {"pki", "modules", "--ca-dir", Fixture("ca"), "--count", "0", "--dir", kOut},
+                     "--count",
+                     "at least 1"},
+        BadInputCase{"missing_ca_dir",
+                     {"pki", "modules", "--ca-dir", Fixture("nope"), "--count", "1", "--dir", kOut},
+                     "nope",
+                     "missing"},
+        BadInputCase{"garbled_ca_cert",
+                     {"pki", "modules", "--ca-cert", Fixture("garbled.pem"), "--ca-key",
+                      Fixture("ca/root.key"), "--count", "1", "--dir", kOut},
+                     "garbled.pem",
+                     "garbled PEM certificate"},
+        BadInputCase{"empty_ca_cert",
+                     {"pki", "modules", "--ca-cert", Fixture("empty.pem"), "--ca-key",
+                      Fixture("ca/root.key"), "--count", "1", "--dir", kOut},
+                     "empty.pem",
+                     "no PEM certificate found"},
+        BadInputCase{"unreadable_ca_key",
+                     {"pki", "modules", "--ca-cert", Fixture("ca/root.pem"), "--ca-key",
+                      Fixture("ca/missing.key"), "--count", "1", "--dir", kOut},
+                     "ca/missing.key",
+                     ""},
+        BadInputCase{"key_of_another_ca",
+                     {"pki", "modules", "--ca-cert", Fixture("ca/root.pem"), "--ca-key",
+                      Fixture("other-ca/root.key"), "--count", "1", "--dir", kOut},
+                     "other-ca/root.key",
+                     "does not match the certificate"},
+        BadInputCase{"certificate_given_as_key",
+                     {"pki", "modules", "--ca-cert", Fixture("ca/root.pem"), "--ca-key",
+                      Fixture("ca/root.pem"), "--count", "1", "--dir", kOut},
+                     "ca/root.pem",
+                     "no PEM private key found"},
+        BadInputCase{"existing_output_without_force",
+                     {"pki", "ca", "--dir", Fixture("taken")},
+                     "taken",
+                     "use --force"},
+        BadInputCase{"bad_subject",
+                     {"pki", "ca", "--dir", kOut, "--subject", "nonsense"},
+                     "--subject",
+                     "not KEY=VALUE"},
+        BadInputCase{"bad_registration_code",
+                     {"pki", "verification", "--ca-dir", Fixture("ca"), "--registration-code",
+                      "not a code!", "--dir", kOut},
+                     "--registration-code",
+                     "letters or digits"},
+        BadInputCase{"server_without_names",
+                     {"pki", "server", "--ca-dir", Fixture("aws"), "--dir", kOut},
+                     "--name",
+                     "at least one name"},
+        BadInputCase{"server_bad_ip",
+                     {"pki", "server", "--ca-dir", Fixture("aws"), "--name", "x.elsim.test", "--ip",
+                      "999.1.1.1", "--dir", kOut},
+                     "",
+                     "IP address '999.1.1.1'"},
+        BadInputCase{"claim_signed_by_garbled_ca",
+                     {"pki", "claim", "--ca-cert", Fixture("garbled.pem"), "--ca-key",
+                      Fixture("aws/root-ca.key"), "--dir", kOut},
+                     "garbled.pem",
+                     "garbled"},
+        BadInputCase{"id_of_garbled_file",
+                     {"pki", "id", Fixture("garbled.pem")},
+                     "garbled.pem",
+                     "garbled PEM certificate"},
+        BadInputCase{"id_of_missing_file", {"pki", "id", Fixture("absent.pem")}, "absent.pem", ""},
+        BadInputCase{"unknown_key_type",
+                     {"pki", "ca", "--dir", kOut, "--key-type", "dsa"},
+                     "--key-type",
+                     ""}),
+    [](const auto& test_info) { return test_info.param.name; });
 
 TEST_F(PkiCli, VerbsChainFromCaToModulesVerificationServerAndClaim) {
     ScratchDir work;
@@ -339,4 +287,4 @@ TEST_F(PkiCli, LargeBatchReportsProgressAndEveryThingNameIsUnique) {
 }
 
 }  // namespace
-}  // namespace pki
+}  // namespace pki::testing

@@ -12,16 +12,12 @@
 
 #include "pki/certificate.hpp"
 
-namespace pki {
+// In pki::testing, beside the helpers of run.hpp (Elsim, OpenSsl, RunResult, ScratchDir, Slurp).
+namespace pki::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Elsim;
 using ::testing::HasSubstr;
-using testing::OpenSsl;
-using testing::RunResult;
-using testing::ScratchDir;
-using testing::Slurp;
 
 // `openssl x509 -noout -fingerprint -sha256` without colons, lower-cased.
 std::string Fingerprint(const fs::path& cert, const fs::path& scratch) {
@@ -238,4 +234,4 @@ INSTANTIATE_TEST_SUITE_P(CaShapes, DemoPki, ::testing::Bool(), [](const auto& te
 });
 
 }  // namespace
-}  // namespace pki
+}  // namespace pki::testing

@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "pki/authority.hpp"
+#include "pki/profiles.hpp"
 #include "sim/core/hex.hpp"
 #include "sim/world/mosquitto_config.hpp"
 
@@ -81,39 +83,46 @@ std::string CertificateIdOf(const std::string& pem) {
     return sim::HexEncode(std::span<const std::uint8_t>(digest.data(), size));
 }
 
-sim::world::KeyAndCertificate MustIssue(const sim::world::IssueRequest& request,
-                                        const sim::world::KeyAndCertificate* issuer) {
-    auto issued = sim::world::IssueCertificate(request, issuer);
-    if (!issued) {
-        throw std::runtime_error("test PKI: " + issued.error().message);
+// Test PKI failures abort the test at once (they are set-up bugs, not the behaviour tested).
+template <class T>
+T Must(sim::Result<T> result, const char* what) {
+    if (!result) {
+        throw std::runtime_error(std::string("test PKI: ") + what + ": " + result.error().message);
     }
-    return *issued;
+    return std::move(result).value();
+}
+
+pki::CertificateAuthority NewRoot(pki::DistinguishedName subject) {
+    auto key = Must(pki::Key::Generate(pki::KeyType::kEcP256), "key");
+    return Must(
+        pki::CertificateAuthority::CreateRoot(
+            pki::RootCaSpec(std::move(subject), std::chrono::system_clock::now(), pki::Days{365}),
+            key),
+        "root CA");
 }
 
 }  // namespace
 
 TestPki::TestPki(fs::path directory) : directory_(std::move(directory)) {
     fs::create_directories(directory_);
-    sim::world::IssueRequest ca;
-    ca.common_name = "elsim Test Server Root";
-    ca.is_ca = true;
-    const auto root = MustIssue(ca, nullptr);
-    server_ca_ = Write("server-ca", root);
-    sim::world::IssueRequest server;
-    server.common_name = "localhost";
-    server.dns_names = {"localhost"};
-    server.ip_addresses = {"127.0.0.1"};
-    server.server_auth = true;
-    server_ = Write("server", MustIssue(server, &root));
+    const auto root =
+        NewRoot(pki::DistinguishedName{{{"O", "elsim"}, {"CN", "elsim Test Server Root"}}});
+    server_ca_ = Write("server-ca", root.pem(), root.key().PrivatePem());
+    const auto spec = Must(pki::ServerSpec({"localhost"}, {"127.0.0.1"},
+                                           std::chrono::system_clock::now(), pki::Days{365}),
+                           "server spec");
+    const auto key = Must(pki::Key::Generate(pki::KeyType::kEcP256), "key");
+    server_ = Write("server", Must(root.Issue(spec, key), "server").pem, key.PrivatePem());
 }
 
-CertFiles TestPki::Write(const std::string& name, const sim::world::KeyAndCertificate& issued) {
+CertFiles TestPki::Write(const std::string& name, const std::string& cert_pem,
+                         const std::string& key_pem) {
     CertFiles files;
     files.cert = directory_ / (name + ".pem");
     files.key = directory_ / (name + ".key");
-    files.cert_pem = issued.certificate_pem;
-    files.key_pem = issued.key_pem;
-    files.certificate_id = CertificateIdOf(issued.certificate_pem);
+    files.cert_pem = cert_pem;
+    files.key_pem = key_pem;
+    files.certificate_id = CertificateIdOf(cert_pem);
     WriteTextFile(files.cert, files.cert_pem);
     WriteTextFile(files.key, files.key_pem);
     return files;
@@ -125,24 +134,24 @@ const CertFiles& TestPki::DeviceCa(const std::string& name) {
             return files;
         }
     }
-    sim::world::IssueRequest ca;
-    ca.common_name = name + " Device CA";
-    ca.organization = name;
-    ca.is_ca = true;
-    device_cas_.emplace_back(name, Write("ca-" + name, MustIssue(ca, nullptr)));
+    const auto ca = NewRoot(pki::DistinguishedName{{{"O", name}, {"CN", name + " Device CA"}}});
+    device_cas_.emplace_back(name, Write("ca-" + name, ca.pem(), ca.key().PrivatePem()));
     return device_cas_.back().second;
 }
 
 CertFiles TestPki::Device(const std::string& name, const std::string& ca, std::chrono::seconds from,
                           std::chrono::seconds to) {
     const CertFiles& issuer_files = DeviceCa(ca);
-    const sim::world::KeyAndCertificate issuer{issuer_files.key_pem, issuer_files.cert_pem};
-    sim::world::IssueRequest request;
-    request.common_name = name;
-    request.organization = ca;
-    request.not_before = from;
-    request.not_after = to;
-    return Write("device-" + name, MustIssue(request, &issuer));
+    const auto issuer = Must(
+        pki::CertificateAuthority::Load(issuer_files.cert_pem, issuer_files.key_pem), "device CA");
+    const auto now = std::chrono::system_clock::now();
+    pki::IssueSpec spec;
+    spec.subject = pki::DistinguishedName{{{"O", ca}, {"CN", name}}};
+    spec.not_before = now + from;
+    spec.not_after = now + to;
+    spec.eku = pki::ExtendedKeyUsage::kClientAuth;
+    const auto key = Must(pki::Key::Generate(pki::KeyType::kEcP256), "key");
+    return Write("device-" + name, Must(issuer.Issue(spec, key), "device").pem, key.PrivatePem());
 }
 
 TestBroker::TestBroker(TestPki& pki, const fs::path& directory, const TestBrokerOptions& options) {
@@ -171,6 +180,7 @@ TestBroker::TestBroker(TestPki& pki, const fs::path& directory, const TestBroker
     process_options.config_file = config_file;
     process_options.host = "127.0.0.1";
     process_options.port = port_;
+    process_options.preload = sim::world::FindTlsTap(options.plugin);  // the TLS tap, if built
     auto process = sim::world::MosquittoProcess::Start(process_options);
     if (!process) {
         error_ = process.error().message;

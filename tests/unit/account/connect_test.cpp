@@ -11,19 +11,11 @@
 
 #include "sim/account/registry.hpp"
 
-namespace sim::account {
+// In sim::account::testing, beside the fixtures of account_fixture.hpp (Account, MakeCa, ...).
+namespace sim::account::testing {
 namespace {
 
-using std::chrono::hours;
 using std::chrono::minutes;
-using testing::Account;
-using testing::CaseName;
-using testing::Dn;
-using testing::IssueLeaf;
-using testing::kAllowAllPolicy;
-using testing::kRoleArn;
-using testing::kStart;
-using testing::MakeCa;
 
 const char* const kJitpTemplate = R"({
   "Parameters": {
@@ -545,4 +537,4 @@ TEST(ProvisioningClaimTest, ClaimCertificateIsHiddenAndExpiresAfterFiveMinutes) 
 }
 
 }  // namespace
-}  // namespace sim::account
+}  // namespace sim::account::testing

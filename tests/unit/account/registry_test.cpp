@@ -15,17 +15,9 @@
 
 #include "sim/core/hex.hpp"
 
-namespace sim::account {
+// In sim::account::testing, beside the fixtures of account_fixture.hpp (Account, MakeCa, ...).
+namespace sim::account::testing {
 namespace {
-
-using testing::Account;
-using testing::CaseName;
-using testing::Dn;
-using testing::IssueLeaf;
-using testing::kAllowAllPolicy;
-using testing::kRoleArn;
-using testing::kStart;
-using testing::MakeCa;
 
 /// Asserts `result` failed with `type` and that the registry recorded no change.
 template <class R>
@@ -1299,4 +1291,4 @@ INSTANTIATE_TEST_SUITE_P(
     CaseName{});
 
 }  // namespace
-}  // namespace sim::account
+}  // namespace sim::account::testing

@@ -8,6 +8,7 @@
 namespace sim::broker {
 namespace {
 using std::chrono::seconds;
+using enum RuleViolation;  // the tables name violations bare: kNone, kReservedTopic, ...
 
 struct TopicCase {
     std::string name;
@@ -29,34 +30,25 @@ const std::string k253(253, 'x');
 INSTANTIATE_TEST_SUITE_P(
     AwsIotTopics, TopicRulesTest,
     ::testing::Values(
-        TopicCase{"Plain", "dt/thing/temp", RuleViolation::kNone, RuleViolation::kNone},
-        TopicCase{"Empty", "", RuleViolation::kEmptyTopic, RuleViolation::kEmptyTopic},
-        TopicCase{"Exactly256Bytes", "dt/" + k253, RuleViolation::kNone, RuleViolation::kNone},
-        TopicCase{"257Bytes", "dt/x" + k253, RuleViolation::kTopicTooLong,
-                  RuleViolation::kTopicTooLong},
-        TopicCase{"SevenSlashes", "a/b/c/d/e/f/g/h", RuleViolation::kNone, RuleViolation::kNone},
-        TopicCase{"EightSlashes", "a/b/c/d/e/f/g/h/i", RuleViolation::kTooManyTopicLevels,
-                  RuleViolation::kTooManyTopicLevels},
-        TopicCase{"BasicIngestPrefixNotCounted", "$aws/rules/r1/a/b/c/d/e/f/g/h",
-                  RuleViolation::kNone, RuleViolation::kReservedTopic},
-        TopicCase{"PlusWildcard", "a/+/c", RuleViolation::kWildcardInTopic, RuleViolation::kNone},
-        TopicCase{"HashWildcard", "a/#", RuleViolation::kWildcardInTopic, RuleViolation::kNone},
-        TopicCase{"HashNotLast", "a/#/c", RuleViolation::kWildcardInTopic,
-                  RuleViolation::kInvalidWildcard},
-        TopicCase{"PlusInsideLevel", "a/b+/c", RuleViolation::kWildcardInTopic,
-                  RuleViolation::kInvalidWildcard},
-        TopicCase{"EventsAreSubscribeOnly", "$aws/events/presence/connected/x",
-                  RuleViolation::kReservedTopic, RuleViolation::kNone},
-        TopicCase{"ShadowBothWays", "$aws/things/t1/shadow/update", RuleViolation::kNone,
-                  RuleViolation::kNone},
-        TopicCase{"FleetCreate", "$aws/certificates/create/json", RuleViolation::kNone,
-                  RuleViolation::kNone},
-        TopicCase{"FleetRegister", "$aws/provisioning-templates/t/provision/json",
-                  RuleViolation::kNone, RuleViolation::kNone},
-        TopicCase{"SysReserved", "$SYS/broker/uptime", RuleViolation::kReservedTopic,
-                  RuleViolation::kReservedTopic},
-        TopicCase{"OtherDollar", "$foo", RuleViolation::kReservedTopic,
-                  RuleViolation::kReservedTopic}),
+        TopicCase{"Plain", "dt/thing/temp", kNone, kNone},
+        TopicCase{"Empty", "", kEmptyTopic, kEmptyTopic},
+        TopicCase{"Exactly256Bytes", "dt/" + k253, kNone, kNone},
+        TopicCase{"257Bytes", "dt/x" + k253, kTopicTooLong, kTopicTooLong},
+        TopicCase{"SevenSlashes", "a/b/c/d/e/f/g/h", kNone, kNone},
+        TopicCase{"EightSlashes", "a/b/c/d/e/f/g/h/i", kTooManyTopicLevels, kTooManyTopicLevels},
+        TopicCase{"BasicIngestPrefixNotCounted", "$aws/rules/r1/a/b/c/d/e/f/g/h", kNone,
+                  kReservedTopic},
+        TopicCase{"PlusWildcard", "a/+/c", kWildcardInTopic, kNone},
+        TopicCase{"HashWildcard", "a/#", kWildcardInTopic, kNone},
+        TopicCase{"HashNotLast", "a/#/c", kWildcardInTopic, kInvalidWildcard},
+        TopicCase{"PlusInsideLevel", "a/b+/c", kWildcardInTopic, kInvalidWildcard},
+        TopicCase{"EventsAreSubscribeOnly", "$aws/events/presence/connected/x", kReservedTopic,
+                  kNone},
+        TopicCase{"ShadowBothWays", "$aws/things/t1/shadow/update", kNone, kNone},
+        TopicCase{"FleetCreate", "$aws/certificates/create/json", kNone, kNone},
+        TopicCase{"FleetRegister", "$aws/provisioning-templates/t/provision/json", kNone, kNone},
+        TopicCase{"SysReserved", "$SYS/broker/uptime", kReservedTopic, kReservedTopic},
+        TopicCase{"OtherDollar", "$foo", kReservedTopic, kReservedTopic}),
     [](const auto& test_case) { return test_case.param.name; });
 
 struct QosCase {
@@ -68,11 +60,10 @@ TEST_P(QosRuleTest, AcceptsOnlyQos0And1) {
     EXPECT_EQ(CheckQos(GetParam().qos), GetParam().expected);
 }
 INSTANTIATE_TEST_SUITE_P(AwsIotQos, QosRuleTest,
-                         ::testing::Values(QosCase{0, RuleViolation::kNone},
-                                           QosCase{1, RuleViolation::kNone},
-                                           QosCase{2, RuleViolation::kQos2NotSupported},
-                                           QosCase{3, RuleViolation::kQos2NotSupported},
-                                           QosCase{-1, RuleViolation::kQos2NotSupported}));
+                         ::testing::Values(QosCase{0, kNone}, QosCase{1, kNone},
+                                           QosCase{2, kQos2NotSupported},
+                                           QosCase{3, kQos2NotSupported},
+                                           QosCase{-1, kQos2NotSupported}));
 
 struct KeepAliveCase {
     long requested;
@@ -97,13 +88,11 @@ class ClientIdTest : public ::testing::TestWithParam<ClientIdCase> {};
 TEST_P(ClientIdTest, AppliesLengthAndDollarRules) {
     EXPECT_EQ(CheckClientId(GetParam().client_id), GetParam().expected);
 }
-INSTANTIATE_TEST_SUITE_P(
-    AwsIotClientIds, ClientIdTest,
-    ::testing::Values(ClientIdCase{"thing-1", RuleViolation::kNone},
-                      ClientIdCase{"", RuleViolation::kNone},
-                      ClientIdCase{std::string(128, 'c'), RuleViolation::kNone},
-                      ClientIdCase{std::string(129, 'c'), RuleViolation::kClientIdTooLong},
-                      ClientIdCase{"$aws-generated", RuleViolation::kReservedClientId}));
+INSTANTIATE_TEST_SUITE_P(AwsIotClientIds, ClientIdTest,
+                         ::testing::Values(ClientIdCase{"thing-1", kNone}, ClientIdCase{"", kNone},
+                                           ClientIdCase{std::string(128, 'c'), kNone},
+                                           ClientIdCase{std::string(129, 'c'), kClientIdTooLong},
+                                           ClientIdCase{"$aws-generated", kReservedClientId}));
 
 struct UsernameCase {
     std::string username;
@@ -120,8 +109,8 @@ INSTANTIATE_TEST_SUITE_P(SdkUsernames, UsernameTest,
                                            UsernameCase{"alice", false}));
 
 TEST(FilterCountTest, AllowsAtMostEightFiltersPerSubscribe) {
-    EXPECT_EQ(CheckFilterCount(8), RuleViolation::kNone);
-    EXPECT_EQ(CheckFilterCount(9), RuleViolation::kTooManyFilters);
+    EXPECT_EQ(CheckFilterCount(8), kNone);
+    EXPECT_EQ(CheckFilterCount(9), kTooManyFilters);
 }
 
 struct RateCase {

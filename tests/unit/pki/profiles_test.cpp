@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Profiles: ThingName format and uniqueness, birth certificates (serial = CN = ThingName),
 // AWS-issued certificates, verification and server specs.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include <optional>
 #include <set>
 
 #include "test_pki.hpp"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace pki {
 namespace {
@@ -15,15 +15,40 @@ using ::testing::HasSubstr;
 using testing::kNow;
 using testing::TestRoot;
 
-struct ThingNameTextCase {
+// A named text and whether the function under test accepts it (ThingNames, registration codes).
+struct TextCase {
     std::string name;
     std::string text;
     bool valid;
 };
 
-void PrintTo(const ThingNameTextCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const TextCase& c, std::ostream* os) { *os << c.name; }
 
-class IsThingNameTest : public ::testing::TestWithParam<ThingNameTextCase> {};
+// Names each instantiated case after its `name` member.
+const auto kCaseName = [](const auto& test_info) { return test_info.param.name; };
+
+// Issues `spec` from the test root for a fresh P-256 key and parses the result; nullopt (with
+// the failure recorded) when any step fails.
+std::optional<CertificateInfo> IssueFromTestRoot(const IssueSpec& spec) {
+    auto key = Key::Generate(KeyType::kEcP256);
+    if (!key) {
+        ADD_FAILURE() << key.error().message;
+        return std::nullopt;
+    }
+    auto cert = TestRoot().Issue(spec, *key);
+    if (!cert) {
+        ADD_FAILURE() << cert.error().message;
+        return std::nullopt;
+    }
+    auto info = ParseCertificatePem(cert->pem);
+    if (!info) {
+        ADD_FAILURE() << info.error().message;
+        return std::nullopt;
+    }
+    return std::move(info).value();
+}
+
+class IsThingNameTest : public ::testing::TestWithParam<TextCase> {};
 
 TEST_P(IsThingNameTest, AcceptsOnlyTheFactoryFormat) {
     EXPECT_EQ(IsThingName(GetParam().text), GetParam().valid);
@@ -31,17 +56,16 @@ TEST_P(IsThingNameTest, AcceptsOnlyTheFactoryFormat) {
 
 INSTANTIATE_TEST_SUITE_P(
     Texts, IsThingNameTest,
-    ::testing::Values(
-        ThingNameTextCase{"lowest", "4" + std::string(33, '0'), true},
-        ThingNameTextCase{"highest", "7" + std::string(33, 'f'), true},
-        ThingNameTextCase{"leading_zero", "0" + std::string(33, 'a'), false},
-        ThingNameTextCase{"top_bit_set", "8" + std::string(33, 'a'), false},
-        ThingNameTextCase{"upper_case", "4" + std::string(33, 'A'), false},
-        ThingNameTextCase{"too_short", "4" + std::string(31, 'a'), false},
-        ThingNameTextCase{"too_long", "4" + std::string(34, 'a'), false},
-        ThingNameTextCase{"not_hex", "4" + std::string(32, 'a') + "g", false},
-        ThingNameTextCase{"empty", "", false}),
-    [](const auto& test_info) { return test_info.param.name; });
+    ::testing::Values(TextCase{"lowest", "4" + std::string(33, '0'), true},
+                      TextCase{"highest", "7" + std::string(33, 'f'), true},
+                      TextCase{"leading_zero", "0" + std::string(33, 'a'), false},
+                      TextCase{"top_bit_set", "8" + std::string(33, 'a'), false},
+                      TextCase{"upper_case", "4" + std::string(33, 'A'), false},
+                      TextCase{"too_short", "4" + std::string(31, 'a'), false},
+                      TextCase{"too_long", "4" + std::string(34, 'a'), false},
+                      TextCase{"not_hex", "4" + std::string(32, 'a') + "g", false},
+                      TextCase{"empty", "", false}),
+    kCaseName);
 
 TEST(NewThingNameTest, IsWellFormedUniqueAndMatchesItsSerial) {
     std::set<std::string> seen;
@@ -100,39 +124,30 @@ TEST(AwsDeviceCertificateTest, LooksLikeCreateKeysAndCertificate) {
     EXPECT_EQ(info->public_key_sha256, Key::FromPublicPem(issued->public_key_pem)->PublicKeySha256());
 }
 
-struct CodeCase {
-    std::string name;
-    std::string code;
-    bool valid;
-};
-
-void PrintTo(const CodeCase& c, std::ostream* os) { *os << c.name; }
-
-class VerificationSpecTest : public ::testing::TestWithParam<CodeCase> {};
+class VerificationSpecTest : public ::testing::TestWithParam<TextCase> {};
 
 TEST_P(VerificationSpecTest, CnIsTheRegistrationCode) {
-    auto spec = VerificationSpec(GetParam().code, kNow, Days{1});
+    auto spec = VerificationSpec(GetParam().text, kNow, Days{1});
     if (!GetParam().valid) {
         ASSERT_FALSE(spec);
         EXPECT_THAT(spec.error().message, HasSubstr("registration code"));
         return;
     }
     ASSERT_TRUE(spec);
-    auto key = Key::Generate(KeyType::kEcP256);
-    auto cert = TestRoot().Issue(*spec, *key);
-    ASSERT_TRUE(cert) << cert.error().message;
-    auto info = ParseCertificatePem(cert->pem);
-    EXPECT_EQ(info->subject.Get("CN"), GetParam().code);
+    const auto info = IssueFromTestRoot(*spec);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->subject.Get("CN"), GetParam().text);
     EXPECT_TRUE(IsSignedBy(*info, TestRoot().info()));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Codes, VerificationSpecTest,
-    ::testing::Values(CodeCase{"aws_64_hex", std::string(64, 'a'), true},
-                      CodeCase{"short", "abc123", true}, CodeCase{"empty", "", false},
-                      CodeCase{"too_long", std::string(65, 'a'), false},
-                      CodeCase{"space", "abc 123", false}, CodeCase{"slash", "a/b", false}),
-    [](const auto& test_info) { return test_info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Codes, VerificationSpecTest,
+                         ::testing::Values(TextCase{"aws_64_hex", std::string(64, 'a'), true},
+                                           TextCase{"short", "abc123", true},
+                                           TextCase{"empty", "", false},
+                                           TextCase{"too_long", std::string(65, 'a'), false},
+                                           TextCase{"space", "abc 123", false},
+                                           TextCase{"slash", "a/b", false}),
+                         kCaseName);
 
 struct ServerCase {
     std::string name;
@@ -152,10 +167,8 @@ TEST_P(ServerSpecTest, CnIsTheFirstNameAndAllAreSans) {
         return;
     }
     ASSERT_TRUE(spec);
-    auto key = Key::Generate(KeyType::kEcP256);
-    auto cert = TestRoot().Issue(*spec, *key);
-    ASSERT_TRUE(cert) << cert.error().message;
-    auto info = ParseCertificatePem(cert->pem);
+    const auto info = IssueFromTestRoot(*spec);
+    ASSERT_TRUE(info);
     EXPECT_EQ(info->subject.Get("CN"), GetParam().cn);
     EXPECT_FALSE(info->has_client_auth);
 }
@@ -163,11 +176,12 @@ TEST_P(ServerSpecTest, CnIsTheFirstNameAndAllAreSans) {
 INSTANTIATE_TEST_SUITE_P(
     Names, ServerSpecTest,
     ::testing::Values(
-        ServerCase{"one_name", {"a-ats.iot.us-east-1.elsim.test"}, {}, "a-ats.iot.us-east-1.elsim.test"},
-        ServerCase{"names_and_ips", {"x.elsim.test", "y.elsim.test"}, {"127.0.0.3"}, "x.elsim.test"},
-        ServerCase{"ip_only", {}, {"127.0.0.4"}, "127.0.0.4"},
-        ServerCase{"nothing", {}, {}, ""}),
-    [](const auto& test_info) { return test_info.param.name; });
+        ServerCase{
+            "one_name", {"a-ats.iot.us-east-1.elsim.test"}, {}, "a-ats.iot.us-east-1.elsim.test"},
+        ServerCase{
+            "names_and_ips", {"x.elsim.test", "y.elsim.test"}, {"127.0.0.3"}, "x.elsim.test"},
+        ServerCase{"ip_only", {}, {"127.0.0.4"}, "127.0.0.4"}, ServerCase{"nothing", {}, {}, ""}),
+    kCaseName);
 
 }  // namespace
 }  // namespace pki

@@ -72,6 +72,17 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
         return result;
     }
     result.certificate_id = input.certificate.certificate_id;
+    if (input.server_name) {
+        // aws-iot-core.md §5: no SNI, no connection; the SNI routes to the account. AWS refuses
+        // in TLS, before the certificate is looked at (so no JITR/JITP either).
+        // Assumed: a wrong or missing SNI is closed without CONNACK on MQTT 3.1.1 and 5 alike,
+        // the nearest a plugin gets to AWS's TLS-level refusal.
+        if (const auto sni = CheckServerName(*input.server_name, settings_.endpoint);
+            sni != SniVerdict::kAccept) {
+            result.reason = ToString(sni);
+            return result;
+        }
+    }
     if (const auto violation = CheckClientId(input.client_id); violation != RuleViolation::kNone) {
         // Assumed: AWS closes without CONNACK for an invalid client id.
         result.reason = std::string("client id rule: ") + ToString(violation);
@@ -196,10 +207,18 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
 }
 
 AclResult BrokerCore::OnSubscribe(std::string_view client_id, std::string_view filter, int qos,
-                                  sim::TimePoint now) {
+                                  sim::TimePoint now, std::size_t filters_in_packet) {
     Session* session = Find(client_id);
     if (session == nullptr) {
         return {false, "no session", false};
+    }
+    if (const auto v = CheckFilterCount(filters_in_packet); v != RuleViolation::kNone) {
+        // aws-iot-core.md §8: at most 8 subscriptions per SUBSCRIBE.
+        // Assumed: AWS's answer to a SUBSCRIBE with 9 or more filters is not documented; it is
+        // a denied subscribe (MQTT 3.1.1: the connection is closed; MQTT 5: reason 0x87 for
+        // every filter of the packet), reason too_many_filters.
+        return Deny(*session, ToString(v), session->protocol_version != 5,
+                    DisconnectReason::kClientError);
     }
     if (const auto v = CheckQos(qos); v != RuleViolation::kNone) {
         // AWS sends no SUBACK for QoS 2 (§8). Assumed: the connection is closed.

@@ -134,6 +134,54 @@ RuleViolation CheckFilterCount(std::size_t filters) {
                                               : RuleViolation::kTooManyFilters;
 }
 
+const char* ToString(SniVerdict verdict) noexcept {
+    switch (verdict) {
+        case SniVerdict::kAccept:
+            return "accept";
+        case SniVerdict::kMissing:
+            return "no_sni";
+        case SniVerdict::kOtherAccount:
+            return "sni_other_account";
+    }
+    return "unknown";
+}
+
+SniVerdict CheckServerName(std::string_view server_name, std::string_view own_endpoint) {
+    if (server_name.empty()) {
+        return SniVerdict::kMissing;
+    }
+    const auto lower = [](char c) {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    };
+    const auto equal_ignoring_case = [&](std::string_view a, std::string_view b) {
+        return a.size() == b.size() &&
+               std::equal(a.begin(), a.end(), b.begin(),
+                          [&](char x, char y) { return lower(x) == lower(y); });
+    };
+    // A trailing dot (absolute DNS name) names the same host.
+    if (server_name.back() == '.') {
+        server_name.remove_suffix(1);
+    }
+    if (!own_endpoint.empty() && equal_ignoring_case(server_name, own_endpoint)) {
+        return SniVerdict::kAccept;
+    }
+    const bool world_endpoint =
+        server_name.size() > kWorldEndpointDomain.size() &&
+        equal_ignoring_case(server_name.substr(server_name.size() - kWorldEndpointDomain.size()),
+                            kWorldEndpointDomain);
+    // Assumed: AWS routes by SNI to the account that owns the endpoint (aws-iot-core.md §5);
+    // here each account has its own address, so a world endpoint that is not ours means the
+    // device reached the wrong account, which refuses it (reason sni_other_account).
+    if (world_endpoint && !own_endpoint.empty()) {
+        return SniVerdict::kOtherAccount;
+    }
+    // Assumed: any other server name (IP literal, "localhost", a foreign domain) is accepted.
+    // Clients of the emulator connect by address, and Paho C and mosquitto_pub then send the IP
+    // literal or the host they were given as SNI (reference/deps.md §4); AWS knows no such
+    // name, but refusing it would refuse every client that connects by address.
+    return SniVerdict::kAccept;
+}
+
 std::chrono::seconds ClampKeepAlive(std::chrono::seconds requested) {
     using std::chrono::seconds;
     if (requested <= seconds{0} || requested > seconds{1200}) {

@@ -180,11 +180,14 @@ void AddOnboardVerb(CLI::App& app, VerbContext& context) {
                         "OEM account of the world (default: the first)");
     onboard->add_option("--manufacturer", args->options.manufacturer,
                         "Manufacturer of the world (default: the first)");
-    onboard->add_option("--workers", args->options.workers, "Modules onboarded in parallel")
-        ->check(CLI::Range(1, 64))
+    onboard->add_option("--workers", args->options.workers,
+                        "Modules onboarded in parallel (each waits out its back-off after the "
+                        "JITP drop, so many in flight hide it)")
+        ->check(CLI::Range(1, 1024))
         ->capture_default_str();
     onboard->add_option("--claim-things", args->options.claim_things,
-                        "Claim-things the OEM registers in staging (claims in parallel)")
+                        "Claim-things the OEM registers in staging; each keeps one session open "
+                        "and claims at most 100 modules/s through it")
         ->check(CLI::Range(1, 16))
         ->capture_default_str();
     onboard->add_flag("--explain", args->options.explain,

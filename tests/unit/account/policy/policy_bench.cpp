@@ -8,18 +8,10 @@
 namespace sim::account {
 namespace {
 
-constexpr const char* kStaging = R"({
-  "Version": "2012-10-17",
-  "Statement": [
-    {"Effect": "Allow", "Action": "iot:Connect",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"},
-    {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive", "iot:RetainPublish"],
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/*"},
-    {"Effect": "Allow", "Action": "iot:Subscribe",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topicfilter/${iot:Connection.Thing.ThingName}/*"},
+// The staging statements plus a Deny, so every decision also walks a Deny statement.
+const std::string kStaging = testing::PolicyJson(std::string(testing::kStagingStatements) + R"(,
     {"Effect": "Deny", "Action": "iot:Publish",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/admin/*"}
-  ]})";
+     "Resource": "arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/admin/*"})");
 
 void Run(benchmark::State& state, Action action, const std::string& resource, Explain explain) {
     const ClientIdentity identity = testing::ModuleIdentity();

@@ -19,19 +19,6 @@ using testing::Arn;
 using testing::ModuleIdentity;
 using testing::MustParse;
 
-// The staging account confines a module to topics that begin with its ThingName (DESIGN.md,
-// "The world"; the module's ThingName is its certificate serial).
-constexpr const char* kStagingPolicy = R"({
-  "Version": "2012-10-17",
-  "Statement": [
-    {"Effect": "Allow", "Action": "iot:Connect",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"},
-    {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive", "iot:RetainPublish"],
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/*"},
-    {"Effect": "Allow", "Action": "iot:Subscribe",
-     "Resource": "arn:aws:iot:us-east-1:123456789012:topicfilter/${iot:Connection.Thing.ThingName}/*"}
-  ]})";
-
 // Onboarding-by-claim guide, Appendix C step 12: "*" for both action and resource.
 constexpr const char* kAppendixCPolicy = R"({
   "Version": "2012-10-17",
@@ -92,13 +79,18 @@ constexpr const char* kShadowActions = R"({"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Action":"iot:*ThingShadow",
    "Resource":"arn:aws:iot:us-east-1:123456789012:thing/${iot:Connection.Thing.ThingName}"}]})";
 
-const std::map<std::string, const char*>& Documents() {
-    static const std::map<std::string, const char*> kDocuments = {
-        {"staging", kStagingPolicy},      {"appendix-c", kAppendixCPolicy},
-        {"claim", kClaimPolicy},          {"deny-admin", kDenyAdmin},
-        {"not-resource", kNotResource},   {"not-action-deny", kNotActionDeny},
-        {"group", kGroupPolicy},          {"conditions", kConditions},
-        {"v2008", kVersion2008Variables}, {"shadow", kShadowActions},
+const std::map<std::string, std::string>& Documents() {
+    static const std::map<std::string, std::string> kDocuments = {
+        {"staging", testing::PolicyJson(testing::kStagingStatements)},
+        {"appendix-c", kAppendixCPolicy},
+        {"claim", kClaimPolicy},
+        {"deny-admin", kDenyAdmin},
+        {"not-resource", kNotResource},
+        {"not-action-deny", kNotActionDeny},
+        {"group", kGroupPolicy},
+        {"conditions", kConditions},
+        {"v2008", kVersion2008Variables},
+        {"shadow", kShadowActions},
     };
     return kDocuments;
 }
@@ -525,8 +517,9 @@ TEST(PolicyEvaluateReasonTest, NamesPolicyAndStatement) {
 }
 
 TEST(PolicyEvaluateTest, NullClientAndNullDocumentAreSafe) {
-    std::vector<NamedPolicy> effective = {NamedPolicy{"empty", nullptr},
-                                          NamedPolicy{"staging", MustParse(kStagingPolicy)}};
+    std::vector<NamedPolicy> effective = {
+        NamedPolicy{"empty", nullptr},
+        NamedPolicy{"staging", MustParse(Documents().at("staging"))}};
     const std::string resource = Arn("client", kThing);
     const Decision decision =
         Evaluate(effective, AuthzRequest{Action::kConnect, {}, resource, nullptr});

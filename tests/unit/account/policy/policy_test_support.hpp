@@ -42,4 +42,19 @@ inline std::string Arn(std::string_view type, std::string_view name) {
     return IotResourceArn(kRegion, kAccount, type, name);
 }
 
+/// The staging account's statements: a module may connect only as its ThingName and use only
+/// topics that begin with it (DESIGN.md, "The world"; the ThingName is the certificate serial).
+inline constexpr std::string_view kStagingStatements = R"(
+    {"Effect": "Allow", "Action": "iot:Connect",
+     "Resource": "arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"},
+    {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive", "iot:RetainPublish"],
+     "Resource": "arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/*"},
+    {"Effect": "Allow", "Action": "iot:Subscribe",
+     "Resource": "arn:aws:iot:us-east-1:123456789012:topicfilter/${iot:Connection.Thing.ThingName}/*"})";
+
+/// A 2012-10-17 policy document with `statements` (comma-separated JSON objects).
+inline std::string PolicyJson(std::string_view statements) {
+    return R"({"Version": "2012-10-17", "Statement": [)" + std::string(statements) + "]}";
+}
+
 }  // namespace sim::account::testing

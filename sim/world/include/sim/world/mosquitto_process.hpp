@@ -31,7 +31,18 @@ struct MosquittoOptions {
     std::uint16_t port = 0;             ///< The listener port (0: skip the port poll).
     std::chrono::milliseconds ready_timeout{5000};
     std::filesystem::path log_file;  ///< Non-empty: every broker log line is appended here too.
+    /// Non-empty: a shared library put first in the child's LD_PRELOAD (the TLS tap,
+    /// FindTlsTap). An LD_PRELOAD inherited from our environment is kept after it.
+    std::filesystem::path preload;
 };
+
+/// File name of the TLS tap that elsim_broker uses (sim/broker/tap, built beside the plugin).
+inline constexpr const char* kTlsTapFileName = "libelsim_tls_tap.so";
+
+/// The TLS tap for `plugin`: `plugin`'s directory / kTlsTapFileName when that file exists (the
+/// build puts both in one directory), else empty (the broker then runs without the tap, and
+/// the plugin logs that three rules are not enforced). Empty `plugin`: empty.
+std::filesystem::path FindTlsTap(const std::filesystem::path& plugin);
 
 class MosquittoProcess {
 public:

@@ -20,6 +20,7 @@
 //                                  account
 //   pki/manufacturers/<m>-ca.{pem,key}
 //   accounts/<name>/{mosquitto.conf,server.pem,server.key,broker.log,capath/}
+//   shared/default-mode-cas/       DEFAULT-mode CA slots of every account (plugin_opt_shared_dir)
 
 #include <chrono>
 #include <filesystem>

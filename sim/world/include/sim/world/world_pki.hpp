@@ -1,43 +1,40 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Certificates a world needs for its brokers, and the capath trust directory. Adapter (OpenSSL).
+// The world's certificates on disk, made with pki (pki/authority.hpp, pki/profiles.hpp), and
+// the capath trust directory. Adapter (files, OpenSSL).
 //
-// Interim: IssueCertificate is a small EC P-256 issuer used until pki/factory.hpp (the pki
-// component's certificate factory) is available; the world then switches to the factory. It is
-// also what tests/support's TestPki uses to make test CAs, servers and devices.
-// Thread-safe: every function is reentrant. Keys are never logged.
+// Thread-safe: every function is reentrant. Keys are written with mode 0600 and never logged.
+// Every file is written atomically (sim::WriteFileAtomically): a crash leaves the old file or
+// the whole new one.
 
-#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "pki/authority.hpp"
+#include "pki/profiles.hpp"
 #include "sim/core/result.hpp"
 
 namespace sim::world {
 
-struct KeyAndCertificate {
-    std::string key_pem;          ///< PKCS#8 private key.
-    std::string certificate_pem;  ///< One certificate.
-};
+/// A self-signed CA kept in `cert_file` + `key_file` ("warm" between runs): loaded when both
+/// files exist, else made (EC P-256, `subject`, validity [now - pki::kBackdate, now + days])
+/// and written. Errors name the file: "<file>: the private key does not match the
+/// certificate", kIo from writing.
+sim::Result<pki::CertificateAuthority> LoadOrCreateCa(const std::filesystem::path& cert_file,
+                                                      const std::filesystem::path& key_file,
+                                                      const pki::DistinguishedName& subject,
+                                                      pki::TimePoint now, pki::Days days);
 
-struct IssueRequest {
-    std::string common_name;
-    std::string organization = "elsim";
-    std::string serial_number_attribute;    ///< Optional subject serialNumber (2.5.4.5).
-    std::vector<std::string> dns_names;     ///< subjectAltName DNS entries.
-    std::vector<std::string> ip_addresses;  ///< subjectAltName IP entries (IPv4 text).
-    bool is_ca = false;
-    bool server_auth = false;  ///< EKU serverAuth (else clientAuth for a leaf).
-    /// Validity window relative to now: [now + not_before, now + not_after].
-    std::chrono::seconds not_before{-3600};
-    std::chrono::seconds not_after{std::chrono::hours{24 * 365}};
-};
-
-/// Issues a certificate with a fresh P-256 key, signed by `issuer` (nullptr: self-signed).
-/// Errors: kInvalidArgument (bad issuer PEM, bad IP text), kInternal (OpenSSL failure).
-sim::Result<KeyAndCertificate> IssueCertificate(const IssueRequest& request,
-                                                const KeyAndCertificate* issuer);
+/// An endpoint server certificate signed by `ca` (pki::ServerSpec: CN = first DNS name, SANs =
+/// every name and address, EKU serverAuth; EC P-256, `days`), written to `cert_file` (the
+/// certificate alone) and `key_file` (PKCS#8). Errors: kInvalidArgument (no name or address,
+/// bad address text), kIo.
+sim::Status WriteServerCertificate(const pki::CertificateAuthority& ca,
+                                   const std::vector<std::string>& dns_names,
+                                   const std::vector<std::string>& ip_addresses, pki::TimePoint now,
+                                   pki::Days days, const std::filesystem::path& cert_file,
+                                   const std::filesystem::path& key_file);
 
 /// The OpenSSL subject-name hash of a CA certificate, as `openssl x509 -hash` prints it
 /// (8 lowercase hex digits), computed with X509_NAME_hash_ex.

@@ -70,7 +70,8 @@ public:
     const std::filesystem::path& directory() const { return directory_; }
 
 private:
-    CertFiles Write(const std::string& name, const sim::world::KeyAndCertificate& issued);
+    CertFiles Write(const std::string& name, const std::string& cert_pem,
+                    const std::string& key_pem);
     std::filesystem::path directory_;
     CertFiles server_ca_;
     CertFiles server_;

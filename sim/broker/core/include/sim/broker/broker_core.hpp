@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,8 @@ struct BrokerSettings {
     /// Minimum time between accepted CONNECTs of one client id (0: no limit).
     std::chrono::milliseconds connect_interval{1000};
     bool lifecycle_events = true;
+    /// This account's endpoint host name (plugin_opt_endpoint); the SNI rule compares with it.
+    std::string endpoint;
 };
 
 /// What the broker answers a CONNECT.
@@ -48,6 +51,9 @@ struct ConnectInput {
     PeerCertificate certificate;
     std::string source_ip;
     int protocol_version = 4;  ///< 3 (3.1), 4 (3.1.1) or 5.
+    /// The TLS server name (SNI) the client sent; "" when it sent none; nullopt when unknown
+    /// (the TLS tap is not preloaded), which skips the SNI rule.
+    std::optional<std::string> server_name;
 };
 
 struct ConnectResult {
@@ -87,8 +93,10 @@ public:
 
     ConnectResult OnConnect(const ConnectInput& input, sim::TimePoint now);
     AclResult OnPublish(std::string_view client_id, std::string_view topic, int qos, bool retain);
+    /// One filter of a SUBSCRIBE. `filters_in_packet`: how many filters the whole packet
+    /// carried (0: unknown, no TLS tap); more than 8 denies every filter of it.
     AclResult OnSubscribe(std::string_view client_id, std::string_view filter, int qos,
-                          sim::TimePoint now);
+                          sim::TimePoint now, std::size_t filters_in_packet = 0);
     void OnUnsubscribe(std::string_view client_id, std::string_view filter, sim::TimePoint now);
     AclResult OnReceive(std::string_view client_id, std::string_view topic);
     void OnDisconnect(std::uint64_t session_key, std::string_view client_id, DisconnectCause cause,

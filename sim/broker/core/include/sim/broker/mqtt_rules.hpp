@@ -51,6 +51,28 @@ RuleViolation CheckClientId(std::string_view client_id);
 /// At most 8 filters per SUBSCRIBE.
 RuleViolation CheckFilterCount(std::size_t filters);
 
+/// What the TLS server name (SNI) a device sent means for this account (aws-iot-core.md §5).
+enum class SniVerdict {
+    kAccept,        ///< This account's endpoint, or a name that is not a world endpoint.
+    kMissing,       ///< No SNI: AWS refuses the connection.
+    kOtherAccount,  ///< The endpoint of another emulated account.
+};
+/// A stable snake_case name for logs: "accept", "no_sni", "sni_other_account".
+const char* ToString(SniVerdict verdict) noexcept;
+
+/// The domain every emulated endpoint lives under (`<prefix>-ats.iot.<region>.elsim.test`,
+/// sim/world world_spec.cpp).
+inline constexpr std::string_view kWorldEndpointDomain = ".elsim.test";
+
+/// Classifies `server_name` (empty: the client sent no SNI) against `own_endpoint` (this
+/// account's endpoint; empty: not configured). Host names compare case-insensitively.
+/// - empty -> kMissing ("Connection attempts that don't include the SNI are refused", §5);
+/// - a name under kWorldEndpointDomain other than own_endpoint -> kOtherAccount (with no
+///   own_endpoint configured nothing is "other": kAccept);
+/// - anything else (own endpoint, IP literal, "localhost") -> kAccept.
+/// Why, in mqtt_rules.cpp.
+SniVerdict CheckServerName(std::string_view server_name, std::string_view own_endpoint);
+
 /// AWS's keep-alive clamp: 0 or > 1200 s becomes 1200 s; 1..29 s becomes 30 s.
 std::chrono::seconds ClampKeepAlive(std::chrono::seconds requested);
 

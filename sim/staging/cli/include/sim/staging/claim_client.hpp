@@ -12,10 +12,15 @@
 //
 // Blocking: RunClaim returns after at most connect + publish timeouts + settle + wait.
 // Thread-safety: one RunClaim per call; no shared state.
+//
+// ClaimSession is the same claim-thing connection kept open for many claims, as a registration
+// app keeps it (one CONNECT, then one publish per claimed module), built on the same connection
+// code as RunClaim.
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -70,5 +75,65 @@ ClaimReport RunClaim(const ClaimOptions& options);
 
 /// Exit status for `elsim claim`: 0 accepted, 1 refused, 2 bad input.
 int ExitCodeOf(const ClaimReport& report);
+
+// ---- A claim-thing session kept open for many claims -------------------------------------------
+
+struct ClaimSessionOptions {
+    std::string staging;               ///< As ClaimOptions::staging.
+    std::filesystem::path claim_cert;  ///< As ClaimOptions.
+    std::filesystem::path claim_key;
+    std::filesystem::path root_ca;  ///< Empty: world.json's serverCaFile.
+    std::filesystem::path world;
+    std::string uuid;  ///< The MQTT client id.
+    std::chrono::milliseconds timeout{10'000};  ///< Per MQTT operation (connect, PUBACK).
+    /// At most this many publishes per second on the connection: AWS IoT discards publishes
+    /// above 100/s per connection (aws-iot-core.md §8 quota table). Claims are spaced by
+    /// 1 s / rate, so a burst never exceeds it. 1..100.
+    int max_publishes_per_second = 100;
+};
+
+/// One claim-thing's MQTT session at staging (client id = UUID), opened once and used for many
+/// claims. Each Claim publishes {"Endpoint": ...} on <ThingName>/expresslink_config (QoS 1) and
+/// waits for the PUBACK.
+///
+/// Acceptance: PUBACK. AWS (and the emulator, at its next TICK) closes the connection of a
+/// claim-thing whose publish it refuses, possibly after the PUBACK; with many claims in flight
+/// that close cannot be pinned on one claim: the claims in flight at that moment fail (kRefused)
+/// and later claims reconnect. Callers that need certainty per claim watch the module leave
+/// staging (its CONLOST), as the main job does, or use RunClaim, whose settle window attributes
+/// the close to its only claim.
+///
+/// Reconnects honour AWS IoT's one CONNECT per second per client id (aws-iot-core.md §8):
+/// a reconnect waits until 1 s after the previous CONNECT.
+///
+/// Threading: Claim may be called from many threads at once (publishes are paced and pipelined
+/// on the one connection). Blocking: Claim returns within the pacing delay + timeout (+ one
+/// reconnect). The destructor disconnects (bounded by timeout). Never throws.
+class ClaimSession {
+public:
+    /// Checks the options (errors kInvalidArgument naming the option, as PrepareClaim) and
+    /// connects. Errors: kUnavailable "staging refused the claim-thing: ..." when the
+    /// connection fails.
+    static sim::Result<std::unique_ptr<ClaimSession>> Open(const ClaimSessionOptions& options);
+    ~ClaimSession();
+    ClaimSession(const ClaimSession&) = delete;
+    ClaimSession& operator=(const ClaimSession&) = delete;
+
+    /// Claims `thing` for the OEM endpoint `endpoint` (host[:port]). kBadInput (nothing sent)
+    /// for a bad ThingName or endpoint; kRefused when the publish failed or the session was
+    /// lost (see above); kAccepted on PUBACK.
+    ClaimReport Claim(const std::string& thing, const std::string& endpoint);
+
+    /// "ssl://127.0.0.2:8883".
+    const std::string& uri() const;
+    /// CONNECTs made so far (1 after Open; more after losses).
+    std::size_t connects() const;
+
+    struct Impl;
+
+private:
+    explicit ClaimSession(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace sim::staging

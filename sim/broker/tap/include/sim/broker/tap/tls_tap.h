@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The C ABI of libelsim_tls_tap.so, the TLS read tap preloaded (LD_PRELOAD) into a mosquitto
+// that loads elsim_broker. See sim/broker/README.md "The TLS tap".
+//
+// What the tap does in the broker process:
+// - interposes SSL_read: the bytes mosquitto receives go through one MqttFramer per SSL object
+//   (kept in the SSL's ex_data, freed with the SSL): the CONNECT keep-alive is clamped in the
+//   buffer before mosquitto parses it, and the filters of each SUBSCRIBE are counted;
+// - interposes SSL_get1_peer_certificate: remembers, per thread, the SSL object last asked.
+//   mosquitto_client_certificate(client) calls it, which lets the plugin map a mosquitto client
+//   to its SSL object.
+// Every interposer forwards to the real OpenSSL function (dlsym(RTLD_NEXT, ...)) first.
+//
+// The plugin looks these functions up with dlsym(RTLD_DEFAULT, ...): when the tap is not
+// preloaded they are absent, and the plugin runs without the three rules (fail safe).
+// Threading: all functions may be called from any thread; the per-SSL queries must come from
+// the thread that reads that SSL (mosquitto's main thread), as the framer is not locked.
+
+#include <openssl/ssl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// ABI version of the functions below (bumped on incompatible change).
+#define ELSIM_TAP_ABI_VERSION 1
+int elsim_tap_abi_version(void);
+
+/// The SSL object of the most recent SSL_get1_peer_certificate call on this thread, or NULL;
+/// clears it (a second call returns NULL).
+SSL* elsim_tap_take_last_ssl(void);
+
+/// Topic filters in the most recent complete SUBSCRIBE received on `ssl`; -1 when none was seen
+/// or the connection's framing was lost.
+int elsim_tap_last_subscribe_filters(const SSL* ssl);
+
+/// The CONNECT keep-alive of `ssl` in seconds: what the client asked for and what mosquitto
+/// parsed after the tap's clamp. Returns 1 when known, 0 otherwise (outputs untouched).
+int elsim_tap_keepalive(const SSL* ssl, unsigned* requested, unsigned* granted);
+
+typedef int (*elsim_tap_abi_version_fn)(void);
+typedef SSL* (*elsim_tap_take_last_ssl_fn)(void);
+typedef int (*elsim_tap_last_subscribe_filters_fn)(const SSL*);
+typedef int (*elsim_tap_keepalive_fn)(const SSL*, unsigned*, unsigned*);
+
+#ifdef __cplusplus
+}
+#endif
