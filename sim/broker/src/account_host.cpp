@@ -2,6 +2,7 @@
 #include "account_host.hpp"
 
 #include <csignal>
+#include <functional>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -74,6 +75,29 @@ sim::Result<std::shared_ptr<FileDefaultModeCaIndex>> OpenSharedIndex(const fs::p
     return std::shared_ptr<FileDefaultModeCaIndex>(std::move(*index));
 }
 
+// Calls `visit` with every CA certificate of `registry`, page by page (ListCACertificates,
+// 250 a page, at most 10000 pages); stops early if a page cannot be listed.
+void ForEachCaCertificate(const account::Registry& registry,
+                          const std::function<void(const account::CaCertificate&)>& visit) {
+    account::PageRequest page;
+    page.page_size = 250;
+    for (int guard = 0; guard < 10000; ++guard) {
+        auto listed = registry.ListCACertificates(page);
+        if (!listed) {
+            return;
+        }
+        for (const auto& summary : listed->certificates) {
+            if (const auto* ca = registry.FindCaCertificate(summary.certificate_id)) {
+                visit(*ca);
+            }
+        }
+        if (!listed->next_marker) {
+            return;
+        }
+        page.marker = listed->next_marker;
+    }
+}
+
 // Registry::Load re-claimed the slot of every DEFAULT-mode CA the account has. A slot it still
 // holds for a CA it no longer has is left from a crash between the claim and the commit of
 // RegisterCACertificate (or between DeleteCACertificate's commit and its release): free it, as
@@ -81,24 +105,11 @@ sim::Result<std::shared_ptr<FileDefaultModeCaIndex>> OpenSharedIndex(const fs::p
 sim::Status ReleaseStaleSlots(cp::HostedAccount& hosted, FileDefaultModeCaIndex& index) {
     std::set<std::string> keep;
     hosted.Read([&](const account::Registry& registry) {
-        account::PageRequest page;
-        page.page_size = 250;
-        for (int guard = 0; guard < 10000; ++guard) {
-            auto listed = registry.ListCACertificates(page);
-            if (!listed) {
-                return;
+        ForEachCaCertificate(registry, [&](const account::CaCertificate& ca) {
+            if (ca.certificate_mode == account::CertificateMode::kDefault) {
+                keep.insert(ca.certificate_id);
             }
-            for (const auto& summary : listed->certificates) {
-                const auto* ca = registry.FindCaCertificate(summary.certificate_id);
-                if (ca != nullptr && ca->certificate_mode == account::CertificateMode::kDefault) {
-                    keep.insert(ca->certificate_id);
-                }
-            }
-            if (!listed->next_marker) {
-                return;
-            }
-            page.marker = listed->next_marker;
-        }
+        });
     });
     const auto& settings = hosted.settings();
     auto released = index.ReleaseAllExcept(settings.region, settings.account_id, keep);
@@ -300,23 +311,9 @@ void AccountHost::AddToCapath(const std::string& id, const std::string& pem) {
 sim::Status AccountHost::SyncCapathAll() {
     std::vector<std::pair<std::string, std::string>> to_add;
     hosted_->Read([&](const account::Registry& registry) {
-        account::PageRequest page;
-        page.page_size = 250;
-        for (int guard = 0; guard < 10000; ++guard) {
-            auto listed = registry.ListCACertificates(page);
-            if (!listed) {
-                return;
-            }
-            for (const auto& summary : listed->certificates) {
-                if (const auto* ca = registry.FindCaCertificate(summary.certificate_id)) {
-                    to_add.emplace_back(ca->certificate_id, ca->info.pem);
-                }
-            }
-            if (!listed->next_marker) {
-                return;
-            }
-            page.marker = listed->next_marker;
-        }
+        ForEachCaCertificate(registry, [&](const account::CaCertificate& ca) {
+            to_add.emplace_back(ca.certificate_id, ca.info.pem);
+        });
     });
     for (const auto& [id, pem] : to_add) {
         AddToCapath(id, pem);

@@ -21,8 +21,10 @@
 #include "sim/core/adapters.hpp"
 #include "sim/staging/oem_registration.hpp"
 #include "sim/staging/staging_client.hpp"
+#include "sim/testing/mqtt_clients.hpp"
 #include "sim/testing/support.hpp"
 #include "sim/world/mosquitto_process.hpp"
+#include "account_broker_fixture.hpp"
 
 namespace {
 namespace fs = std::filesystem;
@@ -36,11 +38,11 @@ using sim::testing::TempDir;
 using sim::testing::TestBroker;
 using sim::testing::TestBrokerOptions;
 using sim::testing::TestPki;
+using sim::testing::WaitDisconnected;
 
-constexpr const char* kAccountId = "123456789012";
-constexpr const char* kEndpoint = "abcdefghijklmn-ats.iot.us-east-1.elsim.test";
-constexpr const char* kAllowAll =
-    R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]})";
+constexpr const char* kAccountId = sim::testing::kTestAccountId;
+constexpr const char* kEndpoint = sim::testing::kTestEndpoint;
+constexpr const char* kAllowAll = sim::testing::kAllowAllPolicy;
 
 enum class Outcome { kConnected, kRefusedWithConnack, kDropped };
 
@@ -56,73 +58,11 @@ const char* Name(Outcome outcome) {
     return "?";
 }
 
-class AccountBrokerTest : public ::testing::Test {
+class AccountBrokerTest : public sim::testing::AccountBrokerFixture {
 protected:
-    void StartAccount(bool staging = false) {
-        pki_ = std::make_unique<TestPki>(dir_.path() / "pki");
-        control_port_ = sim::testing::FreePort("127.0.0.1");
-        const fs::path broker_dir = dir_.path() / "broker";
-        TestBrokerOptions options;
-        options.plugin = ELSIM_BROKER_PLUGIN;
-        options.plugin_options = {{"account_name", staging ? "staging" : "oem"},
-                                  {"mode", "explain"},
-                                  {"account_dir", (dir_.path() / "state").string()},
-                                  {"account_id", kAccountId},
-                                  {"region", "us-east-1"},
-                                  {"endpoint", kEndpoint},
-                                  {"kind", staging ? "staging" : "oem"},
-                                  {"capath", (broker_dir / "capath").string()},
-                                  {"control_plane",
-                                   "127.0.0.1:" + std::to_string(control_port_)},
-                                  {"connect_interval_ms", "0"}};
-        if (staging) {
-            options.plugin_options.emplace_back("manufacturer_ca",
-                                                pki_->DeviceCa("acme").cert.string());
-        }
-        broker_ = std::make_unique<TestBroker>(*pki_, broker_dir, options);
-        ASSERT_TRUE(broker_->ok()) << broker_->error();
-        ASSERT_TRUE(sim::world::PortAcceptsConnections("127.0.0.1", control_port_, 2s));
-        sim::controlplane::ClientConfig config;
-        config.endpoint = ControlPlaneUrl();
-        config.credentials = {kAccountId, "any-secret", ""};
-        client_ = std::make_unique<AwsClient>(config, std::make_shared<sim::SystemClock>());
-    }
-
-    std::string ControlPlaneUrl() const {
-        return "http://127.0.0.1:" + std::to_string(control_port_);
-    }
-
-    json Call(std::string_view method, const std::string& path, const json& body = nullptr,
-              const sim::controlplane::QueryParams& query = {}) {
-        auto reply = client_->Call(method, path, query, body);
-        EXPECT_TRUE(reply) << method << " " << path << ": "
-                           << (reply ? "" : reply.error().type + " " + reply.error().message);
-        return reply ? *reply : json();
-    }
-
     // The AWS CLI against the account's control plane (the oracle client).
-    sim::testing::CommandResult Aws(std::vector<std::string> args) {
-        std::vector<std::string> argv = {"env",
-                                         std::string("AWS_ACCESS_KEY_ID=") + kAccountId,
-                                         "AWS_SECRET_ACCESS_KEY=any-secret",
-                                         "AWS_PAGER=",
-                                         "AWS_CONFIG_FILE=/dev/null",
-                                         "/usr/bin/aws",
-                                         "iot",
-                                         "--endpoint-url",
-                                         ControlPlaneUrl(),
-                                         "--region",
-                                         "us-east-1",
-                                         "--output",
-                                         "json"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return RunCommand(argv, 30s);
-    }
-
-    std::string WriteFile(const std::string& name, const std::string& text) {
-        const fs::path path = dir_.path() / name;
-        sim::testing::WriteTextFile(path, text);
-        return path.string();
+    sim::testing::CommandResult Aws(const std::vector<std::string>& args) const {
+        return AwsCli(args);
     }
 
     // Registers `ca` (a TestPki CA) ACTIVE with auto-registration, in DEFAULT mode with a
@@ -168,29 +108,6 @@ protected:
         return files;
     }
 
-    // A certificate the account issues itself (CreateKeysAndCertificate, ACTIVE) with the
-    // allow-all policy attached: the observer's identity.
-    CertFiles Observer() {
-        const json created =
-            Call("POST", "/keys-and-certificate", nullptr, {{"setAsActive", "true"}});
-        CertFiles files;
-        files.cert = WriteFile("observer.pem", created.value("certificatePem", ""));
-        files.key = WriteFile("observer.key", created["keyPair"].value("PrivateKey", ""));
-        files.certificate_id = created.value("certificateId", "");
-        AllowAll(created.value("certificateArn", ""));
-        return files;
-    }
-
-    void AllowAll(const std::string& certificate_arn) {
-        if (!policy_created_) {
-            Call("POST", AwsClient::Path({"policies", "AllowAll"}),
-                 {{"policyDocument", kAllowAll}});
-            policy_created_ = true;
-        }
-        Call("PUT", AwsClient::Path({"target-policies", "AllowAll"}),
-             {{"target", certificate_arn}});
-    }
-
     std::string CertificateArn(const std::string& certificate_id) const {
         return std::string("arn:aws:iot:us-east-1:") + kAccountId + ":cert/" + certificate_id;
     }
@@ -203,51 +120,26 @@ protected:
     }
 
     std::vector<std::string> TlsArgs(const std::string& cert, const std::string& key) const {
-        return {"-h",     "127.0.0.1", "-p",    std::to_string(broker_->port()),
-                "--cafile", pki_->ServerCa().cert.string(), "--cert", cert, "--key", key,
-                "--tls-version", "tlsv1.2"};
+        auto args =
+            sim::testing::MosquittoTlsArgs(broker_->port(), pki_->ServerCa().cert, cert, key);
+        args.insert(args.end(), {"--tls-version", "tlsv1.2"});
+        return args;
     }
 
     std::unique_ptr<BackgroundCommand> Subscribe(const CertFiles& cert, const std::string& filter,
                                                  const std::string& client_id) {
-        std::vector<std::string> argv = {"stdbuf", "-oL", "mosquitto_sub"};
-        for (auto& a : TlsArgs(cert.cert.string(), cert.key.string())) {
-            argv.push_back(a);
-        }
-        for (const char* a : {"-V", "mqttv311", "-i", client_id.c_str(), "-t", filter.c_str(), "-v",
-                              "-q", "1", "-d"}) {
-            argv.emplace_back(a);
-        }
-        auto sub = std::make_unique<BackgroundCommand>(argv);
-        EXPECT_TRUE(sub->WaitForOutput("SUBACK", 5s)) << sub->Output();
+        bool subscribed = false;
+        auto sub = sim::testing::StartMosquittoSub(TlsArgs(cert.cert.string(), cert.key.string()), filter, client_id, subscribed);
+        EXPECT_TRUE(subscribed) << sub->Output();
         return sub;
     }
 
     std::unique_ptr<mqtt::async_client> Paho(const std::string& client_id, int version) const {
-        return std::make_unique<mqtt::async_client>(
-            "ssl://127.0.0.1:" + std::to_string(broker_->port()), client_id,
-            mqtt::create_options(version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1));
+        return sim::testing::PahoClient(broker_->port(), client_id, version);
     }
 
     mqtt::connect_options PahoOptions(const CertFiles& cert, int version) const {
-        auto ssl = mqtt::ssl_options_builder()
-                       .trust_store(pki_->ServerCa().cert.string())
-                       .key_store(cert.cert.string())
-                       .private_key(cert.key.string())
-                       .enable_server_cert_auth(true)
-                       .verify(true)
-                       .finalize();
-        auto builder = mqtt::connect_options_builder()
-                           .ssl(ssl)
-                           .connect_timeout(5s)
-                           .keep_alive_interval(30s)
-                           .mqtt_version(version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
-        if (version == 5) {
-            builder.clean_start(true);
-        } else {
-            builder.clean_session(true);
-        }
-        return builder.finalize();
+        return sim::testing::PahoConnectOptions(pki_->ServerCa().cert, cert, version);
     }
 
     Outcome Connect(const CertFiles& cert, const std::string& client_id, int version) {
@@ -265,20 +157,6 @@ protected:
         }
     }
 
-    static bool WaitDisconnected(mqtt::async_client& client, std::chrono::milliseconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (client.is_connected() && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(5ms);
-        }
-        return !client.is_connected();
-    }
-
-    TempDir dir_;
-    std::unique_ptr<TestPki> pki_;
-    std::uint16_t control_port_ = 0;
-    std::unique_ptr<TestBroker> broker_;
-    std::unique_ptr<AwsClient> client_;
-    bool policy_created_ = false;
 };
 
 // Seed 004: JITR with a verification certificate, the registration event, PENDING_ACTIVATION,

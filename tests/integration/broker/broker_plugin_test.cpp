@@ -10,6 +10,7 @@
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/testing/mqtt_clients.hpp"
 #include "sim/testing/support.hpp"
 
 namespace sim::broker {
@@ -22,6 +23,7 @@ using sim::testing::TempDir;
 using sim::testing::TestBroker;
 using sim::testing::TestBrokerOptions;
 using sim::testing::TestPki;
+using sim::testing::WaitDisconnected;
 
 class BrokerPluginTest : public ::testing::Test {
 protected:
@@ -38,11 +40,8 @@ protected:
 
     // mosquitto_pub/sub arguments for an mTLS connection with `cert`.
     std::vector<std::string> TlsArgs(const CertFiles& cert) const {
-        return {"-h",       "127.0.0.1",
-                "-p",       std::to_string(broker_->port()),
-                "--cafile", pki_->ServerCa().cert.string(),
-                "--cert",   cert.cert.string(),
-                "--key",    cert.key.string()};
+        return sim::testing::MosquittoTlsArgs(broker_->port(), pki_->ServerCa().cert,
+                                              cert.cert.string(), cert.key.string());
     }
 
     std::vector<std::string> Pub(const CertFiles& cert, const std::string& client_id,
@@ -61,53 +60,18 @@ protected:
 
     std::unique_ptr<BackgroundCommand> Subscribe(const std::string& filter,
                                                  const std::string& client_id) {
-        // stdbuf: mosquitto_sub's stdout is a pipe here; line-buffer it so lines arrive live.
-        std::vector<std::string> argv = {"stdbuf", "-oL", "mosquitto_sub"};
-        for (auto& a : TlsArgs(device_)) {
-            argv.push_back(a);
-        }
-        for (const char* a : {"-V", "mqttv311", "-i", client_id.c_str(), "-t", filter.c_str(), "-v",
-                              "-q", "1", "-d"}) {
-            argv.emplace_back(a);
-        }
-        auto sub = std::make_unique<BackgroundCommand>(argv);
-        EXPECT_TRUE(sub->WaitForOutput("SUBACK", 5s)) << sub->Output();
+        bool subscribed = false;
+        auto sub = sim::testing::StartMosquittoSub(TlsArgs(device_), filter, client_id, subscribed);
+        EXPECT_TRUE(subscribed) << sub->Output();
         return sub;
     }
 
     std::unique_ptr<mqtt::async_client> Paho(const std::string& client_id, int version = 4) {
-        const std::string uri = "ssl://127.0.0.1:" + std::to_string(broker_->port());
-        return std::make_unique<mqtt::async_client>(
-            uri, client_id, mqtt::create_options(version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1));
+        return sim::testing::PahoClient(broker_->port(), client_id, version);
     }
 
     mqtt::connect_options PahoOptions(const CertFiles& cert, int version = 4) const {
-        auto ssl = mqtt::ssl_options_builder()
-                       .trust_store(pki_->ServerCa().cert.string())
-                       .key_store(cert.cert.string())
-                       .private_key(cert.key.string())
-                       .enable_server_cert_auth(true)
-                       .verify(true)
-                       .finalize();
-        auto builder = mqtt::connect_options_builder()
-                           .ssl(ssl)
-                           .connect_timeout(5s)
-                           .keep_alive_interval(30s)
-                           .mqtt_version(version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
-        if (version == 5) {
-            builder.clean_start(true);
-        } else {
-            builder.clean_session(true);
-        }
-        return builder.finalize();
-    }
-
-    static bool WaitDisconnected(mqtt::async_client& client, std::chrono::milliseconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (client.is_connected() && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(10ms);
-        }
-        return !client.is_connected();
+        return sim::testing::PahoConnectOptions(pki_->ServerCa().cert, cert, version);
     }
 
     TempDir dir_;

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sim/testing/mqtt_bytes.hpp"
 #include "sim/testing/support.hpp"
 #include "sim/world/mosquitto_process.hpp"
 
@@ -35,36 +36,14 @@ using sim::testing::TempDir;
 using sim::testing::TestBroker;
 using sim::testing::TestBrokerOptions;
 using sim::testing::TestPki;
-using Bytes = std::vector<std::uint8_t>;
+using Bytes = sim::testing::MqttBytes;
+using sim::testing::AppendString;
+using sim::testing::Packet;
 
 constexpr const char* kOwnEndpoint = "limits0123456a-ats.iot.us-east-1.elsim.test";
 constexpr const char* kOtherEndpoint = "other00123456a-ats.iot.us-east-1.elsim.test";
 
 // ---- MQTT packets ----------------------------------------------------------------------------
-
-void AppendVarInt(Bytes& out, std::size_t value) {
-    do {
-        auto byte = static_cast<std::uint8_t>(value % 128);
-        value /= 128;
-        if (value > 0) {
-            byte = static_cast<std::uint8_t>(byte | 0x80);
-        }
-        out.push_back(byte);
-    } while (value > 0);
-}
-
-void AppendString(Bytes& out, const std::string& text) {
-    out.push_back(static_cast<std::uint8_t>(text.size() >> 8));
-    out.push_back(static_cast<std::uint8_t>(text.size() & 0xff));
-    out.insert(out.end(), text.begin(), text.end());
-}
-
-Bytes Packet(std::uint8_t header, const Bytes& body) {
-    Bytes out{header};
-    AppendVarInt(out, body.size());
-    out.insert(out.end(), body.begin(), body.end());
-    return out;
-}
 
 // CONNECT, clean session, no will, no username: `level` 4 (3.1.1) or 5.
 Bytes ConnectPacket(int level, std::uint16_t keepalive, const std::string& client_id) {

@@ -15,58 +15,25 @@
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
+#include "account_broker_fixture.hpp"
 #include "sim/control_plane/aws_client.hpp"
-#include "sim/core/adapters.hpp"
+#include "sim/testing/mqtt_clients.hpp"
 #include "sim/testing/support.hpp"
-#include "sim/world/mosquitto_process.hpp"
 
 namespace {
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
-using sim::controlplane::AwsClient;
 using sim::testing::CertFiles;
-using sim::testing::RunCommand;
-using sim::testing::TempDir;
-using sim::testing::TestBroker;
-using sim::testing::TestBrokerOptions;
-using sim::testing::TestPki;
 
-constexpr const char* kAccountId = "123456789012";
-constexpr const char* kEndpoint = "abcdefghijklmn-ats.iot.us-east-1.elsim.test";
-constexpr const char* kAllowAll =
-    R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]})";
+constexpr const char* kAccountId = sim::testing::kTestAccountId;
 constexpr const char* kThingEventPrefix = "$aws/events/thing/";
 // How long "nothing is published" is watched: several broker TICKs (the plugin publishes
 // registry effects at TICK, about every 100 ms).
 constexpr auto kQuietWindow = 1500ms;
 
-class RegistryEventsTest : public ::testing::Test {
+class RegistryEventsTest : public sim::testing::AccountBrokerFixture {
 protected:
-    void SetUp() override {
-        pki_ = std::make_unique<TestPki>(dir_.path() / "pki");
-        control_port_ = sim::testing::FreePort("127.0.0.1");
-        const fs::path broker_dir = dir_.path() / "broker";
-        TestBrokerOptions options;
-        options.plugin = ELSIM_BROKER_PLUGIN;
-        options.plugin_options = {{"account_name", "oem"},
-                                  {"mode", "explain"},
-                                  {"account_dir", (dir_.path() / "state").string()},
-                                  {"account_id", kAccountId},
-                                  {"region", "us-east-1"},
-                                  {"endpoint", kEndpoint},
-                                  {"kind", "oem"},
-                                  {"capath", (broker_dir / "capath").string()},
-                                  {"control_plane", "127.0.0.1:" + std::to_string(control_port_)},
-                                  {"connect_interval_ms", "0"}};
-        broker_ = std::make_unique<TestBroker>(*pki_, broker_dir, options);
-        ASSERT_TRUE(broker_->ok()) << broker_->error();
-        ASSERT_TRUE(sim::world::PortAcceptsConnections("127.0.0.1", control_port_, 2s));
-        sim::controlplane::ClientConfig config;
-        config.endpoint = ControlPlaneUrl();
-        config.credentials = {kAccountId, "any-secret", ""};
-        client_ = std::make_unique<AwsClient>(config, std::make_shared<sim::SystemClock>());
-    }
+    void SetUp() override { StartAccount(); }
 
     void TearDown() override {
         if (subscriber_ && subscriber_->is_connected()) {
@@ -74,28 +41,9 @@ protected:
         }
     }
 
-    std::string ControlPlaneUrl() const {
-        return "http://127.0.0.1:" + std::to_string(control_port_);
-    }
-
     // The real AWS CLI against the account's control plane; the JSON it printed (null if none).
-    json Aws(std::vector<std::string> args) {
-        std::vector<std::string> argv = {"env",
-                                         std::string("AWS_ACCESS_KEY_ID=") + kAccountId,
-                                         "AWS_SECRET_ACCESS_KEY=any-secret",
-                                         "AWS_PAGER=",
-                                         "AWS_CONFIG_FILE=/dev/null",
-                                         "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-                                         "/usr/bin/aws",
-                                         "iot",
-                                         "--endpoint-url",
-                                         ControlPlaneUrl(),
-                                         "--region",
-                                         "us-east-1",
-                                         "--output",
-                                         "json"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        const auto result = RunCommand(argv, 30s);
+    json Aws(const std::vector<std::string>& args) {
+        const auto result = AwsCli(args);
         EXPECT_EQ(result.exit_code, 0) << args.front() << ": " << result.output;
         if (result.output.find_first_not_of(" \n") == std::string::npos) {
             return nullptr;
@@ -103,44 +51,10 @@ protected:
         return json::parse(result.output, nullptr, false);
     }
 
-    // An ACTIVE certificate the account issues (CreateKeysAndCertificate) with an allow-all
-    // policy: allowed to subscribe to `$aws/events/#` and to receive every event.
-    CertFiles Observer() {
-        auto created = client_->Call("POST", "/keys-and-certificate", {{"setAsActive", "true"}});
-        EXPECT_TRUE(created) << (created ? "" : created.error().message);
-        if (!created) {
-            return {};
-        }
-        CertFiles files;
-        files.cert = dir_.path() / "observer.pem";
-        files.key = dir_.path() / "observer.key";
-        sim::testing::WriteTextFile(files.cert, created->value("certificatePem", ""));
-        sim::testing::WriteTextFile(files.key, (*created)["keyPair"].value("PrivateKey", ""));
-        EXPECT_TRUE(client_->Call("POST", AwsClient::Path({"policies", "AllowAll"}), {},
-                                  {{"policyDocument", kAllowAll}}));
-        EXPECT_TRUE(client_->Call("PUT", AwsClient::Path({"target-policies", "AllowAll"}), {},
-                                  {{"target", created->value("certificateArn", "")}}));
-        return files;
-    }
-
     // Connects the observer with Paho (MQTT 3.1.1, mutual TLS) and subscribes to $aws/events/#.
     void Subscribe(const CertFiles& observer) {
-        subscriber_ = std::make_unique<mqtt::async_client>(
-            "ssl://127.0.0.1:" + std::to_string(broker_->port()), "registry-observer",
-            mqtt::create_options(MQTTVERSION_3_1_1));
-        auto ssl = mqtt::ssl_options_builder()
-                       .trust_store(pki_->ServerCa().cert.string())
-                       .key_store(observer.cert.string())
-                       .private_key(observer.key.string())
-                       .enable_server_cert_auth(true)
-                       .verify(true)
-                       .finalize();
-        auto options = mqtt::connect_options_builder()
-                           .ssl(ssl)
-                           .connect_timeout(5s)
-                           .keep_alive_interval(30s)
-                           .clean_session(true)
-                           .finalize();
+        subscriber_ = sim::testing::PahoClient(broker_->port(), "registry-observer");
+        const auto options = sim::testing::PahoConnectOptions(pki_->ServerCa().cert, observer);
         subscriber_->start_consuming();
         subscriber_->connect(options)->wait_for(5s);
         ASSERT_TRUE(subscriber_->is_connected());
@@ -189,11 +103,6 @@ protected:
         EXPECT_EQ(event.value("attributes", json()), attributes);
     }
 
-    TempDir dir_;
-    std::unique_ptr<TestPki> pki_;
-    std::unique_ptr<TestBroker> broker_;
-    std::uint16_t control_port_ = 0;
-    std::unique_ptr<AwsClient> client_;
     std::unique_ptr<mqtt::async_client> subscriber_;
 };
 

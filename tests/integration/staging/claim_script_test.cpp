@@ -7,7 +7,6 @@
 #include <chrono>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +15,8 @@
 #include <mqtt/async_client.h>
 
 #include "sim/staging/claim_client.hpp"
+#include "claim_broker_fixture.hpp"
+#include "sim/testing/mqtt_clients.hpp"
 #include "sim/testing/support.hpp"
 #include "sim/world/world_state.hpp"
 
@@ -23,119 +24,31 @@ namespace sim::staging {
 namespace {
 
 using namespace std::chrono_literals;
-using sim::testing::CertFiles;
-using sim::testing::TempDir;
-using sim::testing::TestBroker;
-using sim::testing::TestBrokerOptions;
-using sim::testing::TestPki;
 
 constexpr const char* kThing = "4a5b6c7d8e9f00112233445566778899aa";
 constexpr const char* kUuid = "0f8fad5b-d9cb-469f-a165-70867728950e";
 constexpr const char* kOemEndpoint = "oemaaaaaaaaaaa-ats.iot.us-east-1.elsim.test:8883";
 
 // A light stand-in for a staged module: subscribes to <ThingName>/expresslink_config.
-class StandInModule {
-public:
-    StandInModule(const TestBroker& broker, const TestPki& pki, const CertFiles& cert,
-                  const std::string& client_id)
-        : client_("ssl://127.0.0.1:" + std::to_string(broker.port()), client_id,
-                  mqtt::create_options(MQTTVERSION_3_1_1)) {
-        client_.set_message_callback([this](mqtt::const_message_ptr m) {
-            std::lock_guard lock(mutex_);
-            messages_.emplace_back(m->get_topic(), m->get_payload_str());
-        });
-        auto ssl = mqtt::ssl_options_builder()
-                       .trust_store(pki.ServerCa().cert.string())
-                       .key_store(cert.cert.string())
-                       .private_key(cert.key.string())
-                       .enable_server_cert_auth(true)
-                       .verify(true)
-                       .finalize();
-        options_ = mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_3_1_1)
-                       .clean_session(true)
-                       .ssl(std::move(ssl))
-                       .finalize();
-    }
-    ~StandInModule() {
-        try {
-            if (client_.is_connected()) {
-                client_.disconnect()->wait_for(2s);
-            }
-        } catch (...) {  // NOLINT(bugprone-empty-catch)
-        }
-    }
-    StandInModule(const StandInModule&) = delete;
-    StandInModule& operator=(const StandInModule&) = delete;
-    StandInModule(StandInModule&&) = delete;
-    StandInModule& operator=(StandInModule&&) = delete;
+using StandInModule = sim::testing::RecordingClient;
 
-    void Connect() { ASSERT_TRUE(client_.connect(options_)->wait_for(5s)); }
-    void Subscribe(const std::string& filter) {
-        ASSERT_TRUE(client_.subscribe(filter, 1)->wait_for(5s));
-    }
-    void Publish(const std::string& topic, const std::string& payload) {
-        client_.publish(topic, payload.data(), payload.size(), 1, false)->wait_for(5s);
-    }
-    void Disconnect() { client_.disconnect()->wait_for(5s); }
-    // Waits for the first message; empty topic on timeout.
-    std::pair<std::string, std::string> WaitMessage(std::chrono::milliseconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            {
-                std::lock_guard lock(mutex_);
-                if (!messages_.empty()) {
-                    return messages_.front();
-                }
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        return {};
-    }
-
-private:
-    mqtt::async_client client_;
-    mqtt::connect_options options_;
-    std::mutex mutex_;
-    std::vector<std::pair<std::string, std::string>> messages_;
-};
-
-class ClaimScriptTest : public ::testing::Test {
+class ClaimScriptTest : public sim::testing::ClaimBrokerFixture {
 protected:
-    ClaimScriptTest()
-        : pki_(dir_.path() / "pki"),
-          module_cert_(pki_.Device("module", "manufacturer")),
-          claim_cert_(pki_.Device("claim", "aws")),
-          broker_(pki_, dir_.path() / "broker",
-                  TestBrokerOptions{{}, {}, {"manufacturer", "aws"}, true}) {}
-
-    void SetUp() override { ASSERT_TRUE(broker_.ok()) << broker_.error(); }
-
     ClaimOptions Options() const {
         ClaimOptions options;
-        options.staging = "127.0.0.1:" + std::to_string(broker_.port());
-        options.claim_cert = claim_cert_.cert;
-        options.claim_key = claim_cert_.key;
-        options.root_ca = pki_.ServerCa().cert;
-        options.uuid = kUuid;
+        SetConnection(options, kUuid);
         options.thing = kThing;
         options.endpoint = kOemEndpoint;
         options.settle = 300ms;
         options.timeout = 5s;
         return options;
     }
-
-    TempDir dir_;
-    TestPki pki_;
-    CertFiles module_cert_;
-    CertFiles claim_cert_;
-    TestBroker broker_;
 };
 
 TEST_F(ClaimScriptTest, PublishesTheDocumentedClaimAndReportsPuback) {
     StandInModule module(broker_, pki_, module_cert_, kThing);
-    module.Connect();
-    module.Subscribe(std::string(kThing) + "/expresslink_config");
+    ASSERT_TRUE(module.Connect());
+    ASSERT_TRUE(module.Subscribe(std::string(kThing) + "/expresslink_config"));
     const auto report = RunClaim(Options());
     EXPECT_EQ(report.outcome, ClaimReport::Outcome::kAccepted) << report.claim_line;
     EXPECT_EQ(ExitCodeOf(report), 0);
@@ -148,8 +61,8 @@ TEST_F(ClaimScriptTest, PublishesTheDocumentedClaimAndReportsPuback) {
 
 TEST_F(ClaimScriptTest, WaitSeesTheModuleLeaveAndNotReturn) {
     StandInModule module(broker_, pki_, module_cert_, kThing);
-    module.Connect();
-    module.Subscribe(std::string(kThing) + "/expresslink_config");
+    ASSERT_TRUE(module.Connect());
+    ASSERT_TRUE(module.Subscribe(std::string(kThing) + "/expresslink_config"));
     auto options = Options();
     options.wait = 3s;
     auto claim = std::async(std::launch::async, [options] { return RunClaim(options); });
@@ -170,8 +83,8 @@ TEST_F(ClaimScriptTest, WaitSeesTheModuleLeaveAndNotReturn) {
 
 TEST_F(ClaimScriptTest, WaitReportsAModuleThatReturnsToStaging) {
     StandInModule module(broker_, pki_, module_cert_, kThing);
-    module.Connect();
-    module.Subscribe(std::string(kThing) + "/expresslink_config");
+    ASSERT_TRUE(module.Connect());
+    ASSERT_TRUE(module.Subscribe(std::string(kThing) + "/expresslink_config"));
     auto options = Options();
     options.wait = 3s;
     auto claim = std::async(std::launch::async, [options] { return RunClaim(options); });
@@ -199,14 +112,14 @@ TEST_F(ClaimScriptTest, CloseAfterPubackIsReportedAsRefused) {
     // after the PUBACK. Here a second session with the same client id takes the first over,
     // which closes it the same way.
     StandInModule module(broker_, pki_, module_cert_, kThing);
-    module.Connect();
-    module.Subscribe(std::string(kThing) + "/expresslink_config");
+    ASSERT_TRUE(module.Connect());
+    ASSERT_TRUE(module.Subscribe(std::string(kThing) + "/expresslink_config"));
     auto options = Options();
     options.settle = 3s;
     auto claim = std::async(std::launch::async, [options] { return RunClaim(options); });
     ASSERT_FALSE(module.WaitMessage(5s).first.empty());
     StandInModule takeover(broker_, pki_, claim_cert_, kUuid);
-    takeover.Connect();
+    ASSERT_TRUE(takeover.Connect());
     const auto report = claim.get();
     EXPECT_TRUE(report.published);
     EXPECT_EQ(report.outcome, ClaimReport::Outcome::kRefused) << report.claim_line;

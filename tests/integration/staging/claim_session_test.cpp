@@ -16,17 +16,14 @@
 #include <mqtt/async_client.h>
 
 #include "sim/staging/claim_client.hpp"
+#include "claim_broker_fixture.hpp"
+#include "sim/testing/mqtt_clients.hpp"
 #include "sim/testing/support.hpp"
 
 namespace sim::staging {
 namespace {
 
 using namespace std::chrono_literals;
-using sim::testing::CertFiles;
-using sim::testing::TempDir;
-using sim::testing::TestBroker;
-using sim::testing::TestBrokerOptions;
-using sim::testing::TestPki;
 
 constexpr const char* kUuid = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 constexpr const char* kOemEndpoint = "oembbbbbbbbbbb-ats.iot.us-east-1.elsim.test";
@@ -38,94 +35,16 @@ std::string Thing(int i) {
 }
 
 // A Paho client on the test broker; records every message it receives.
-class Listener {
-public:
-    Listener(const TestBroker& broker, const TestPki& pki, const CertFiles& cert,
-             const std::string& client_id)
-        : client_("ssl://127.0.0.1:" + std::to_string(broker.port()), client_id,
-                  mqtt::create_options(MQTTVERSION_3_1_1)) {
-        client_.set_message_callback([this](mqtt::const_message_ptr m) {
-            std::lock_guard lock(mutex_);
-            messages_.emplace_back(m->get_topic(), m->get_payload_str());
-        });
-        options_ = mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_3_1_1)
-                       .clean_session(true)
-                       .ssl(mqtt::ssl_options_builder()
-                                .trust_store(pki.ServerCa().cert.string())
-                                .key_store(cert.cert.string())
-                                .private_key(cert.key.string())
-                                .enable_server_cert_auth(true)
-                                .verify(true)
-                                .finalize())
-                       .finalize();
-    }
-    ~Listener() {
-        try {
-            if (client_.is_connected()) {
-                client_.disconnect()->wait_for(2s);
-            }
-        } catch (...) {  // NOLINT(bugprone-empty-catch)
-        }
-    }
-    Listener(const Listener&) = delete;
-    Listener& operator=(const Listener&) = delete;
-    Listener(Listener&&) = delete;
-    Listener& operator=(Listener&&) = delete;
+using Listener = sim::testing::RecordingClient;
 
-    bool Connect() { return client_.connect(options_)->wait_for(5s); }
-    bool Subscribe(const std::string& filter) { return client_.subscribe(filter, 1)->wait_for(5s); }
-    // Waits until `count` messages arrived (or the timeout); returns what arrived.
-    std::vector<std::pair<std::string, std::string>> WaitFor(std::size_t count,
-                                                             std::chrono::milliseconds timeout) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            {
-                std::lock_guard lock(mutex_);
-                if (messages_.size() >= count) {
-                    break;
-                }
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        std::lock_guard lock(mutex_);
-        return messages_;
-    }
-
-private:
-    mqtt::async_client client_;
-    mqtt::connect_options options_;
-    std::mutex mutex_;
-    std::vector<std::pair<std::string, std::string>> messages_;
-};
-
-class ClaimSessionTest : public ::testing::Test {
+class ClaimSessionTest : public sim::testing::ClaimBrokerFixture {
 protected:
-    ClaimSessionTest()
-        : pki_(dir_.path() / "pki"),
-          module_cert_(pki_.Device("module", "manufacturer")),
-          claim_cert_(pki_.Device("claim", "aws")),
-          broker_(pki_, dir_.path() / "broker",
-                  TestBrokerOptions{{}, {}, {"manufacturer", "aws"}, true}) {}
-
-    void SetUp() override { ASSERT_TRUE(broker_.ok()) << broker_.error(); }
-
     ClaimSessionOptions Options() const {
         ClaimSessionOptions options;
-        options.staging = "127.0.0.1:" + std::to_string(broker_.port());
-        options.claim_cert = claim_cert_.cert;
-        options.claim_key = claim_cert_.key;
-        options.root_ca = pki_.ServerCa().cert;
-        options.uuid = kUuid;
+        SetConnection(options, kUuid);
         options.timeout = 5s;
         return options;
     }
-
-    TempDir dir_;
-    TestPki pki_;
-    CertFiles module_cert_;
-    CertFiles claim_cert_;
-    TestBroker broker_;
 };
 
 TEST_F(ClaimSessionTest, ClaimsManyModulesOverOneConnection) {

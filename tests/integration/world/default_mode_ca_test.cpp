@@ -16,6 +16,7 @@
 #include "pki/profiles.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/testing/support.hpp"
+#include "world_fixture.hpp"
 #include "sim/world/world.hpp"
 
 namespace sim::world {
@@ -24,17 +25,13 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using sim::testing::CommandResult;
-using sim::testing::RunCommand;
 using sim::testing::TempDir;
 
 // Two OEM accounts on 127.0.0.2-3, with ports free right now.
 std::string TwoOemWorld(std::uint16_t port, std::uint16_t control_plane_port) {
-    std::string yaml = "region: us-east-1\naccounts:\n";
-    for (const char* name : {"oem-a", "oem-b"}) {
-        yaml += std::string("  - {name: ") + name + ", kind: oem, port: " + std::to_string(port) +
-                ", control_plane_port: " + std::to_string(control_plane_port) + "}\n";
-    }
-    return yaml;
+    return "region: us-east-1\naccounts:\n" +
+           sim::testing::WorldAccountLines({{"oem-a", "oem"}, {"oem-b", "oem"}}, port,
+                                           control_plane_port);
 }
 
 class DefaultModeCaTest : public ::testing::Test {
@@ -44,10 +41,8 @@ protected:
         const auto control_plane_port = sim::testing::FreePort("127.0.0.2");
         sim::testing::WriteTextFile(dir_.path() / "world.yaml",
                                     TwoOemWorld(port, control_plane_port));
-        options_.config_file = dir_.path() / "world.yaml";
-        options_.directory = dir_.path() / "world";
-        options_.plugin = ELSIM_BROKER_PLUGIN;
-        options_.explain = true;
+        options_ =
+            sim::testing::TestWorldOptions(dir_.path() / "world.yaml", dir_.path() / "world");
         const auto now = std::chrono::system_clock::now();
         auto key = pki::Key::Generate(pki::KeyType::kEcP256);
         ASSERT_TRUE(key);
@@ -87,24 +82,9 @@ protected:
     }
 
     // The real AWS CLI against `account`'s control plane (world.json's controlPlaneUrl).
-    CommandResult Aws(const std::string& account, std::vector<std::string> args) {
+    CommandResult Aws(const std::string& account, const std::vector<std::string>& args) {
         const auto& a = Account(account);
-        std::vector<std::string> argv = {"env",
-                                         "AWS_ACCESS_KEY_ID=" + a.account_id,
-                                         "AWS_SECRET_ACCESS_KEY=any-secret",
-                                         "AWS_PAGER=",
-                                         "AWS_CONFIG_FILE=/dev/null",
-                                         "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-                                         "/usr/bin/aws",
-                                         "iot",
-                                         "--endpoint-url",
-                                         a.control_plane_url,
-                                         "--region",
-                                         "us-east-1",
-                                         "--output",
-                                         "json"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return RunCommand(argv, 30s);
+        return sim::testing::RunAwsIot(a.account_id, a.control_plane_url, args);
     }
 
     // RegisterCACertificate of the test CA in DEFAULT mode: a verification certificate whose CN

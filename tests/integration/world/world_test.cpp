@@ -21,6 +21,7 @@
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/testing/support.hpp"
+#include "world_fixture.hpp"
 #include "sim/world/world_pki.hpp"
 
 namespace sim::world {
@@ -33,17 +34,13 @@ using sim::testing::TempDir;
 // A world of one staging and two OEM accounts on 127.0.0.2-4, an MQTT port and a control-plane
 // port free right now (the default 8443 would collide with other worlds on this machine).
 std::string WorldYaml(std::uint16_t port, std::uint16_t control_plane_port) {
-    std::string yaml =
-        "region: us-east-1\n"
-        "manufacturers:\n"
-        "  - name: acme\n"
-        "accounts:\n";
-    for (const char* account : {"{name: staging, kind: staging", "{name: oem-a, kind: oem",
-                                "{name: oem-b, kind: oem"}) {
-        yaml += std::string("  - ") + account + ", port: " + std::to_string(port) +
-                ", control_plane_port: " + std::to_string(control_plane_port) + "}\n";
-    }
-    return yaml;
+    return "region: us-east-1\n"
+           "manufacturers:\n"
+           "  - name: acme\n"
+           "accounts:\n" +
+           sim::testing::WorldAccountLines(
+               {{"staging", "staging"}, {"oem-a", "oem"}, {"oem-b", "oem"}}, port,
+               control_plane_port);
 }
 
 std::uint16_t FreeControlPlanePort() { return sim::testing::FreePort("127.0.0.2"); }
@@ -55,10 +52,7 @@ protected:
         config_ = dir_.path() / "world.yaml";
         control_plane_port_ = FreeControlPlanePort();
         sim::testing::WriteTextFile(config_, WorldYaml(port_, control_plane_port_));
-        options_.config_file = config_;
-        options_.directory = dir_.path() / "world";
-        options_.plugin = ELSIM_BROKER_PLUGIN;
-        options_.explain = true;
+        options_ = sim::testing::TestWorldOptions(config_, dir_.path() / "world");
     }
 
     // A module birth certificate (CN = serial = ThingName) from the world's manufacturer CA

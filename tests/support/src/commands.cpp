@@ -116,4 +116,24 @@ CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::mill
     return result;
 }
 
+CommandResult RunAwsIot(const std::string& account_id, const std::string& endpoint_url,
+                        const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"env",
+                                     "AWS_ACCESS_KEY_ID=" + account_id,
+                                     "AWS_SECRET_ACCESS_KEY=any-secret",
+                                     "AWS_PAGER=",
+                                     "AWS_CONFIG_FILE=/dev/null",
+                                     "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+                                     "/usr/bin/aws",
+                                     "iot",
+                                     "--endpoint-url",
+                                     endpoint_url,
+                                     "--region",
+                                     "us-east-1",
+                                     "--output",
+                                     "json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, std::chrono::seconds{30});
+}
+
 }  // namespace sim::testing

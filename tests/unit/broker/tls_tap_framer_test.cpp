@@ -10,40 +10,17 @@
 
 #include "sim/broker/mqtt_rules.hpp"
 #include "sim/broker/tap/mqtt_framer.hpp"
+#include "sim/testing/mqtt_bytes.hpp"
 
 namespace sim::broker::tap {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using Bytes = sim::testing::MqttBytes;
 
-// The MQTT variable-length "remaining length" (1-4 bytes).
-Bytes VarInt(std::uint32_t value) {
-    Bytes out;
-    do {
-        auto byte = static_cast<std::uint8_t>(value % 128);
-        value /= 128;
-        if (value > 0) {
-            byte = static_cast<std::uint8_t>(byte | 0x80);
-        }
-        out.push_back(byte);
-    } while (value > 0);
-    return out;
-}
-
-void Append(Bytes& out, const Bytes& more) { out.insert(out.end(), more.begin(), more.end()); }
-
-void AppendString(Bytes& out, const std::string& text) {
-    out.push_back(static_cast<std::uint8_t>(text.size() >> 8));
-    out.push_back(static_cast<std::uint8_t>(text.size() & 0xff));
-    out.insert(out.end(), text.begin(), text.end());
-}
-
-Bytes Packet(std::uint8_t header, const Bytes& body) {
-    Bytes out{header};
-    Append(out, VarInt(static_cast<std::uint32_t>(body.size())));
-    Append(out, body);
-    return out;
-}
+using sim::testing::Append;
+using sim::testing::AppendString;
+using sim::testing::Packet;
+using sim::testing::VarInt;
 
 // A CONNECT: level 3 uses "MQIsdp", 4 and 5 "MQTT"; level 5 carries `properties` bytes.
 // `padding` lengthens the client id so the remaining length needs more varint bytes.

@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -215,8 +216,15 @@ Result<std::filesystem::path> CachePem(const std::filesystem::path& dir, const s
     }
     const auto path = dir / (name + ".pem");
     static std::mutex mutex;
+    // Files this process has written or compared already: every connect of every module asks
+    // for the same root CA, and re-reading it under this lock each time serialised connects.
+    static std::set<std::filesystem::path> known;
     std::lock_guard lock(mutex);
+    if (std::error_code missing; known.count(path) != 0 && std::filesystem::exists(path, missing)) {
+        return path;  // (a removed directory, e.g. a fleet's temporary one, is written again)
+    }
     if (auto existing = ReadFile(path); existing && *existing == pem) {
+        known.insert(path);
         return path;
     }
     std::error_code ec;
@@ -224,6 +232,7 @@ Result<std::filesystem::path> CachePem(const std::filesystem::path& dir, const s
     if (auto status = WriteFileAtomically(path, pem); !status) {
         return Unexpected(status.error());
     }
+    known.insert(path);
     return path;
 }
 

@@ -241,10 +241,22 @@ sim::Result<std::unique_ptr<module::Fleet>> StartModules(const LocalWorld& world
                                                          const world::AccountState& staging,
                                                          const std::vector<fs::path>& identities,
                                                          const fs::path& state_dir) {
+    return StartModules(world.State(), staging, identities, state_dir);
+}
+
+sim::Result<std::unique_ptr<module::Fleet>> StartModules(const world::WorldState& world,
+                                                         const world::AccountState& staging,
+                                                         const std::vector<fs::path>& identities,
+                                                         const fs::path& state_dir) {
+    module::EndpointsMap endpoints;
+    for (const auto& account : world.accounts) {
+        endpoints.Add(account.endpoint,
+                      module::ResolvedAddress{account.address, account.mqtt_port});
+    }
     module::FleetOptions options;
     options.staging_endpoint = EndpointOf(staging);
-    options.root_ca_file = world.State().server_ca_file;
-    options.resolver = world.Endpoints().MakeResolver();
+    options.root_ca_file = world.server_ca_file;
+    options.resolver = endpoints.MakeResolver();
     options.state_dir = state_dir.string();
     return module::Fleet::Start(options, identities);
 }
@@ -392,6 +404,7 @@ sim::Result<OnboardingSetup> SetUpOnboarding(const OnboardingSetupOptions& optio
     }
     setup.staging = *staging;
     setup.oem = *oem;
+    setup.server_ca_file = setup.world->State().server_ca_file;
     setup.manufacturer = *manufacturer;
     out("world up: " + std::to_string(setup.world->State().accounts.size()) + " accounts in " +
         (options.directory / "world").string() + " (staging " + staging->endpoint + ", " +
@@ -500,6 +513,25 @@ sim::Result<std::vector<std::unique_ptr<staging::ClaimSession>>> OpenClaimSessio
         sessions.push_back(std::move(*session));
     }
     return sessions;
+}
+
+sim::Result<std::unique_ptr<module::PahoWaker>> StartWaker(const OnboardingSetup& setup,
+                                                           const fs::path& dir,
+                                                           std::chrono::milliseconds period) {
+    auto identity = MakeBirthIdentities(setup.manufacturer, 1, dir);
+    if (!identity) {
+        return sim::Unexpected<sim::Error>(Wrap("waker identity", identity.error()));
+    }
+    const auto& path = identity->front();
+    module::PahoWakerOptions options;
+    options.uri = "ssl://" + setup.oem.address + ":" + std::to_string(setup.oem.mqtt_port);
+    options.client_id = path.filename().string();
+    options.topic = options.client_id + "/waker";
+    options.root_ca_file = setup.server_ca_file;
+    options.certificate_file = path / "cert.pem";
+    options.private_key_file = path / "key.pem";
+    options.period = period;
+    return module::PahoWaker::Start(options);
 }
 
 // ---- The pipeline ----------------------------------------------------------------------------
@@ -677,6 +709,7 @@ std::vector<ModuleOutcome> RunOnboardingPipeline(
         }
         return outcomes;
     }
+    const module::PahoWaker::Activation wake(options.waker);
     std::atomic<std::size_t> next{0};
     std::mutex client_mutex;
     auto worker = [&] {

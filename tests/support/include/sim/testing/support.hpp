@@ -126,6 +126,12 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          std::chrono::milliseconds timeout = std::chrono::seconds{10});
 
+/// The real AWS CLI (/usr/bin/aws iot, JSON output, no pager, no config or credentials files)
+/// against a control plane at `endpoint_url` in us-east-1, signing as access key `account_id`
+/// with any secret; `args` follow `iot`. Times out after 30 s.
+CommandResult RunAwsIot(const std::string& account_id, const std::string& endpoint_url,
+                        const std::vector<std::string>& args);
+
 /// A running background command (e.g. mosquitto_sub); killed on destruction.
 class BackgroundCommand {
 public:

@@ -34,6 +34,7 @@
 #include "sim/core/result.hpp"
 #include "sim/module/endpoints.hpp"
 #include "sim/module/fleet.hpp"
+#include "sim/module/paho_waker.hpp"
 #include "sim/module/software_module.hpp"
 #include "sim/oem_account/setup_plan.hpp"
 #include "sim/staging/claim_client.hpp"
@@ -107,6 +108,10 @@ sim::Result<std::vector<std::filesystem::path>> MakeBirthIdentities(
 sim::Result<std::unique_ptr<module::Fleet>> StartModules(
     const LocalWorld& world, const world::AccountState& staging,
     const std::vector<std::filesystem::path>& identities, const std::filesystem::path& state_dir);
+/// The same for a world this process did not start (e.g. world::ReadWorld of a running one).
+sim::Result<std::unique_ptr<module::Fleet>> StartModules(
+    const world::WorldState& world, const world::AccountState& staging,
+    const std::vector<std::filesystem::path>& identities, const std::filesystem::path& state_dir);
 
 /// "host" or "host:port" when the port is not 8883.
 std::string EndpointOf(const world::AccountState& account);
@@ -152,6 +157,7 @@ struct OnboardingSetup {
     std::unique_ptr<controlplane::AwsClient> oem_client;
     std::vector<ClaimThing> claim_things;
     std::filesystem::path directory;
+    std::filesystem::path server_ca_file;  ///< The world's server CA (the modules' RootCA).
 };
 
 /// Starts the world and sets it up, printing one line per step. Errors: kInvalidArgument for a
@@ -187,7 +193,18 @@ struct PipelineOptions {
     bool publish = true;  ///< AT+CONF Topic1 + AT+SEND1 once connected.
     bool verify = true;   ///< Check thing, ACTIVE certificate and attachment (OEM control plane).
     const std::atomic<bool>* interrupted = nullptr;  ///< Stops at the next step when set.
+    /// Kept active for the whole run when set (see StartWaker): Paho's receive thread then
+    /// notices new connections within a few ms instead of up to 1 s.
+    module::PahoWaker* waker = nullptr;
 };
+
+/// Starts a PahoWaker in this process: one extra birth identity (under dir, from the
+/// manufacturer CA) that connects to the OEM account (its first connect is closed by JITP,
+/// the retry after 1.1 s succeeds) and, while active, publishes a 1-byte QoS 1 message to
+/// `<ThingName>/waker` every `period`. Errors: the identity (pki), the connect (kUnavailable).
+sim::Result<std::unique_ptr<module::PahoWaker>> StartWaker(
+    const OnboardingSetup& setup, const std::filesystem::path& dir,
+    std::chrono::milliseconds period = std::chrono::milliseconds{5});
 
 /// What happened to one module.
 struct ModuleOutcome {

@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: Apache-2.0
+# sim::module::PahoWaker (a work-around for Paho C's 1 s receive poll) against a real mosquitto.
+if(TARGET sim::test_support)
+  add_executable(sim_module_paho_waker_test ${CMAKE_CURRENT_LIST_DIR}/paho_waker_test.cpp)
+  target_link_libraries(sim_module_paho_waker_test PRIVATE
+    sim::module_adapters sim::test_support sim::warnings GTest::gtest_main)
+  gtest_discover_tests(sim_module_paho_waker_test
+    PROPERTIES LABELS integration TIMEOUT 60)
+endif()
