@@ -106,13 +106,11 @@ void AddDaysOption(CLI::App& verb, int& days, const std::string& description) {
 
 pki::TimePoint Now() { return sim::SystemClock().Now(); }
 
-// Checks the output directory, runs `produce` into a staged directory and commits it. Callers
-// validate all other input first, so nothing is created for a request that fails.
+// Checks the output directory (Begin() refuses before it creates anything), runs `produce`
+// into a staged directory and commits it. Callers validate all other input first, so nothing
+// is created for a request that fails.
 template <class Fn>
 int Produce(const std::string& verb, const Common& common, Fn&& produce) {
-    if (auto status = pki::StagedDirectory::Check(common.dir, common.force); !status) {
-        return Fail(verb, status.error());
-    }
     auto out = pki::StagedDirectory::Begin(common.dir, common.force);
     if (!out) {
         return Fail(verb, out.error());

@@ -1,15 +1,38 @@
 // SPDX-License-Identifier: Apache-2.0
 // elsim: an offline world for AWS IoT ExpressLink onboarding. One executable, one verb per job.
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <string>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
 #include "sim/core/adapters.hpp"
 #include "verbs.hpp"
 
+namespace {
+
+// A caller may start us with stdin, stdout or stderr closed (`elsim onboard <&-`, some CI
+// runners). The next file or pipe we open would then take that number: a broker's stderr pipe
+// became fd 0 and the child's "close stdin" closed it ("cannot start mosquitto: Bad file
+// descriptor"), and a log line could land in a database file. Each closed one is reopened on
+// /dev/null before anything else is opened.
+void KeepStandardDescriptorsOpen() {
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+        if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            // open() returns the lowest free number, which is this one.
+            (void)::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);  // NOLINT
+        }
+    }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+    KeepStandardDescriptorsOpen();
     elsim::VerbContext context;
     CLI::App app{
         "elsim: an offline world for AWS IoT ExpressLink onboarding.\n"

@@ -5,6 +5,7 @@
 #include "sim/control_plane/router.hpp"
 
 #include <array>
+#include <charconv>
 #include <functional>
 #include <limits>
 
@@ -79,29 +80,14 @@ AwsResult<std::optional<bool>> QueryBool(const Context& c, std::string_view name
 
 AwsResult<std::optional<std::int64_t>> ParseInt(std::string_view text, std::string_view name,
                                                 std::int64_t min, std::int64_t max) {
-    if (text.empty() || text.size() > 19) {
+    std::int64_t value = 0;
+    const char* end = text.data() + text.size();
+    const auto [stop, error] = std::from_chars(text.data(), end, value);
+    if (text.size() > 19 || (error != std::errc{} && error != std::errc::result_out_of_range) ||
+        stop != end) {
         return Fail(et::kInvalidRequest, std::string(name) + ": not an integer");
     }
-    std::int64_t value = 0;
-    bool negative = false;
-    std::size_t i = 0;
-    if (text[0] == '-') {
-        negative = true;
-        i = 1;
-        if (text.size() == 1) {
-            return Fail(et::kInvalidRequest, std::string(name) + ": not an integer");
-        }
-    }
-    for (; i < text.size(); ++i) {
-        if (text[i] < '0' || text[i] > '9') {
-            return Fail(et::kInvalidRequest, std::string(name) + ": not an integer");
-        }
-        value = value * 10 + (text[i] - '0');
-    }
-    if (negative) {
-        value = -value;
-    }
-    if (value < min || value > max) {
+    if (error == std::errc::result_out_of_range || value < min || value > max) {
         return Fail(et::kInvalidRequest, std::string(name) + ": must be between " +
                                              std::to_string(min) + " and " + std::to_string(max));
     }

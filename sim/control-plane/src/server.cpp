@@ -188,23 +188,13 @@ HttpResponse HostedAccount::Serve(const ParsedRequest& request, CertificateIssue
         std::shared_lock lock(registry_mutex_);
         return Execute(request, registry_, issuer);
     }
-    std::shared_ptr<Pending> pending;
     HttpResponse response;
-    {
-        std::unique_lock lock(registry_mutex_);
-        response = Execute(request, registry_, issuer);
-        auto changes = registry_.TakeChanges();
-        CollectEffects();
-        if (!changes.empty()) {
-            pending = Enqueue(ToRows(changes));
-        }
-    }
-    if (pending) {
-        if (auto committed = Wait(pending); !committed) {
-            return ErrorResponse(account::AwsError{std::string(et::kInternalFailure),
-                                                   "the change could not be made durable",
-                                                   {}, {}});
-        }
+    const Status committed = Run(
+        [&](account::Registry& registry) { response = Execute(request, registry, issuer); },
+        /*wait_for_commit=*/true);
+    if (!committed) {
+        return ErrorResponse(account::AwsError{std::string(et::kInternalFailure),
+                                               "the change could not be made durable", {}, {}});
     }
     if (write_observer_ && response.status >= 200 && response.status < 300) {
         std::shared_lock lock(registry_mutex_);
@@ -259,19 +249,7 @@ void HostedAccount::SetWriteObserver(WriteObserver observer) {
 }
 
 void HostedAccount::Tick() {
-    std::shared_ptr<Pending> pending;
-    {
-        std::unique_lock lock(registry_mutex_);
-        registry_.Tick();
-        auto changes = registry_.TakeChanges();
-        CollectEffects();
-        if (!changes.empty()) {
-            pending = Enqueue(ToRows(changes));
-        }
-    }
-    if (pending) {
-        (void)Wait(pending);
-    }
+    (void)Run([](account::Registry& registry) { registry.Tick(); }, /*wait_for_commit=*/true);
 }
 
 // ---- ControlPlaneServer -----------------------------------------------------------------------

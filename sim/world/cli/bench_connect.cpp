@@ -33,7 +33,6 @@
 #if SIM_BENCH_WITH_ACCOUNT
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
-#include "sim/core/hex.hpp"
 #endif
 #include "pki/authority.hpp"
 #include "pki/profiles.hpp"
@@ -83,6 +82,7 @@ sim::Result<pki::CertificateAuthority> BenchCa(const std::string& common_name) {
 struct BenchLeaf {
     std::string certificate_pem;
     std::string key_pem;
+    std::string certificate_id;  // lowercase hex SHA-256 of the DER (pki::IssuedCertificate)
 };
 
 sim::Result<BenchLeaf> IssueLeaf(const pki::CertificateAuthority& ca, const pki::IssueSpec& spec) {
@@ -94,7 +94,7 @@ sim::Result<BenchLeaf> IssueLeaf(const pki::CertificateAuthority& ca, const pki:
     if (!issued) {
         return sim::Unexpected<sim::Error>(issued.error());
     }
-    return BenchLeaf{issued->pem, key->PrivatePem()};
+    return BenchLeaf{issued->pem, key->PrivatePem(), issued->certificate_id};
 }
 
 // A client certificate: CN = `common_name`, EKU clientAuth.
@@ -121,8 +121,11 @@ std::string ConnectPacket(const std::string& client_id) {
     return packet + body;
 }
 
-// One full connect; true when CONNACK 0 arrived.
-bool ConnectOnce(SSL_CTX* ctx, std::uint16_t port, const std::string& client_id) {
+// Opens a TCP connection to 127.0.0.1:`port` (TCP_NODELAY) with an SSL object on it (SNI
+// "localhost", handshake not yet run) and returns what `session(ssl)` returns; false when the
+// socket cannot be made or connected. Frees the SSL object and closes the socket after.
+template <typename Session>
+bool OverLoopbackTls(SSL_CTX* ctx, std::uint16_t port, Session&& session) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return false;
@@ -133,78 +136,65 @@ bool ConnectOnce(SSL_CTX* ctx, std::uint16_t port, const std::string& client_id)
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = false;
-    SSL* ssl = nullptr;
+    bool result = false;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-        ssl = SSL_new(ctx);
+        SSL* ssl = SSL_new(ctx);
         SSL_set_fd(ssl, fd);
         SSL_set_tlsext_host_name(ssl, "localhost");
-        if (SSL_connect(ssl) == 1) {
-            const std::string packet = ConnectPacket(client_id);
-            std::array<unsigned char, 4> connack{};
-            int got = 0;
-            if (SSL_write(ssl, packet.data(), static_cast<int>(packet.size())) ==
-                static_cast<int>(packet.size())) {
-                // With TLS 1.3 a refused client certificate shows up here, not in SSL_connect.
-                while (got < 4) {
-                    const int n = SSL_read(ssl, connack.data() + got, 4 - got);
-                    if (n <= 0) {
-                        break;
-                    }
-                    got += n;
-                }
-            }
-            ok = got == 4 && connack[0] == 0x20 && connack[3] == 0;
-            if (ok) {
-                constexpr std::array<char, 2> kDisconnect = {'\xe0', '\x00'};
-                SSL_write(ssl, kDisconnect.data(), static_cast<int>(kDisconnect.size()));
-            }
-        }
-    }
-    if (ssl != nullptr) {
+        result = session(ssl);
         SSL_free(ssl);
     }
     ERR_clear_error();
     ::close(fd);
-    return ok;
+    return result;
+}
+
+// One full connect; true when CONNACK 0 arrived.
+bool ConnectOnce(SSL_CTX* ctx, std::uint16_t port, const std::string& client_id) {
+    return OverLoopbackTls(ctx, port, [&client_id](SSL* ssl) {
+        if (SSL_connect(ssl) != 1) {
+            return false;
+        }
+        const std::string packet = ConnectPacket(client_id);
+        std::array<unsigned char, 4> connack{};
+        int got = 0;
+        if (SSL_write(ssl, packet.data(), static_cast<int>(packet.size())) ==
+            static_cast<int>(packet.size())) {
+            // With TLS 1.3 a refused client certificate shows up here, not in SSL_connect.
+            while (got < 4) {
+                const int n = SSL_read(ssl, connack.data() + got, 4 - got);
+                if (n <= 0) {
+                    break;
+                }
+                got += n;
+            }
+        }
+        const bool ok = got == 4 && connack[0] == 0x20 && connack[3] == 0;
+        if (ok) {
+            constexpr std::array<char, 2> kDisconnect = {'\xe0', '\x00'};
+            SSL_write(ssl, kDisconnect.data(), static_cast<int>(kDisconnect.size()));
+        }
+        return ok;
+    });
 }
 
 // One JITP first connect with its own certificate: true when the broker closed the
 // connection without CONNACK (what AWS does after auto-registering, aws-iot-core.md §4.2).
 bool FirstConnectOnce(SSL_CTX* ctx, std::uint16_t port, X509* cert, EVP_PKEY* key,
                       const std::string& client_id) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return false;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool closed_without_connack = false;
-    SSL* ssl = nullptr;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-        ssl = SSL_new(ctx);
-        SSL_set_fd(ssl, fd);
-        SSL_set_tlsext_host_name(ssl, "localhost");
-        if (SSL_use_certificate(ssl, cert) == 1 && SSL_use_PrivateKey(ssl, key) == 1 &&
-            SSL_connect(ssl) == 1) {
-            const std::string packet = ConnectPacket(client_id);
-            if (SSL_write(ssl, packet.data(), static_cast<int>(packet.size())) ==
-                static_cast<int>(packet.size())) {
-                std::array<unsigned char, 4> connack{};
-                closed_without_connack = SSL_read(ssl, connack.data(), 4) <= 0;
-            }
+    return OverLoopbackTls(ctx, port, [&](SSL* ssl) {
+        if (SSL_use_certificate(ssl, cert) != 1 || SSL_use_PrivateKey(ssl, key) != 1 ||
+            SSL_connect(ssl) != 1) {
+            return false;
         }
-    }
-    if (ssl != nullptr) {
-        SSL_free(ssl);
-    }
-    ERR_clear_error();
-    ::close(fd);
-    return closed_without_connack;
+        const std::string packet = ConnectPacket(client_id);
+        if (SSL_write(ssl, packet.data(), static_cast<int>(packet.size())) !=
+            static_cast<int>(packet.size())) {
+            return false;
+        }
+        std::array<unsigned char, 4> connack{};
+        return SSL_read(ssl, connack.data(), 4) <= 0;
+    });
 }
 
 struct RunResult {
@@ -257,28 +247,6 @@ std::uint16_t FreeLoopbackPort() {
 }
 
 #if SIM_BENCH_WITH_ACCOUNT
-// The certificateId of a PEM certificate: lowercase hex SHA-256 of its DER (empty on error).
-std::string CertificateIdOfPem(const std::string& pem) {
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
-    if (cert == nullptr) {
-        return {};
-    }
-    unsigned char* der = nullptr;
-    const int size = i2d_X509(cert, &der);
-    X509_free(cert);
-    std::string id;
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int digest_size = 0;
-    if (size > 0 && EVP_Digest(der, static_cast<std::size_t>(size), digest.data(), &digest_size,
-                               EVP_sha256(), nullptr) == 1) {
-        id = sim::HexEncode(std::span<const std::uint8_t>(digest.data(), digest_size));
-    }
-    OPENSSL_free(der);
-    return id;
-}
-
 constexpr const char* kBenchAccountId = "123456789012";
 constexpr const char* kBenchEndpoint = "benchbenchbenc-ats.iot.us-east-1.elsim.test";
 
@@ -577,8 +545,8 @@ int RunBench(const BenchArgs& args) {
             client_config.credentials = {kBenchAccountId, "bench-secret", ""};
             client = std::make_unique<sim::controlplane::AwsClient>(
                 client_config, std::make_shared<sim::SystemClock>());
-            const std::string device_id = CertificateIdOfPem(device->certificate_pem);
-            if (!SetUpBenchAccount(*client, device_ca->pem(), device->certificate_pem, device_id)) {
+            if (!SetUpBenchAccount(*client, device_ca->pem(), device->certificate_pem,
+                                   device->certificate_id)) {
                 return kExitFailed;
             }
         }

@@ -15,8 +15,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "pki/authority.hpp"
-#include "pki/profiles.hpp"
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/staging/oem_registration.hpp"
@@ -58,13 +56,28 @@ const char* Name(Outcome outcome) {
     return "?";
 }
 
+// A JITP provisioning template body (seed 001 Appendix C): a thing named by the certificate's
+// CN, the certificate ACTIVE, and a policy with `policy_document`.
+json JitpTemplate(const json& policy_document) {
+    return {
+        {"Parameters",
+         {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
+          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
+        {"Resources",
+         {{"thing",
+           {{"Type", "AWS::IoT::Thing"},
+            {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
+          {"certificate",
+           {{"Type", "AWS::IoT::Certificate"},
+            {"Properties",
+             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
+          {"policy",
+           {{"Type", "AWS::IoT::Policy"},
+            {"Properties", {{"PolicyDocument", policy_document.dump()}}}}}}}};
+}
+
 class AccountBrokerTest : public sim::testing::AccountBrokerFixture {
 protected:
-    // The AWS CLI against the account's control plane (the oracle client).
-    sim::testing::CommandResult Aws(const std::vector<std::string>& args) const {
-        return AwsCli(args);
-    }
-
     // Registers `ca` (a TestPki CA) ACTIVE with auto-registration, in DEFAULT mode with a
     // verification certificate (CN = registration code), or SNI_ONLY. Returns its id.
     std::string RegisterCa(const std::string& ca, bool auto_registration,
@@ -156,7 +169,6 @@ protected:
             return not_authorized ? Outcome::kRefusedWithConnack : Outcome::kDropped;
         }
     }
-
 };
 
 // Seed 004: JITR with a verification certificate, the registration event, PENDING_ACTIVATION,
@@ -164,15 +176,15 @@ protected:
 TEST_F(AccountBrokerTest, JitrFirstConnectIsDroppedThenActivatedCertificatePublishes) {
     ASSERT_NO_FATAL_FAILURE(StartAccount());
     // GetRegistrationCode and RegisterCACertificate with the real AWS CLI (oracle).
-    const auto code_reply = Aws({"get-registration-code"});
+    const auto code_reply = AwsCli({"get-registration-code"});
     ASSERT_EQ(code_reply.exit_code, 0) << code_reply.output;
     const std::string code = json::parse(code_reply.output).value("registrationCode", "");
     ASSERT_FALSE(code.empty());
     const CertFiles verification = VerificationCertificate("sample", code);
     const auto registered =
-        Aws({"register-ca-certificate", "--ca-certificate",
-             "file://" + pki_->DeviceCa("sample").cert.string(), "--verification-certificate",
-             "file://" + verification.cert.string()});
+        AwsCli({"register-ca-certificate", "--ca-certificate",
+                "file://" + pki_->DeviceCa("sample").cert.string(), "--verification-certificate",
+                "file://" + verification.cert.string()});
     ASSERT_EQ(registered.exit_code, 0) << registered.output;
     const std::string ca_id = json::parse(registered.output).value("certificateId", "");
     Call("PUT", AwsClient::Path({"cacertificate", ca_id}), nullptr, {{"newStatus", "ACTIVE"}});
@@ -206,7 +218,8 @@ TEST_F(AccountBrokerTest, JitrFirstConnectIsDroppedThenActivatedCertificatePubli
     AllowAll(CertificateArn(device.certificate_id));
     const auto second = RunCommand(pub);
     EXPECT_EQ(second.exit_code, 0) << second.output;
-    const auto described = Aws({"describe-certificate", "--certificate-id", device.certificate_id});
+    const auto described =
+        AwsCli({"describe-certificate", "--certificate-id", device.certificate_id});
     EXPECT_NE(described.output.find("\"ACTIVE\""), std::string::npos) << described.output;
 }
 
@@ -216,25 +229,15 @@ TEST_F(AccountBrokerTest, JitpFirstConnectCreatesThingAndSecondConnectSucceeds) 
     const json policy_document = {
         {"Version", "2012-10-17"},
         {"Statement",
-         {{{"Effect", "Allow"}, {"Action", {"iot:Connect"}},
-           {"Resource", {"arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"}}},
-          {{"Effect", "Allow"}, {"Action", {"iot:Publish", "iot:Receive"}},
-           {"Resource", {"arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/*"}}}}}};
-    const json template_body = {
-        {"Parameters",
-         {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
-          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-        {"Resources",
-         {{"thing",
-           {{"Type", "AWS::IoT::Thing"},
-            {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
-          {"certificate",
-           {{"Type", "AWS::IoT::Certificate"},
-            {"Properties",
-             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
-          {"policy",
-           {{"Type", "AWS::IoT::Policy"},
-            {"Properties", {{"PolicyDocument", policy_document.dump()}}}}}}}};
+         {{{"Effect", "Allow"},
+           {"Action", {"iot:Connect"}},
+           {"Resource",
+            {"arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"}}},
+          {{"Effect", "Allow"},
+           {"Action", {"iot:Publish", "iot:Receive"}},
+           {"Resource",
+            {"arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/*"}}}}}};
+    const json template_body = JitpTemplate(policy_document);
     const json body = {{"caCertificate", pki_->DeviceCa("oem-ca").cert_pem},
                        {"certificateMode", "SNI_ONLY"},
                        {"registrationConfig",
@@ -263,10 +266,10 @@ TEST_F(AccountBrokerTest, JitpFirstConnectCreatesThingAndSecondConnectSucceeds) 
 // birth certificate (CN = ThingName) then connects twice.
 TEST_F(AccountBrokerTest, OnboardingByClaimOemAccountProvisionsModuleByJitpTemplate) {
     ASSERT_NO_FATAL_FAILURE(StartAccount());
-    const auto registered = Aws({"register-ca-certificate", "--ca-certificate",
-                                 "file://" + pki_->DeviceCa("acme").cert.string(),
-                                 "--certificate-mode", "SNI_ONLY", "--set-as-active",
-                                 "--allow-auto-registration"});
+    const auto registered =
+        AwsCli({"register-ca-certificate", "--ca-certificate",
+                "file://" + pki_->DeviceCa("acme").cert.string(), "--certificate-mode", "SNI_ONLY",
+                "--set-as-active", "--allow-auto-registration"});
     ASSERT_EQ(registered.exit_code, 0) << registered.output;
     const std::string ca_id = json::parse(registered.output).value("certificateId", "");
     const json policy = {
@@ -276,20 +279,7 @@ TEST_F(AccountBrokerTest, OnboardingByClaimOemAccountProvisionsModuleByJitpTempl
            {"Resource", "arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"}},
           {{"Effect", "Allow"}, {"Action", {"iot:Publish", "iot:Receive", "iot:Subscribe"}},
            {"Resource", "*"}}}}};
-    const json template_body = {
-        {"Parameters",
-         {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
-          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-        {"Resources",
-         {{"thing",
-           {{"Type", "AWS::IoT::Thing"},
-            {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
-          {"certificate",
-           {{"Type", "AWS::IoT::Certificate"},
-            {"Properties",
-             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
-          {"policy",
-           {{"Type", "AWS::IoT::Policy"}, {"Properties", {{"PolicyDocument", policy.dump()}}}}}}}};
+    const json template_body = JitpTemplate(policy);
     Call("POST", "/provisioning-templates",
          {{"templateName", "ExpressLinkJitp"},
           {"templateBody", template_body.dump()},
@@ -300,22 +290,13 @@ TEST_F(AccountBrokerTest, OnboardingByClaimOemAccountProvisionsModuleByJitpTempl
          {{"registrationConfig", {{"templateName", "ExpressLinkJitp"}}}});
 
     const auto& ca_files = pki_->DeviceCa("acme");
-    auto ca = pki::CertificateAuthority::Load(ca_files.cert_pem, *sim::ReadFile(ca_files.key));
-    ASSERT_TRUE(ca) << ca.error().message;
-    pki::ModuleIdentityMaker::Options options;
-    options.not_before = std::chrono::system_clock::now() - std::chrono::hours{1};
-    options.not_after = std::chrono::system_clock::now() + std::chrono::hours{24};
-    pki::ModuleIdentityMaker maker(*ca, options);
-    auto identity = maker.Make();
-    ASSERT_TRUE(identity);
-    CertFiles module;
-    module.cert = WriteFile("module.pem", identity->certificate.pem);
-    module.key = WriteFile("module.key", identity->key_pem);
-    const std::string thing_name = identity->thing_name;
-    const std::string certificate_id = identity->certificate.certificate_id;
+    std::string thing_name;
+    const CertFiles module = sim::testing::ModuleBirthCertificate(
+        ca_files.cert_pem, ca_files.key_pem, dir_.path(), thing_name);
+    const std::string& certificate_id = module.certificate_id;
 
     EXPECT_EQ(Connect(module, thing_name, 4), Outcome::kDropped);  // JITP first connect
-    const auto thing = Aws({"describe-thing", "--thing-name", thing_name});
+    const auto thing = AwsCli({"describe-thing", "--thing-name", thing_name});
     EXPECT_EQ(thing.exit_code, 0) << thing.output;
     EXPECT_EQ(Status(certificate_id), "ACTIVE");
     const json attached =
@@ -459,7 +440,7 @@ TEST_F(AccountBrokerTest, RevokedCertificateIsDisconnectedWithinOneSecondAndCann
 
 TEST_F(AccountBrokerTest, ControlPlaneServesDescribeEndpointAndTheAwsCliWorks) {
     ASSERT_NO_FATAL_FAILURE(StartAccount());
-    const auto endpoint = Aws({"describe-endpoint", "--endpoint-type", "iot:Data-ATS"});
+    const auto endpoint = AwsCli({"describe-endpoint", "--endpoint-type", "iot:Data-ATS"});
     ASSERT_EQ(endpoint.exit_code, 0) << endpoint.output;
     EXPECT_EQ(json::parse(endpoint.output).value("endpointAddress", ""), kEndpoint);
     // State survives a restart of the broker (the registry is in account_dir).
@@ -531,20 +512,8 @@ protected:
     // A module birth certificate (CN = serial = ThingName) from the manufacturer CA "acme".
     CertFiles Module(std::string& thing_name) {
         const auto& ca_files = pki_->DeviceCa("acme");
-        auto ca = pki::CertificateAuthority::Load(ca_files.cert_pem, *sim::ReadFile(ca_files.key));
-        EXPECT_TRUE(ca) << (ca ? "" : ca.error().message);
-        pki::ModuleIdentityMaker::Options options;
-        options.not_before = std::chrono::system_clock::now() - std::chrono::hours{1};
-        options.not_after = std::chrono::system_clock::now() + std::chrono::hours{24};
-        pki::ModuleIdentityMaker maker(*ca, options);
-        auto identity = maker.Make();
-        EXPECT_TRUE(identity);
-        thing_name = identity->thing_name;
-        CertFiles files;
-        files.cert_pem = identity->certificate.pem;
-        files.cert = WriteFile(thing_name + ".pem", files.cert_pem);
-        files.key = WriteFile(thing_name + ".key", identity->key_pem);
-        return files;
+        return sim::testing::ModuleBirthCertificate(ca_files.cert_pem, ca_files.key_pem,
+                                                    dir_.path(), thing_name);
     }
 };
 

@@ -160,8 +160,9 @@ TEST_F(BrokerPluginTest, ClosesConnectionOnTopicLongerThan256Bytes) {
 TEST_F(BrokerPluginTest, AcceptsTopicOfExactly256BytesAndSevenSlashes) {
     auto client = Paho("edge-topic");
     client->connect(PahoOptions(device_))->wait();
-    client->publish("dt/" + std::string(253, 'x'), "p", 1, false)->wait_for(3s);
-    client->publish("a/b/c/d/e/f/g/h", "p", 1, false)->wait_for(3s);
+    // Each QoS 1 publish is acknowledged (PUBACK), not merely sent.
+    EXPECT_TRUE(client->publish("dt/" + std::string(253, 'x'), "p", 1, false)->wait_for(3s));
+    EXPECT_TRUE(client->publish("a/b/c/d/e/f/g/h", "p", 1, false)->wait_for(3s));
     std::this_thread::sleep_for(300ms);  // a kick would land on the next TICK (~100 ms)
     EXPECT_TRUE(client->is_connected());
     client->disconnect()->wait();

@@ -27,8 +27,7 @@ bool StartsWith(const std::string& text, const std::string& prefix) {
 // No MSG event within `window` (the module was not reached).
 ::testing::AssertionResult NoMessage(module::SoftwareModule& module,
                                      std::chrono::milliseconds window) {
-    std::vector<std::string> seen;
-    auto event = WaitForEvent(module, " MSG", window, &seen);
+    auto event = WaitForEvent(module, " MSG", window);
     if (event) {
         return ::testing::AssertionFailure() << "unexpected " << *event;
     }
@@ -44,16 +43,21 @@ std::string CertificateStatus(AwsClient& client, const std::string& certificate_
     return (*reply)["certificateDescription"].value("status", "");
 }
 
-// Onboards module `index` into `oem` (complete set-up must be done). Returns false on failure.
-::testing::AssertionResult Onboard(OnboardingWorld& world, module::SoftwareModule& module,
-                                   std::size_t index, const std::string& oem,
-                                   const ClaimThing& claimer) {
+// Connects module `index` to staging and claims it for `oem` (with one of its claim-things)
+// until it leaves staging.
+::testing::AssertionResult ClaimIntoOem(OnboardingWorld& world, module::SoftwareModule& module,
+                                        std::size_t index, const std::string& oem) {
     if (auto r = ConnectToStaging(module); !r) {
         return r;
     }
-    if (auto r = ClaimUntilLeft(
-            module, world.Claim(claimer, world.ThingName(index), EndpointOf(world.Account(oem))));
-        !r) {
+    return ClaimUntilLeft(module, world.Claim(world.ClaimThingOf(oem), world.ThingName(index),
+                                              EndpointOf(world.Account(oem))));
+}
+
+// Onboards module `index` into `oem` (complete set-up must be done). Returns false on failure.
+::testing::AssertionResult Onboard(OnboardingWorld& world, module::SoftwareModule& module,
+                                   std::size_t index, const std::string& oem) {
+    if (auto r = ClaimIntoOem(world, module, index, oem); !r) {
         return r;
     }
     auto connected = ConnectWithRetry(module, 1, std::chrono::seconds{15});
@@ -123,10 +127,7 @@ TEST(MisroutedClaimTest, Row04_OemWithoutManufacturerCaFailsTls) {
     ASSERT_TRUE(world.SetUpOem("oem-a", SetupVariant::kWithoutCa));
     auto modules = world.Modules(1);
     auto& module = *modules[0];
-    ASSERT_TRUE(ConnectToStaging(module));
-    const auto claimer = world.ClaimThingOf("oem-a");
-    ASSERT_TRUE(ClaimUntilLeft(
-        module, world.Claim(claimer, world.ThingName(0), EndpointOf(world.Account("oem-a")))));
+    ASSERT_TRUE(ClaimIntoOem(world, module, 0, "oem-a"));
     std::vector<std::string> failures;
     auto connected = ConnectWithRetry(module, 1, std::chrono::seconds{10}, &failures);
     EXPECT_FALSE(connected.has_value());
@@ -144,10 +145,7 @@ TEST(MisroutedClaimTest, Row05_CaWithoutAutoRegistrationNeverActivates) {
     ASSERT_TRUE(world.SetUpOem("oem-a", SetupVariant::kWithoutAutoRegistration));
     auto modules = world.Modules(1);
     auto& module = *modules[0];
-    ASSERT_TRUE(ConnectToStaging(module));
-    const auto claimer = world.ClaimThingOf("oem-a");
-    ASSERT_TRUE(ClaimUntilLeft(
-        module, world.Claim(claimer, world.ThingName(0), EndpointOf(world.Account("oem-a")))));
+    ASSERT_TRUE(ClaimIntoOem(world, module, 0, "oem-a"));
     std::vector<std::string> failures;
     EXPECT_FALSE(ConnectWithRetry(module, 1, std::chrono::seconds{10}, &failures).has_value());
     ASSERT_EQ(failures.size(), 2U);
@@ -163,10 +161,7 @@ TEST(MisroutedClaimTest, Row05_CaWithoutTemplateLeavesCertificatePendingActivati
     ASSERT_TRUE(world.SetUpOem("oem-a", SetupVariant::kWithoutTemplate));
     auto modules = world.Modules(1);
     auto& module = *modules[0];
-    ASSERT_TRUE(ConnectToStaging(module));
-    const auto claimer = world.ClaimThingOf("oem-a");
-    ASSERT_TRUE(ClaimUntilLeft(
-        module, world.Claim(claimer, world.ThingName(0), EndpointOf(world.Account("oem-a")))));
+    ASSERT_TRUE(ClaimIntoOem(world, module, 0, "oem-a"));
     std::vector<std::string> failures;
     EXPECT_FALSE(ConnectWithRetry(module, 1, std::chrono::seconds{10}, &failures).has_value());
     EXPECT_EQ(failures.size(), 2U);
@@ -328,9 +323,7 @@ TEST(MisroutedClaimTest, Row10_ManufacturerCaDeactivatedBeforeOnboardingModuleNe
     ASSERT_TRUE(DeactivateManufacturerCa(world, "oem-a"));
     auto modules = world.Modules(1);
     auto& module = *modules[0];
-    ASSERT_TRUE(ConnectToStaging(module));
-    ASSERT_TRUE(ClaimUntilLeft(module, world.Claim(world.ClaimThingOf("oem-a"), world.ThingName(0),
-                                                   EndpointOf(world.Account("oem-a")))));
+    ASSERT_TRUE(ClaimIntoOem(world, module, 0, "oem-a"));
     std::vector<std::string> failures;
     EXPECT_FALSE(ConnectWithRetry(module, 1, std::chrono::seconds{10}, &failures).has_value());
     ASSERT_EQ(failures.size(), 2U);
@@ -352,7 +345,7 @@ TEST(MisroutedClaimTest, Row10_ManufacturerCaDeactivatedAfterOnboardingKeepsOldM
     ASSERT_TRUE(world.SetUpOem("oem-a"));
     auto modules = world.Modules(2);
     auto& onboarded = *modules[0];
-    ASSERT_TRUE(Onboard(world, onboarded, 0, "oem-a", world.ClaimThingOf("oem-a")));
+    ASSERT_TRUE(Onboard(world, onboarded, 0, "oem-a"));
     ASSERT_TRUE(DeactivateManufacturerCa(world, "oem-a"));
     ASSERT_TRUE(StartsWith(At(onboarded, "AT+DISCONNECT"), "OK"));
     std::this_thread::sleep_for(std::chrono::milliseconds{1100});  // 1 CONNECT/s per client id
@@ -360,9 +353,7 @@ TEST(MisroutedClaimTest, Row10_ManufacturerCaDeactivatedAfterOnboardingKeepsOldM
     EXPECT_TRUE(StartsWith(again, "OK")) << again;
 
     auto& newcomer = *modules[1];
-    ASSERT_TRUE(ConnectToStaging(newcomer));
-    ASSERT_TRUE(ClaimUntilLeft(newcomer, world.Claim(world.ClaimThingOf("oem-a"), world.ThingName(1),
-                                                     EndpointOf(world.Account("oem-a")))));
+    ASSERT_TRUE(ClaimIntoOem(world, newcomer, 1, "oem-a"));
     std::vector<std::string> failures;
     EXPECT_FALSE(ConnectWithRetry(newcomer, 1, std::chrono::seconds{10}, &failures).has_value());
     EXPECT_NE(CertificateStatus(world.Client("oem-a"), world.CertificateId(1)), "ACTIVE");
@@ -374,7 +365,7 @@ TEST(MisroutedClaimTest, Row11_RevokedAfterOnboardingKickedWithinOneSecondRefuse
     ASSERT_TRUE(world.SetUpOem("oem-a"));
     auto modules = world.Modules(1);
     auto& module = *modules[0];
-    ASSERT_TRUE(Onboard(world, module, 0, "oem-a", world.ClaimThingOf("oem-a")));
+    ASSERT_TRUE(Onboard(world, module, 0, "oem-a"));
     ASSERT_EQ(CertificateStatus(world.Client("oem-a"), world.CertificateId(0)), "ACTIVE");
     auto revoked = world.Client("oem-a").Call(
         "PUT", AwsClient::Path({"certificates", world.CertificateId(0)}),
@@ -395,10 +386,10 @@ TEST(MisroutedClaimTest, Row12_FactoryResetReturnsToStagingClaimableByAnotherOem
     ASSERT_TRUE(world.SetUpOem("oem-b"));
     auto modules = world.Modules(1);
     auto& module = *modules[0];
-    ASSERT_TRUE(Onboard(world, module, 0, "oem-a", world.ClaimThingOf("oem-a")));
+    ASSERT_TRUE(Onboard(world, module, 0, "oem-a"));
     EXPECT_TRUE(StartsWith(At(module, "AT+FACTORY_RESET"), "OK"));
     ASSERT_TRUE(WaitForEvent(module, " STARTUP", std::chrono::seconds{5}).has_value());
-    ASSERT_TRUE(Onboard(world, module, 0, "oem-b", world.ClaimThingOf("oem-b")));
+    ASSERT_TRUE(Onboard(world, module, 0, "oem-b"));
     EXPECT_EQ(At(module, "AT+CONF? Endpoint"), "OK " + EndpointOf(world.Account("oem-b")));
     EXPECT_EQ(CertificateStatus(world.Client("oem-b"), world.CertificateId(0)), "ACTIVE");
 }

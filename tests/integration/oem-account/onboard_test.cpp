@@ -2,49 +2,31 @@
 // The main job end to end: `elsim onboard` as a user runs it, and ConfigureOemAccount's
 // idempotence against a real OEM account's control plane.
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "onboarding_world.hpp"
+#include "sim/testing/support.hpp"
 
 namespace sim::oem_account::testing {
 namespace {
 
-struct CommandRun {
-    int exit_code = -1;
-    std::string output;
-};
-
-// Runs a shell command; stdout (and stderr when the command redirects it) is captured.
-CommandRun RunCommand(const std::string& command) {
-    CommandRun run;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) {
-        return run;
-    }
-    std::array<char, 4096> buffer{};
-    while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) {
-        run.output += buffer.data();
-    }
-    const int status = ::pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
-}
-
-CommandRun RunElsim(const std::string& arguments) {
-    return RunCommand(std::string(ELSIM_EXECUTABLE) + " " + arguments + " 2>&1");
+// Runs `elsim ARGUMENTS` with a closed stdin (sim::testing::RunCommand closes it): the main
+// job must work that way too (it once failed with "cannot start mosquitto: Bad file
+// descriptor" when a broker's pipe took fd 0; sim/elsim/main.cpp now keeps 0-2 open).
+sim::testing::CommandResult RunElsim(std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), ELSIM_EXECUTABLE);
+    return sim::testing::RunCommand(arguments, std::chrono::seconds{80});  // ctest: 90 s
 }
 
 TEST(OnboardTest, MainJobWithThreeModulesExitsZeroAndPrintsTheSummary) {
     OnboardingWorld scratch;  // only for its directory
     const auto world_file = WriteWorldFile(scratch.dir());
-    const auto run = RunElsim("onboard --modules 3 --world " + world_file.string());
+    const auto run = RunElsim({"onboard", "--modules", "3", "--world", world_file.string()});
     EXPECT_EQ(run.exit_code, 0) << run.output;
     EXPECT_NE(run.output.find("onboarded 3/3 modules in "), std::string::npos) << run.output;
     EXPECT_NE(run.output.find("RegisterCACertificate created"), std::string::npos);
@@ -52,8 +34,8 @@ TEST(OnboardTest, MainJobWithThreeModulesExitsZeroAndPrintsTheSummary) {
 }
 
 TEST(OnboardTest, BadInputExitsTwoAndStartsNothing) {
-    EXPECT_EQ(RunElsim("onboard --modules 0").exit_code, 2);
-    const auto missing = RunElsim("onboard --world /nonexistent/world.yaml");
+    EXPECT_EQ(RunElsim({"onboard", "--modules", "0"}).exit_code, 2);
+    const auto missing = RunElsim({"onboard", "--world", "/nonexistent/world.yaml"});
     EXPECT_EQ(missing.exit_code, 2) << missing.output;
     EXPECT_NE(missing.output.find("--world"), std::string::npos) << missing.output;
 }
@@ -94,28 +76,24 @@ TEST(OemAccountSetupTest, AwsCliSeesTheCaAndTheJitpTemplateAsTheGuideLeavesThem)
     ASSERT_TRUE(world.Start());
     ASSERT_TRUE(world.SetUpOem("oem-a"));
     const auto account = world.Account("oem-a");
-    auto aws = [&](const std::string& arguments) {
-        return RunCommand(
-            "env AWS_ACCESS_KEY_ID=" + account.account_id +
-            " AWS_SECRET_ACCESS_KEY=elsim AWS_PAGER= AWS_CONFIG_FILE=/dev/null "
-            "AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/aws iot " + arguments +
-            " --region us-east-1 --endpoint-url " + account.control_plane_url +
-            " --output json");
+    auto aws = [&](const std::vector<std::string>& arguments) {
+        return sim::testing::RunAwsIot(account.account_id, account.control_plane_url, arguments);
     };
-    const auto list = aws("list-ca-certificates");
+    const auto list = aws({"list-ca-certificates"});
     ASSERT_EQ(list.exit_code, 0) << list.output;
     const auto cas = nlohmann::json::parse(list.output, nullptr, false);
     ASSERT_TRUE(cas.is_object()) << list.output;
     ASSERT_EQ(cas["certificates"].size(), 1U) << list.output;
     const std::string ca_id = cas["certificates"][0]["certificateId"];
-    const auto ca = aws("describe-ca-certificate --certificate-id " + ca_id);
+    const auto ca = aws({"describe-ca-certificate", "--certificate-id", ca_id});
     ASSERT_EQ(ca.exit_code, 0) << ca.output;
     const auto described = nlohmann::json::parse(ca.output, nullptr, false);
     EXPECT_EQ(described["certificateDescription"]["status"], "ACTIVE");
     EXPECT_EQ(described["certificateDescription"]["autoRegistrationStatus"], "ENABLE");
     EXPECT_EQ(described["certificateDescription"]["certificateMode"], "SNI_ONLY");
     EXPECT_EQ(described["registrationConfig"]["templateName"], "ExpressLinkJitpTemplate");
-    const auto tpl = aws("describe-provisioning-template --template-name ExpressLinkJitpTemplate");
+    const auto tpl =
+        aws({"describe-provisioning-template", "--template-name", "ExpressLinkJitpTemplate"});
     ASSERT_EQ(tpl.exit_code, 0) << tpl.output;
     const auto t = nlohmann::json::parse(tpl.output, nullptr, false);
     EXPECT_EQ(t["type"], "JITP");
@@ -124,7 +102,7 @@ TEST(OemAccountSetupTest, AwsCliSeesTheCaAndTheJitpTemplateAsTheGuideLeavesThem)
     EXPECT_EQ(body["Resources"]["thing"]["Properties"]["ThingName"]["Ref"],
               "AWS::IoT::Certificate::CommonName");
     EXPECT_EQ(body["Resources"]["policy"]["Properties"]["PolicyName"], "ExpressLinkDevicePolicy");
-    const auto policy = aws("get-policy --policy-name ExpressLinkDevicePolicy");
+    const auto policy = aws({"get-policy", "--policy-name", "ExpressLinkDevicePolicy"});
     EXPECT_EQ(policy.exit_code, 0) << policy.output;
 }
 

@@ -16,8 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pki/authority.hpp"
-#include "pki/profiles.hpp"
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/testing/support.hpp"
@@ -56,28 +54,12 @@ protected:
     }
 
     // A module birth certificate (CN = serial = ThingName) from the world's manufacturer CA
-    // "acme"; `name` names the files. The ThingName is returned in `thing_name`.
-    sim::testing::CertFiles AcmeModule(const WorldState& state, const std::string& name,
-                                       std::string& thing_name) {
+    // "acme". The ThingName is returned in `thing_name`.
+    sim::testing::CertFiles AcmeModule(const WorldState& state, std::string& thing_name) {
         const auto& m = state.manufacturers.at(0);
-        auto ca = pki::CertificateAuthority::Load(*sim::ReadFile(m.ca_certificate_file),
-                                                  *sim::ReadFile(m.ca_key_file));
-        EXPECT_TRUE(ca) << (ca ? "" : ca.error().message);
-        pki::ModuleIdentityMaker::Options options;
-        options.not_before = std::chrono::system_clock::now() - std::chrono::hours{1};
-        options.not_after = std::chrono::system_clock::now() + std::chrono::hours{24};
-        pki::ModuleIdentityMaker maker(*ca, options);
-        auto identity = maker.Make();
-        EXPECT_TRUE(identity);
-        thing_name = identity->thing_name;
-        sim::testing::CertFiles files;
-        files.cert = dir_.path() / (name + ".pem");
-        files.key = dir_.path() / (name + ".key");
-        sim::testing::WriteTextFile(files.cert, identity->certificate.pem);
-        sim::testing::WriteTextFile(files.key, identity->key_pem);
-        files.cert_pem = identity->certificate.pem;
-        files.certificate_id = identity->certificate.certificate_id;
-        return files;
+        return sim::testing::ModuleBirthCertificate(*sim::ReadFile(m.ca_certificate_file),
+                                                    *sim::ReadFile(m.ca_key_file), dir_.path(),
+                                                    thing_name);
     }
 
     // The control plane of `account` (world.json's controlPlaneUrl; the account id is the
@@ -144,7 +126,7 @@ TEST_F(WorldTest, StartsStagingAndTwoOemAccountsInUnderOneSecondWithWarmPki) {
     // Staging trusts the manufacturer's modules (first login creates the thing); OEM accounts
     // do not (no CA registered).
     std::string thing_name;
-    const auto device = AcmeModule(*state, "module-1", thing_name);
+    const auto device = AcmeModule(*state, thing_name);
     EXPECT_EQ(Publish(*state, state->accounts[0], device, thing_name), 0) << last_output_;
     EXPECT_NE(Publish(*state, state->accounts[1], device, thing_name), 0) << last_output_;
     for (const auto& account : state->accounts) {
@@ -173,7 +155,7 @@ TEST_F(WorldTest, HotAddedCaIsTrustedWithoutRestart) {
     ASSERT_TRUE(world) << world.error().message;
     const auto& state = (*world)->State();
     std::string thing_name;
-    const auto device = AcmeModule(state, "module-2", thing_name);
+    const auto device = AcmeModule(state, thing_name);
     const auto& oem = state.accounts[1];
     ASSERT_NE(Publish(state, oem, device, thing_name), 0) << last_output_;
     const auto pid_before = oem.broker_pid;

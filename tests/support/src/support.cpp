@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/testing/support.hpp"
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -10,16 +9,12 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "pki/authority.hpp"
+#include "pki/certificate.hpp"
 #include "pki/profiles.hpp"
-#include "sim/core/hex.hpp"
 #include "sim/world/mosquitto_config.hpp"
 
 namespace sim::testing {
@@ -69,20 +64,6 @@ void WriteTextFile(const fs::path& path, const std::string& contents) {
 
 namespace {
 
-std::string CertificateIdOf(const std::string& pem) {
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
-    if (cert == nullptr) {
-        throw std::runtime_error("not a PEM certificate");
-    }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int size = 0;
-    X509_digest(cert, EVP_sha256(), digest.data(), &size);
-    X509_free(cert);
-    return sim::HexEncode(std::span<const std::uint8_t>(digest.data(), size));
-}
-
 // Test PKI failures abort the test at once (they are set-up bugs, not the behaviour tested).
 template <class T>
 T Must(sim::Result<T> result, const char* what) {
@@ -122,7 +103,7 @@ CertFiles TestPki::Write(const std::string& name, const std::string& cert_pem,
     files.key = directory_ / (name + ".key");
     files.cert_pem = cert_pem;
     files.key_pem = key_pem;
-    files.certificate_id = CertificateIdOf(cert_pem);
+    files.certificate_id = Must(pki::ParseCertificatePem(cert_pem), "certificate").certificate_id;
     WriteTextFile(files.cert, files.cert_pem);
     WriteTextFile(files.key, files.key_pem);
     return files;
@@ -152,6 +133,26 @@ CertFiles TestPki::Device(const std::string& name, const std::string& ca, std::c
     spec.eku = pki::ExtendedKeyUsage::kClientAuth;
     const auto key = Must(pki::Key::Generate(pki::KeyType::kEcP256), "key");
     return Write("device-" + name, Must(issuer.Issue(spec, key), "device").pem, key.PrivatePem());
+}
+
+CertFiles ModuleBirthCertificate(const std::string& ca_cert_pem, const std::string& ca_key_pem,
+                                 const fs::path& directory, std::string& thing_name) {
+    const auto ca = Must(pki::CertificateAuthority::Load(ca_cert_pem, ca_key_pem), "module CA");
+    pki::ModuleIdentityMaker::Options options;
+    options.not_before = std::chrono::system_clock::now() - std::chrono::hours{1};
+    options.not_after = std::chrono::system_clock::now() + std::chrono::hours{24};
+    pki::ModuleIdentityMaker maker(ca, options);
+    const auto identity = Must(maker.Make(), "module identity");
+    thing_name = identity.thing_name;
+    CertFiles files;
+    files.cert = directory / (thing_name + ".pem");
+    files.key = directory / (thing_name + ".key");
+    files.cert_pem = identity.certificate.pem;
+    files.key_pem = identity.key_pem;
+    files.certificate_id = identity.certificate.certificate_id;
+    WriteTextFile(files.cert, files.cert_pem);
+    WriteTextFile(files.key, files.key_pem);
+    return files;
 }
 
 TestBroker::TestBroker(TestPki& pki, const fs::path& directory, const TestBrokerOptions& options) {

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "module_harness.hpp"
 #include "sim/module/interpreter.hpp"
 
 namespace sim::module {
@@ -28,57 +29,10 @@ std::shared_ptr<ModuleProfile> MakeProfile() {
     return profile;
 }
 
-class Module {
+class Module : public ModuleHarness {
 public:
     explicit Module(std::shared_ptr<const ModuleProfile> profile = MakeProfile())
-        : state_(PowerOn(std::move(profile))) {}
-
-    std::vector<std::string> Feed(EventBody body) {
-        effects_ = Apply(state_, Event{now_, std::move(body)});
-        std::vector<std::string> lines;
-        for (const auto& effect : effects_) {
-            if (const auto* w = std::get_if<WriteLine>(&effect)) {
-                lines.push_back(w->line);
-            }
-        }
-        return lines;
-    }
-    std::vector<std::string> Send(std::string bytes) { return Feed(BytesReceived{std::move(bytes)}); }
-
-    template <class T>
-    std::vector<T> Effects() const {
-        std::vector<T> out;
-        for (const auto& effect : effects_) {
-            if (const auto* e = std::get_if<T>(&effect)) {
-                out.push_back(*e);
-            }
-        }
-        return out;
-    }
-
-    // Drives a blocking CONNECT to success through the registration SUBACK.
-    void Connect() {
-        ASSERT_TRUE(Send("AT+CONNECT\n").empty());
-        auto connects = Effects<MqttConnect>();
-        ASSERT_EQ(connects.size(), 1U);
-        ASSERT_TRUE(Feed(MqttConnected{connects[0].attempt}).empty());
-        auto subs = Effects<MqttSubscribe>();
-        ASSERT_EQ(subs.size(), 1U);
-        ASSERT_THAT(Feed(MqttSubscribeResult{subs[0].attempt, subs[0].request, true}),
-                    ElementsAre("OK 1 CONNECTED"));
-    }
-    void DrainEvents() {
-        while (Send("AT+EVENT?\n") != std::vector<std::string>{"OK"}) {
-        }
-    }
-
-    ModuleState& state() { return state_; }
-    void Advance(std::chrono::milliseconds by) { now_ += by; }
-
-private:
-    ModuleState state_;
-    sim::TimePoint now_{std::chrono::seconds{1'700'000'000}};
-    std::vector<Effect> effects_;
+        : ModuleHarness(std::move(profile)) {}
 };
 
 struct LineCase {

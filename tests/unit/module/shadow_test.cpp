@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "module_harness.hpp"
 #include "sim/module/interpreter.hpp"
 
 namespace sim::module {
@@ -36,62 +37,9 @@ std::shared_ptr<ModuleProfile> MakeProfile() {
 
 // The module with the effects of its last event kept, so a case can check that a SHADOW
 // command had no side effect besides its answer.
-class Module {
+class Module : public ModuleHarness {
 public:
-    Module() : state_(PowerOn(MakeProfile())) {}
-
-    std::vector<std::string> Feed(EventBody body) {
-        effects_ = Apply(state_, Event{now_, std::move(body)});
-        std::vector<std::string> lines;
-        for (const auto& effect : effects_) {
-            if (const auto* w = std::get_if<WriteLine>(&effect)) {
-                lines.push_back(w->line);
-            }
-        }
-        return lines;
-    }
-    std::vector<std::string> Send(std::string bytes) {
-        return Feed(BytesReceived{std::move(bytes)});
-    }
-
-    // A blocking CONNECT driven through CONNACK and the registration SUBACK.
-    void Connect() {
-        ASSERT_TRUE(Send("AT+CONNECT\n").empty());
-        const auto connect = Only<MqttConnect>();
-        ASSERT_TRUE(Feed(MqttConnected{connect.attempt}).empty());
-        const auto subscribe = Only<MqttSubscribe>();
-        ASSERT_THAT(Feed(MqttSubscribeResult{subscribe.attempt, subscribe.request, true}),
-                    ElementsAre("OK 1 CONNECTED"));
-    }
-    void DrainEvents() {
-        for (int i = 0; i < 64 && Send("AT+EVENT?\n") != std::vector<std::string>{"OK"}; ++i) {
-        }
-    }
-    // Effects of the last event other than writing lines.
-    std::size_t SideEffects() const {
-        std::size_t n = 0;
-        for (const auto& effect : effects_) {
-            n += std::holds_alternative<WriteLine>(effect) ? 0 : 1;
-        }
-        return n;
-    }
-
-private:
-    template <class T>
-    T Only() const {
-        std::vector<T> found;
-        for (const auto& effect : effects_) {
-            if (const auto* e = std::get_if<T>(&effect)) {
-                found.push_back(*e);
-            }
-        }
-        EXPECT_EQ(found.size(), 1U);
-        return found.empty() ? T{} : found.front();
-    }
-
-    ModuleState state_;
-    sim::TimePoint now_{std::chrono::seconds{1'700'000'000}};
-    std::vector<Effect> effects_;
+    Module() : ModuleHarness(MakeProfile()) {}
 };
 
 enum class Setting {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/broker/broker_core.hpp"
 
+#include <string>
 #include <utility>
 
 namespace sim::broker {
@@ -9,6 +10,18 @@ namespace {
 
 // The principal OpenAccountView hands out: it carries nothing.
 class OpenPrincipal final : public Principal {};
+
+// "<action> denied", with the account's reason after a colon when it gave one.
+std::string Denied(Access access, const std::string& reason) {
+    return std::string(ToString(access)) + " denied" + (reason.empty() ? "" : ": " + reason);
+}
+
+// The disconnect reason for a topic or filter that breaks a rule: FORBIDDEN_ACCESS for a reserved
+// topic, CLIENT_ERROR otherwise.
+DisconnectReason TopicRuleReason(RuleViolation violation) {
+    return violation == RuleViolation::kReservedTopic ? DisconnectReason::kForbiddenAccess
+                                                      : DisconnectReason::kClientError;
+}
 
 }  // namespace
 
@@ -123,8 +136,7 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
         // aws-iot-core.md §7: MQTT 3.1.1 sees the connection closed; MQTT 5 gets CONNACK 0x87.
         result.action =
             v5 ? ConnectAction::kRefuseWithConnack : ConnectAction::kCloseWithoutConnack;
-        result.reason =
-            "iot:Connect denied" + (connect.reason.empty() ? "" : ": " + connect.reason);
+        result.reason = Denied(Access::kConnect, connect.reason);
         return result;
     }
 
@@ -182,9 +194,7 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
         return Deny(*session, ToString(v), true, DisconnectReason::kClientError);
     }
     if (const auto v = CheckPublishTopic(topic); v != RuleViolation::kNone) {
-        return Deny(*session, ToString(v), true,
-                    v == RuleViolation::kReservedTopic ? DisconnectReason::kForbiddenAccess
-                                                       : DisconnectReason::kClientError);
+        return Deny(*session, ToString(v), true, TopicRuleReason(v));
     }
     const bool v5 = session->protocol_version == 5;
     auto answer = view_.Authorize(*session->principal, Access::kPublish, topic, settings_.explain);
@@ -193,11 +203,10 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
         answer =
             view_.Authorize(*session->principal, Access::kRetainPublish, topic, settings_.explain);
         if (!answer.allowed) {
-            answer.reason =
-                "iot:RetainPublish denied" + (answer.reason.empty() ? "" : ": " + answer.reason);
+            answer.reason = Denied(Access::kRetainPublish, answer.reason);
         }
     } else if (!answer.allowed) {
-        answer.reason = "iot:Publish denied" + (answer.reason.empty() ? "" : ": " + answer.reason);
+        answer.reason = Denied(Access::kPublish, answer.reason);
     }
     if (!answer.allowed) {
         // MQTT 3.1.1: AWS closes the connection; MQTT 5: PUBACK 0x87 (§7).
@@ -225,15 +234,12 @@ AclResult BrokerCore::OnSubscribe(std::string_view client_id, std::string_view f
         return Deny(*session, ToString(v), true, DisconnectReason::kClientError);
     }
     if (const auto v = CheckSubscribeFilter(filter); v != RuleViolation::kNone) {
-        return Deny(*session, ToString(v), true,
-                    v == RuleViolation::kReservedTopic ? DisconnectReason::kForbiddenAccess
-                                                       : DisconnectReason::kClientError);
+        return Deny(*session, ToString(v), true, TopicRuleReason(v));
     }
     auto answer =
         view_.Authorize(*session->principal, Access::kSubscribe, filter, settings_.explain);
     if (!answer.allowed) {
-        return Deny(*session,
-                    "iot:Subscribe denied" + (answer.reason.empty() ? "" : ": " + answer.reason),
+        return Deny(*session, Denied(Access::kSubscribe, answer.reason),
                     session->protocol_version != 5, DisconnectReason::kAuthError);
     }
     if (settings_.lifecycle_events && HasLifecycleEvents(session->presence.client_id)) {
@@ -266,8 +272,7 @@ AclResult BrokerCore::OnReceive(std::string_view client_id, std::string_view top
     // iot:Receive is checked on every delivery; a denied message is silently not delivered.
     auto answer = view_.Authorize(*session->principal, Access::kReceive, topic, settings_.explain);
     if (!answer.allowed) {
-        return {false, "iot:Receive denied" + (answer.reason.empty() ? "" : ": " + answer.reason),
-                false};
+        return {false, Denied(Access::kReceive, answer.reason), false};
     }
     return {true, {}, false};
 }

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -52,6 +53,13 @@ void WriteSome(int fd, std::string_view bytes, bool pacing) {
     }
 }
 
+// The module's output goes to whatever descriptor *out_fd holds when it writes.
+void RouteOutput(SoftwareModule& module, std::shared_ptr<std::atomic<int>> out_fd, bool pacing) {
+    module.SetOutput([out_fd = std::move(out_fd), pacing](std::string_view bytes) {
+        WriteSome(out_fd->load(), bytes, pacing);
+    });
+}
+
 }  // namespace
 
 struct LinkServer::Impl {
@@ -67,6 +75,7 @@ struct LinkServer::Impl {
     bool pacing = false;
     std::mutex mutex;
     std::vector<Link> links;  // guarded by mutex; the I/O thread copies the poll set
+    std::uint64_t generation = 0;  // guarded by mutex; bumped by every Add and Remove
     int wake_pipe[2] = {-1, -1};
     std::atomic<bool> stop{false};
     std::atomic<bool> stdin_closed{false};
@@ -76,6 +85,7 @@ struct LinkServer::Impl {
         {
             std::lock_guard lock(mutex);
             links.push_back(std::move(link));
+            ++generation;
         }
         const char c = 'w';
         [[maybe_unused]] auto n = ::write(wake_pipe[1], &c, 1);
@@ -83,16 +93,23 @@ struct LinkServer::Impl {
 
     void Run() {
         std::vector<char> buffer(64 * 1024);
+        std::vector<pollfd> fds;
+        std::vector<Link> snapshot;
+        std::uint64_t snapshot_generation = ~std::uint64_t{0};  // none taken yet
         while (!stop.load()) {
-            std::vector<pollfd> fds;
-            std::vector<Link> snapshot;
             {
+                // Copy the poll set only when a link came or went, not on every read: a fleet
+                // has thousands of links and each copy touches every module's refcount.
                 std::lock_guard lock(mutex);
-                snapshot = links;
-            }
-            fds.push_back(pollfd{wake_pipe[0], POLLIN, 0});
-            for (const auto& link : snapshot) {
-                fds.push_back(pollfd{link.fd, POLLIN, 0});
+                if (snapshot_generation != generation) {
+                    snapshot = links;
+                    snapshot_generation = generation;
+                    fds.clear();
+                    fds.push_back(pollfd{wake_pipe[0], POLLIN, 0});
+                    for (const auto& link : snapshot) {
+                        fds.push_back(pollfd{link.fd, POLLIN, 0});
+                    }
+                }
             }
             if (::poll(fds.data(), fds.size(), 500) <= 0) {
                 continue;
@@ -115,6 +132,7 @@ struct LinkServer::Impl {
         for (auto it = links.begin(); it != links.end(); ++it) {
             if (it->fd == fd) {
                 links.erase(it);
+                ++generation;
                 return;
             }
         }
@@ -219,10 +237,7 @@ Result<std::string> LinkServer::AttachPty(std::shared_ptr<SoftwareModule> module
     ::tcsetattr(slave, TCSANOW, &tio);
     SetNonBlocking(master);
     auto out_fd = std::make_shared<std::atomic<int>>(master);
-    const bool pacing = impl_->pacing;
-    module->SetOutput([out_fd, pacing](std::string_view bytes) {
-        WriteSome(out_fd->load(), bytes, pacing);
-    });
+    RouteOutput(*module, out_fd, impl_->pacing);
     impl_->Add(Impl::Link{Impl::Kind::kPty, master, std::move(module), out_fd, slave});
     return std::string(name);
 }
@@ -250,20 +265,14 @@ Result<std::uint16_t> LinkServer::AttachTcp(std::shared_ptr<SoftwareModule> modu
     socklen_t len = sizeof sa;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
     auto out_fd = std::make_shared<std::atomic<int>>(-1);
-    const bool pacing = impl_->pacing;
-    module->SetOutput([out_fd, pacing](std::string_view bytes) {
-        WriteSome(out_fd->load(), bytes, pacing);
-    });
+    RouteOutput(*module, out_fd, impl_->pacing);
     impl_->Add(Impl::Link{Impl::Kind::kListen, fd, std::move(module), out_fd, -1});
     return static_cast<std::uint16_t>(ntohs(sa.sin_port));
 }
 
 Status LinkServer::AttachStdio(std::shared_ptr<SoftwareModule> module) {
     auto out_fd = std::make_shared<std::atomic<int>>(STDOUT_FILENO);
-    const bool pacing = impl_->pacing;
-    module->SetOutput([out_fd, pacing](std::string_view bytes) {
-        WriteSome(out_fd->load(), bytes, pacing);
-    });
+    RouteOutput(*module, out_fd, impl_->pacing);
     impl_->Add(Impl::Link{Impl::Kind::kStdin, STDIN_FILENO, std::move(module), out_fd, -1});
     return {};
 }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -532,6 +534,19 @@ void CmdConfQuery(Context& ctx, const Command& command) {
     ctx.Write(value->empty() ? std::string("OK") : "OK " + Escape(*value));
 }
 
+// `CONF key=value` and the end of a PEM input: write, persist when a persistent key changed.
+void WriteKey(Context& ctx, std::string_view key, std::string value) {
+    auto written = ctx.state.config.Write(key, std::move(value));
+    if (!written) {
+        ctx.Error(written.error());
+        return;
+    }
+    if (*written) {
+        ctx.Persist();
+    }
+    ctx.Write("OK");
+}
+
 void CmdConf(Context& ctx, const Command& command) {
     if (RejectSuffix(ctx, command)) {
         return;
@@ -557,15 +572,7 @@ void CmdConf(Context& ctx, const Command& command) {
         ctx.state.assembler.SetRawMode(true);
         return;
     }
-    auto written = ctx.state.config.Write(key, std::move(value));
-    if (!written) {
-        ctx.Error(written.error());
-        return;
-    }
-    if (*written) {
-        ctx.Persist();
-    }
-    ctx.Write("OK");
+    WriteKey(ctx, key, std::move(value));
 }
 
 // A raw line while `CONF {cert}=pem` input is in progress.
@@ -600,15 +607,7 @@ void PemLine(Context& ctx, AssembledLine line) {
     const std::string key = *state.pem_key;
     std::string value = std::move(state.pem_buffer);
     finish();
-    auto written = state.config.Write(key, std::move(value));
-    if (!written) {
-        ctx.Error(written.error());
-        return;
-    }
-    if (*written) {
-        ctx.Persist();
-    }
-    ctx.Write("OK");
+    WriteKey(ctx, key, std::move(value));
 }
 
 void ResetCommon(Context& ctx) {
@@ -758,53 +757,60 @@ void CmdShadow(Context& ctx, const Command& command) {
     ctx.Error(AtError::kShadowError);
 }
 
-void Dispatch(Context& ctx, const Command& command) {
-    const std::string& w = command.word;
-    if (w.empty()) {
-        ctx.Write("OK");  // `AT` (PG-CMD 4.6.3).
-    } else if (w == "CONNECT" || w == "CONNECT!") {
-        if (!RejectSuffix(ctx, command) && !RejectParameter(ctx, command)) {
-            StartConnect(ctx, w == "CONNECT");
-        }
-    } else if (w == "CONNECT?") {
-        CmdConnectQuery(ctx, command);
-    } else if (w == "DISCONNECT") {
-        CmdDisconnect(ctx, command);
-    } else if (w == "SEND") {
-        CmdSend(ctx, command);
-    } else if (w == "GET") {
-        CmdGet(ctx, command);
-    } else if (w == "SUBSCRIBE" || w == "UNSUBSCRIBE") {
-        CmdSubscribe(ctx, command, w == "SUBSCRIBE");
-    } else if (w == "CONF") {
-        CmdConf(ctx, command);
-    } else if (w == "CONF?") {
-        CmdConfQuery(ctx, command);
-    } else if (w == "EVENT?") {
-        CmdEvent(ctx, command);
-    } else if (w == "RESET" || w == "FACTORY_RESET") {
-        CmdReset(ctx, command, w == "FACTORY_RESET");
-    } else if (w == "SLEEP") {
-        CmdSleep(ctx, command);
-    } else if (w == "CONFMODE") {
-        CmdConfmode(ctx, command);
-    } else if (w == "TIME?") {
-        CmdTime(ctx, command);
-    } else if (w == "WHERE?") {
-        if (!RejectSuffix(ctx, command) && !RejectParameter(ctx, command)) {
-            ctx.Error(AtError::kLocationNotAvailable);  // Not emulated: location (optional).
-        }
-    } else if (w == "DIAG") {
-        CmdDiag(ctx, command);
-    } else if (w == "OTA?" || w == "OTA") {
-        CmdOta(ctx, command, w == "OTA?");
-    } else if (w == "SHADOW") {
-        CmdShadow(ctx, command);
-    } else {
-        // Includes removed/legacy commands (STAT, JOB, DEFENDER, CONFIG), EVENT!, OTW, GPIO
-        // and BLE, which are not emulated (reference §4.8-4.10).
-        ctx.Error(AtError::kCommandNotFound);
+void CmdWhere(Context& ctx, const Command& command) {
+    if (!RejectSuffix(ctx, command) && !RejectParameter(ctx, command)) {
+        ctx.Error(AtError::kLocationNotAvailable);  // Not emulated: location (optional).
     }
+}
+
+template <bool kBlocking>
+void CmdConnect(Context& ctx, const Command& command) {
+    if (!RejectSuffix(ctx, command) && !RejectParameter(ctx, command)) {
+        StartConnect(ctx, kBlocking);
+    }
+}
+
+using Handler = void (*)(Context&, const Command&);
+
+// Command word (upper case, as ParseCommand leaves it) -> handler. Words not listed, which
+// includes removed/legacy commands (STAT, JOB, DEFENDER, CONFIG), EVENT!, OTW, GPIO and BLE,
+// are not emulated (reference §4.8-4.10): ERR3.
+constexpr std::pair<std::string_view, Handler> kCommands[] = {
+    {"CONNECT", CmdConnect<true>},
+    {"CONNECT!", CmdConnect<false>},
+    {"CONNECT?", CmdConnectQuery},
+    {"DISCONNECT", CmdDisconnect},
+    {"SEND", CmdSend},
+    {"GET", CmdGet},
+    {"SUBSCRIBE", [](Context& ctx, const Command& c) { CmdSubscribe(ctx, c, true); }},
+    {"UNSUBSCRIBE", [](Context& ctx, const Command& c) { CmdSubscribe(ctx, c, false); }},
+    {"CONF", CmdConf},
+    {"CONF?", CmdConfQuery},
+    {"EVENT?", CmdEvent},
+    {"RESET", [](Context& ctx, const Command& c) { CmdReset(ctx, c, false); }},
+    {"FACTORY_RESET", [](Context& ctx, const Command& c) { CmdReset(ctx, c, true); }},
+    {"SLEEP", CmdSleep},
+    {"CONFMODE", CmdConfmode},
+    {"TIME?", CmdTime},
+    {"WHERE?", CmdWhere},
+    {"DIAG", CmdDiag},
+    {"OTA?", [](Context& ctx, const Command& c) { CmdOta(ctx, c, true); }},
+    {"OTA", [](Context& ctx, const Command& c) { CmdOta(ctx, c, false); }},
+    {"SHADOW", CmdShadow},
+};
+
+void Dispatch(Context& ctx, const Command& command) {
+    if (command.word.empty()) {
+        ctx.Write("OK");  // `AT` (PG-CMD 4.6.3).
+        return;
+    }
+    for (const auto& [word, handler] : kCommands) {
+        if (word == command.word) {
+            handler(ctx, command);
+            return;
+        }
+    }
+    ctx.Error(AtError::kCommandNotFound);
 }
 
 void ProcessLine(Context& ctx, AssembledLine line) {

@@ -78,6 +78,13 @@ private:
     std::vector<std::pair<std::string, CertFiles>> device_cas_;
 };
 
+/// An ExpressLink module birth certificate (CN = serial = ThingName, pki::ModuleIdentityMaker,
+/// valid [now - 1 h, now + 24 h]) issued by the CA `ca_cert_pem` / `ca_key_pem`, written to
+/// `directory`/<ThingName>.pem and .key; the ThingName is returned in `thing_name`. Throws
+/// std::runtime_error on a set-up failure (like TestPki).
+CertFiles ModuleBirthCertificate(const std::string& ca_cert_pem, const std::string& ca_key_pem,
+                                 const std::filesystem::path& directory, std::string& thing_name);
+
 /// Options for a test broker.
 struct TestBrokerOptions {
     std::filesystem::path plugin;  ///< Empty: no plugin.
