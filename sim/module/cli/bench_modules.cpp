@@ -52,6 +52,8 @@
 #include "sim/core/adapters.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/module/paho_waker.hpp"
+#include "sim/module/paho_stdin_guard.hpp"
+#include "sim/module/tls_file_memo.hpp"
 #include "sim/world/world.hpp"
 #include "sim/oem_account/onboard.hpp"
 #include "sim/world/mosquitto_config.hpp"
@@ -1259,6 +1261,17 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
         }
         waker->reset();
         fleet->reset();
+        const auto memo = sim::module::GetTlsFileMemoStats();
+        Progress("  TLS file memo (sim/module/tls_file_memo.hpp): %s, %llu hits, %llu decoded, "
+                 "%llu left to OpenSSL",
+                 sim::module::TlsFileMemoActive() ? "active" : "NOT active",
+                 static_cast<unsigned long long>(memo.hits),
+                 static_cast<unsigned long long>(memo.misses),
+                 static_cast<unsigned long long>(memo.bypassed));
+        Progress("  Paho stdin guard (sim/module/paho_stdin_guard.hpp): %s, %llu close(0) from "
+                 "Paho C dropped",
+                 sim::module::PahoStdinGuardActive() ? "active" : "NOT active",
+                 static_cast<unsigned long long>(sim::module::PahoStdinClosesDropped()));
     }
     Figure("onboarding: configuration: %zu modules, %zu host threads, %zu claim sessions, %zu "
            "module process%s, Paho waker %s",

@@ -21,6 +21,8 @@
 
 #include "sim/core/adapters.hpp"
 #include "sim/core/hex.hpp"
+#include "sim/module/paho_stdin_guard.hpp"
+#include "sim/module/tls_file_memo.hpp"
 
 namespace sim::module {
 
@@ -427,6 +429,15 @@ private:
 }  // namespace
 
 std::unique_ptr<MqttPort> MakePahoMqttPort(PahoOptions options, MqttEventSink sink) {
+    // Paho C decodes the PEM files on every connect; the memo (and this reference, which links
+    // it into every program that uses this port) takes that off its receive thread.
+    static const bool memo_active = TlsFileMemoActive();
+    // And the guard against Paho C closing descriptor 0 (sim/module/paho_stdin_guard.hpp).
+    static const bool guard_active = PahoStdinGuardActive();
+    if (options.logger && (!memo_active || !guard_active)) {
+        options.logger->debug("Paho work-arounds: TLS file memo {}, stdin guard {}",
+                              memo_active ? "on" : "off", guard_active ? "on" : "off");
+    }
     return std::make_unique<PahoMqttPort>(std::move(options), std::move(sink));
 }
 
