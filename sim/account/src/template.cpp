@@ -637,4 +637,25 @@ std::map<std::string, std::string> JitpParameters(const pki::CertificateInfo& ce
     return out;
 }
 
+std::string JitpTemplateBody(const JitpTemplatePolicy& policy) {
+    const char* const policy_property =
+        policy.kind == JitpTemplatePolicy::Kind::kPolicyName ? "PolicyName" : "PolicyDocument";
+    const json body = {
+        {"Parameters",
+         {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
+          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
+        {"Resources",
+         {{"thing",
+           {{"Type", "AWS::IoT::Thing"},
+            {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
+          {"certificate",
+           {{"Type", "AWS::IoT::Certificate"},
+            {"Properties",
+             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
+          {"policy",
+           {{"Type", "AWS::IoT::Policy"}, {"Properties", {{policy_property, policy.value}}}}}}},
+    };
+    return body.dump();
+}
+
 }  // namespace sim::account

@@ -2,6 +2,7 @@
 #include "sim/core/adapters.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,6 +112,37 @@ std::shared_ptr<spdlog::logger> Logger(const std::string& component) {
 
 void SetLogLevel(std::string_view level) {
     spdlog::set_level(spdlog::level::from_str(std::string(level)));
+}
+
+Status RaiseDescriptorLimit(rlim_t needed) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return MakeError(ErrorCode::kIo,
+                         std::string("getrlimit(RLIMIT_NOFILE): ") +
+                             std::strerror(errno));  // NOLINT(concurrency-mt-unsafe)
+    }
+    if (limit.rlim_cur >= needed) {
+        return {};
+    }
+    if (limit.rlim_max < needed) {
+        // Raising the hard limit needs CAP_SYS_RESOURCE; try it, since containers often run as
+        // root, and otherwise tell the user which limit to raise.
+        const rlimit raised{needed, needed};
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            return {};
+        }
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "needs " + std::to_string(needed) +
+                             " file descriptors, the hard limit is " +
+                             std::to_string(limit.rlim_max) + " (raise `ulimit -Hn`)");
+    }
+    limit.rlim_cur = needed;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return MakeError(ErrorCode::kIo,
+                         std::string("setrlimit(RLIMIT_NOFILE): ") +
+                             std::strerror(errno));  // NOLINT(concurrency-mt-unsafe)
+    }
+    return {};
 }
 
 }  // namespace sim

@@ -148,33 +148,6 @@ std::size_t OpenDescriptors() {
     return n;
 }
 
-// Raises RLIMIT_NOFILE to at least `needed` (the hard limit too when allowed). mosquitto,
-// started afterwards, inherits the limit: it needs one descriptor per connected module as well.
-sim::Status RaiseDescriptorLimit(rlim_t needed) {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-        return sim::MakeError(sim::ErrorCode::kIo, "getrlimit(RLIMIT_NOFILE) failed");
-    }
-    if (limit.rlim_cur >= needed) {
-        return {};
-    }
-    if (limit.rlim_max < needed) {
-        rlimit raised{needed, needed};
-        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-            return {};
-        }
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              "--count: needs " + std::to_string(needed) +
-                                  " file descriptors, the hard limit is " +
-                                  std::to_string(limit.rlim_max) + " (raise `ulimit -Hn`)");
-    }
-    limit.rlim_cur = needed;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-        return sim::MakeError(sim::ErrorCode::kIo, "setrlimit(RLIMIT_NOFILE) failed");
-    }
-    return {};
-}
-
 // A port the OS reports free on `address` now (bind to port 0, read it back, close).
 sim::Result<std::uint16_t> FreePort(const std::string& address) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -407,8 +380,8 @@ std::size_t ConnectAll(const std::vector<std::shared_ptr<sim::module::SoftwareMo
 int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratch) {
     const std::size_t n = pki.identities.size();
     // One socket per module here and in the broker, plus files, pipes and the pty.
-    if (auto raised = RaiseDescriptorLimit(static_cast<rlim_t>(n + 512)); !raised) {
-        Progress("elsim bench modules: %s", raised.error().message.c_str());
+    if (auto raised = sim::RaiseDescriptorLimit(static_cast<rlim_t>(n + 512)); !raised) {
+        Progress("elsim bench modules: --count: %s", raised.error().message.c_str());
         return kExitBadInput;
     }
     auto port = FreePort(args.address);

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/account/template.hpp"
+
 namespace sim::oem_account {
 
 namespace {
@@ -96,27 +98,9 @@ std::string DevicePolicyDocument(const SetupOptions& options) {
 }
 
 std::string JitpTemplateBody(const SetupOptions& options) {
-    // The shape of the JITP template the console wizard of Appendix C builds, and of the AWS
-    // IoT Developer Guide's JITP example: the two certificate parameters, a thing named by the
-    // certificate's CommonName, the certificate ACTIVE, the policy attached.
-    json body = {
-        {"Parameters",
-         {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
-          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-        {"Resources",
-         {{"thing",
-           {{"Type", "AWS::IoT::Thing"},
-            {"Properties",
-             {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
-          {"certificate",
-           {{"Type", "AWS::IoT::Certificate"},
-            {"Properties",
-             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
-          {"policy",
-           {{"Type", "AWS::IoT::Policy"},
-            {"Properties", {{"PolicyName", options.policy_name}}}}}}},
-    };
-    return body.dump();
+    // The shape of the JITP template the console wizard of Appendix C builds; one builder for
+    // the whole project (sim/account/template.hpp).
+    return account::JitpTemplateBody(account::JitpTemplatePolicy::Named(options.policy_name));
 }
 
 std::string ProvisioningRoleArn(const SetupOptions& options) {

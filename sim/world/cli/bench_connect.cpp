@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #if SIM_BENCH_WITH_ACCOUNT
+#include "sim/account/template.hpp"
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
 #endif
@@ -294,25 +295,14 @@ int RunJitpBench(const BenchArgs& args, std::uint16_t port, SSL_CTX* ctx,
                            ca.error().message.c_str());
         return kExitFailed;
     }
-    const nlohmann::json template_body = {
-        {"Parameters",
-         {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
-          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-        {"Resources",
-         {{"thing",
-           {{"Type", "AWS::IoT::Thing"},
-            {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
-          {"certificate",
-           {{"Type", "AWS::IoT::Certificate"},
-            {"Properties",
-             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
-          {"policy", {{"Type", "AWS::IoT::Policy"}, {"Properties", {{"PolicyName", "BenchConnect"}}}}}}}};
+    const std::string template_body =
+        sim::account::JitpTemplateBody(sim::account::JitpTemplatePolicy::Named("BenchConnect"));
     auto registered = client.Call(
         "POST", "/cacertificate", {{"setAsActive", "true"}, {"allowAutoRegistration", "true"}},
         {{"caCertificate", ca->pem()},
          {"certificateMode", "SNI_ONLY"},
          {"registrationConfig",
-          {{"templateBody", template_body.dump()},
+          {{"templateBody", template_body},
            {"roleArn", std::string("arn:aws:iam::") + kBenchAccountId + ":role/JITP"}}}});
     if (!registered) {
         (void)std::fprintf(stderr, "elsim bench connect: RegisterCACertificate (JITP): %s %s\n",

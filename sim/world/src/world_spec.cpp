@@ -4,8 +4,9 @@
 #include <set>
 #include <string>
 
-#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
+
+#include "sim/core/net.hpp"
 
 namespace sim::world {
 namespace {
@@ -226,14 +227,7 @@ const char* ToString(AccountKind kind) noexcept {
     return kind == AccountKind::kStaging ? "staging" : "oem";
 }
 
-bool IsLoopbackV4(std::string_view address) {
-    in_addr addr{};
-    const std::string text(address);
-    if (::inet_pton(AF_INET, text.c_str(), &addr) != 1) {
-        return false;
-    }
-    return (ntohl(addr.s_addr) >> 24) == 127;
-}
+bool IsLoopbackV4(std::string_view address) { return sim::IsLoopbackIpv4(address); }
 
 sim::Result<WorldSpec> ParseWorldSpec(std::string_view yaml, std::string_view source) {
     try {

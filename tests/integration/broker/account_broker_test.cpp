@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/account/template.hpp"
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/staging/oem_registration.hpp"
@@ -57,23 +58,10 @@ const char* Name(Outcome outcome) {
 }
 
 // A JITP provisioning template body (seed 001 Appendix C): a thing named by the certificate's
-// CN, the certificate ACTIVE, and a policy with `policy_document`.
-json JitpTemplate(const json& policy_document) {
-    return {
-        {"Parameters",
-         {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
-          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-        {"Resources",
-         {{"thing",
-           {{"Type", "AWS::IoT::Thing"},
-            {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
-          {"certificate",
-           {{"Type", "AWS::IoT::Certificate"},
-            {"Properties",
-             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
-          {"policy",
-           {{"Type", "AWS::IoT::Policy"},
-            {"Properties", {{"PolicyDocument", policy_document.dump()}}}}}}}};
+// CN, the certificate ACTIVE, and a policy with `policy_document` (sim/account/template.hpp).
+std::string JitpTemplate(const json& policy_document) {
+    return sim::account::JitpTemplateBody(
+        sim::account::JitpTemplatePolicy::FromDocument(policy_document.dump()));
 }
 
 class AccountBrokerTest : public sim::testing::AccountBrokerFixture {
@@ -237,11 +225,11 @@ TEST_F(AccountBrokerTest, JitpFirstConnectCreatesThingAndSecondConnectSucceeds) 
            {"Action", {"iot:Publish", "iot:Receive"}},
            {"Resource",
             {"arn:aws:iot:us-east-1:123456789012:topic/${iot:Connection.Thing.ThingName}/*"}}}}}};
-    const json template_body = JitpTemplate(policy_document);
+    const std::string template_body = JitpTemplate(policy_document);
     const json body = {{"caCertificate", pki_->DeviceCa("oem-ca").cert_pem},
                        {"certificateMode", "SNI_ONLY"},
                        {"registrationConfig",
-                        {{"templateBody", template_body.dump()},
+                        {{"templateBody", template_body},
                          {"roleArn", "arn:aws:iam::123456789012:role/JITPRole"}}}};
     const json ca = Call("POST", "/cacertificate", body,
                          {{"setAsActive", "true"}, {"allowAutoRegistration", "true"}});
@@ -279,10 +267,10 @@ TEST_F(AccountBrokerTest, OnboardingByClaimOemAccountProvisionsModuleByJitpTempl
            {"Resource", "arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"}},
           {{"Effect", "Allow"}, {"Action", {"iot:Publish", "iot:Receive", "iot:Subscribe"}},
            {"Resource", "*"}}}}};
-    const json template_body = JitpTemplate(policy);
+    const std::string template_body = JitpTemplate(policy);
     Call("POST", "/provisioning-templates",
          {{"templateName", "ExpressLinkJitp"},
-          {"templateBody", template_body.dump()},
+          {"templateBody", template_body},
           {"provisioningRoleArn", "arn:aws:iam::123456789012:role/JITPRole"},
           {"enabled", true},
           {"type", "JITP"}});

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "account_fixture.hpp"
@@ -335,6 +336,86 @@ TEST(JitpParametersTest, TakesOnlyPresentSubjectFieldsPlusId) {
                                   {"AWS::IoT::Certificate::SerialNumber", "SN9"},
                                   {"AWS::IoT::Certificate::Id", leaf.certificate_id}}));
 }
+
+// ---- The project's JITP template body --------------------------------------------------
+
+// Byte for byte the body the three former hand-written copies produced (setup_plan.cpp,
+// bench_connect.cpp, the broker tests): keys sorted, compact.
+TEST(JitpTemplateBodyTest, IsTheCompactSortedBodyTheHandWrittenCopiesProduced) {
+    EXPECT_EQ(
+        JitpTemplateBody(JitpTemplatePolicy::Named("ExpressLinkDevicePolicy")),
+        R"({"Parameters":{"AWS::IoT::Certificate::CommonName":{"Type":"String"},)"
+        R"("AWS::IoT::Certificate::Id":{"Type":"String"}},"Resources":{"certificate":)"
+        R"({"Properties":{"CertificateId":{"Ref":"AWS::IoT::Certificate::Id"},"Status":"ACTIVE"},)"
+        R"("Type":"AWS::IoT::Certificate"},"policy":{"Properties":{"PolicyName":)"
+        R"("ExpressLinkDevicePolicy"},"Type":"AWS::IoT::Policy"},"thing":{"Properties":)"
+        R"({"ThingName":{"Ref":"AWS::IoT::Certificate::CommonName"}},"Type":"AWS::IoT::Thing"}}})");
+    EXPECT_TRUE(ValidateTemplateBody(JitpTemplateBody(JitpTemplatePolicy::FromDocument("{}"))));
+}
+
+struct JitpBodyCase {
+    std::string name;
+    JitpTemplatePolicy policy;
+    Params parameters;
+    std::optional<std::string> thing_name;  // nullopt: evaluation must fail
+    std::string error_substring;
+};
+
+void PrintTo(const JitpBodyCase& c, std::ostream* os) { *os << c.name; }
+
+class JitpTemplateBodyEvalTest : public ::testing::TestWithParam<JitpBodyCase> {};
+
+TEST_P(JitpTemplateBodyEvalTest, EvaluatesWithJitpParametersOrFails) {
+    const auto& c = GetParam();
+    const auto plan = EvaluateTemplate(JitpTemplateBody(c.policy), c.parameters);
+    if (!c.thing_name) {
+        ASSERT_FALSE(plan.has_value());
+        EXPECT_NE(plan.error().message.find(c.error_substring), std::string::npos)
+            << plan.error().message;
+        return;
+    }
+    ASSERT_TRUE(plan.has_value()) << plan.error().message;
+    ASSERT_EQ(plan->things.size(), 1U);
+    EXPECT_EQ(plan->things[0].thing_name, *c.thing_name);
+    ASSERT_EQ(plan->certificates.size(), 1U);
+    EXPECT_EQ(plan->certificates[0].certificate_id, c.parameters.at("AWS::IoT::Certificate::Id"));
+    EXPECT_EQ(plan->certificates[0].status, CertificateStatus::kActive);
+    ASSERT_EQ(plan->policies.size(), 1U);
+    if (c.policy.kind == JitpTemplatePolicy::Kind::kPolicyName) {
+        EXPECT_EQ(plan->policies[0].policy_name, c.policy.value);
+        EXPECT_FALSE(plan->policies[0].policy_document.has_value());
+    } else {
+        EXPECT_EQ(plan->policies[0].policy_document, c.policy.value);
+        EXPECT_FALSE(plan->policies[0].policy_name.has_value());
+    }
+}
+
+// What JitpParameters gives for a module birth certificate (CN = ThingName).
+Params ModuleParameters() {
+    return {{"AWS::IoT::Certificate::CommonName", "0123456789abcdef"},
+            {"AWS::IoT::Certificate::Id", std::string(64, 'a')}};
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, JitpTemplateBodyEvalTest,
+    ::testing::Values(JitpBodyCase{"NamedPolicy",
+                                   JitpTemplatePolicy::Named("ExpressLinkDevicePolicy"),
+                                   ModuleParameters(), "0123456789abcdef", ""},
+                      JitpBodyCase{"PolicyDocument",
+                                   JitpTemplatePolicy::FromDocument(
+                                       R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow",)"
+                                       R"("Action":"iot:Connect","Resource":"*"}]})"),
+                                   ModuleParameters(), "0123456789abcdef", ""},
+                      // Quotes and backslashes in the name are escaped, not spliced into the JSON.
+                      JitpBodyCase{"NameNeedingEscapes", JitpTemplatePolicy::Named("a\"b\\c"),
+                                   ModuleParameters(), "0123456789abcdef", ""},
+                      JitpBodyCase{"CertificateWithoutCommonName", JitpTemplatePolicy::Named("P"),
+                                   Params{{"AWS::IoT::Certificate::Id", std::string(64, 'a')}},
+                                   std::nullopt, "AWS::IoT::Certificate::CommonName"},
+                      JitpBodyCase{"NoCertificateId", JitpTemplatePolicy::Named("P"),
+                                   Params{{"AWS::IoT::Certificate::CommonName", "m"}}, std::nullopt,
+                                   "AWS::IoT::Certificate::Id"}),
+    [](const auto& test_case) { return test_case.param.name; });
 
 }  // namespace
 }  // namespace sim::account

@@ -14,6 +14,7 @@
 #include "pki/authority.hpp"
 #include "pki/key.hpp"
 #include "sim/account/registry.hpp"
+#include "sim/account/template.hpp"
 #include "sim/broker/broker_core.hpp"
 
 namespace sim::broker {
@@ -204,23 +205,8 @@ TEST_F(RegistryAccountViewTest, InactiveCaOrDisabledAutoRegistrationRefuses) {
 }
 
 TEST_F(RegistryAccountViewTest, JitpProvisionsOnFirstConnectAndNextConnectSucceeds) {
-    const std::string template_body =
-        json{{"Parameters",
-              {{"AWS::IoT::Certificate::CommonName", {{"Type", "String"}}},
-               {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-             {"Resources",
-              {{"thing",
-                {{"Type", "AWS::IoT::Thing"},
-                 {"Properties", {{"ThingName", {{"Ref", "AWS::IoT::Certificate::CommonName"}}}}}}},
-               {"certificate",
-                {{"Type", "AWS::IoT::Certificate"},
-                 {"Properties",
-                  {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}},
-                   {"Status", "ACTIVE"}}}}},
-               {"policy",
-                {{"Type", "AWS::IoT::Policy"},
-                 {"Properties", {{"PolicyDocument", kDevicePolicy}}}}}}}}
-            .dump();
+    const std::string template_body = sim::account::JitpTemplateBody(
+        sim::account::JitpTemplatePolicy::FromDocument(kDevicePolicy));
     RegisterCa(true, true, template_body);
     const auto device = Device("thing-9");
     const auto first = core_.OnConnect(Input(device, "thing-9"), clock_.Now());

@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/module/endpoints.hpp"
 
-#include <arpa/inet.h>
-
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "sim/core/adapters.hpp"
+#include "sim/core/net.hpp"
 
 namespace sim::module {
 
-bool IsLoopbackIpv4(const std::string& host) {
-    in_addr address{};
-    if (::inet_pton(AF_INET, host.c_str(), &address) != 1) {
-        return false;
-    }
-    return (ntohl(address.s_addr) >> 24) == 127;
-}
+bool IsLoopbackIpv4(const std::string& host) { return sim::IsLoopbackIpv4(host); }
 
 namespace {
 

@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <map>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -38,6 +39,9 @@ public:
     }
     void Retire(std::shared_ptr<mqtt::async_client> client) {
         std::lock_guard lock(mutex_);
+        // Not sooner: with 250 ms, destroys overlapped Paho C closing the same connection on
+        // its receive thread, and the stdin guard (paho_stdin_guard.hpp) caught three times as
+        // many close(0) calls per 1,000-module bench run, with more connect retries.
         queue_.emplace_back(std::chrono::steady_clock::now() + std::chrono::seconds{2},
                             std::move(client));
         wake_.notify_one();
@@ -90,7 +94,41 @@ private:
 };
 
 // True when a TCP connection to ip:port is refused or times out (hint 3 rather than 4).
+bool ProbeUnreachable(const ResolvedAddress& address);
+
+// Assumed: a probe's answer holds for kProbeFresh for every module of the process that failed
+// on the same address. At onboarding every module's first OEM connect fails once (JITP), and a
+// probe each meant a thread and a TCP connect to the broker per module (1,000 extra connects to
+// accept and drop in the OEM broker per 1,000 modules). A broker that goes down within that
+// second is reported as hint 4 instead of 3 for at most that second.
+constexpr auto kProbeFresh = std::chrono::seconds{1};
+
 bool TcpUnreachable(const ResolvedAddress& address) {
+    struct Probe {
+        std::chrono::steady_clock::time_point at;
+        bool unreachable = false;
+    };
+    static std::mutex mutex;
+    static std::map<std::pair<std::string, std::uint16_t>, Probe> recent;
+    const auto key = std::make_pair(address.ip, address.port);
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mutex);
+        if (const auto it = recent.find(key);
+            it != recent.end() && now - it->second.at < kProbeFresh) {
+            return it->second.unreachable;
+        }
+    }
+    const bool unreachable = ProbeUnreachable(address);
+    std::lock_guard lock(mutex);
+    if (recent.size() > 1024) {
+        recent.clear();
+    }
+    recent[key] = Probe{std::chrono::steady_clock::now(), unreachable};
+    return unreachable;
+}
+
+bool ProbeUnreachable(const ResolvedAddress& address) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return false;

@@ -354,24 +354,10 @@ sim::Result<std::string> ConnectWithRetry(module::SoftwareModule& module, int to
 
 sim::Status RaiseDescriptorLimitFor(std::size_t modules) {
     // Per module: its socket here and in a broker, plus a retired Paho client for up to 2 s.
-    const auto needed = static_cast<rlim_t>(3 * modules + 512);
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-        return sim::MakeError(sim::ErrorCode::kIo, "getrlimit(RLIMIT_NOFILE) failed");
-    }
-    if (limit.rlim_cur >= needed) {
-        return {};
-    }
-    if (limit.rlim_max < needed) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              "--modules: " + std::to_string(modules) + " modules need " +
-                                  std::to_string(needed) +
-                                  " file descriptors, the hard limit is " +
-                                  std::to_string(limit.rlim_max) + " (raise `ulimit -Hn`)");
-    }
-    limit.rlim_cur = needed;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-        return sim::MakeError(sim::ErrorCode::kIo, "setrlimit(RLIMIT_NOFILE) failed");
+    auto raised = sim::RaiseDescriptorLimit(static_cast<rlim_t>(3 * modules + 512));
+    if (!raised) {
+        return sim::MakeError(raised.error().code, "--modules: " + std::to_string(modules) +
+                                                       " modules: " + raised.error().message);
     }
     return {};
 }
@@ -624,8 +610,12 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
     // and switching off the adapter's hint-3 TCP probe did not change the count. It also hits
     // staging connects (1 in ~400 modules; 2-3% of modules in 1000-module bench runs count
     // either kind). What remains is the client process abandoning a handshake while Paho C runs
-    // every TLS handshake of every module on its one receive thread; the exact path inside
-    // Paho C is not pinned down.
+    // every TLS handshake of every module on its one receive thread. The likeliest path, found
+    // later with perf traces: Paho C closes one connection from two threads at once (the send
+    // thread processing a module's DISCONNECT, the receive thread a socket error); its close(0)
+    // form is now caught by sim/module/paho_stdin_guard.hpp (0-6 per 1,000-module run), and the
+    // same race on a descriptor that a new module's socket has just reused would end that
+    // socket's handshake, which is this symptom. It cannot be fixed from outside Paho C.
     std::vector<std::string> dropped;
     connected = ConnectWithRetry(module, 2, std::chrono::seconds{20}, &dropped);
     if (!connected) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pki/certificate.hpp"
@@ -95,5 +96,30 @@ AwsStatus ValidateTemplateBody(std::string_view template_body);
 /// AWS::IoT::Certificate::Id (the certificateId). SerialNumber is the subject's serialNumber
 /// attribute (Assumed: §9 item 7, the literal reading of the docs).
 std::map<std::string, std::string> JitpParameters(const pki::CertificateInfo& certificate);
+
+/// The AWS::IoT::Policy resource of a JITP template: an existing policy by name (PolicyName),
+/// or a policy the template creates from a document (PolicyDocument, JSON text).
+struct JitpTemplatePolicy {
+    enum class Kind { kPolicyName, kPolicyDocument };
+    Kind kind = Kind::kPolicyName;
+    std::string value;  ///< The policy name, or the policy document as JSON text.
+
+    static JitpTemplatePolicy Named(std::string policy_name) {
+        return {Kind::kPolicyName, std::move(policy_name)};
+    }
+    static JitpTemplatePolicy FromDocument(std::string policy_document) {
+        return {Kind::kPolicyDocument, std::move(policy_document)};
+    }
+};
+
+/// The one JITP provisioning-template body the project sends (OEM guide Appendix C steps 10-14,
+/// the AWS IoT Developer Guide's JITP example; aws-iot-core.md §4.3): Parameters
+/// AWS::IoT::Certificate::CommonName and AWS::IoT::Certificate::Id (Type String); Resources
+/// "thing" (AWS::IoT::Thing, ThingName = Ref CommonName, i.e. the module's ThingName),
+/// "certificate" (AWS::IoT::Certificate, CertificateId = Ref Id, Status ACTIVE) and "policy"
+/// (AWS::IoT::Policy, from `policy`). Returns compact JSON text with object keys in sorted
+/// order, so equal inputs give byte-identical bodies. Pure; never fails: the policy name or
+/// document is checked by whoever runs the template (Registry::RunTemplate), not here.
+std::string JitpTemplateBody(const JitpTemplatePolicy& policy);
 
 }  // namespace sim::account

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Adapters shared by every component: the system clock, an OS-seeded Random, atomic file
-// writes and logger set-up. Cores never include this header.
+// writes, logger set-up and the descriptor limit. Cores never include this header.
 
 #include <filesystem>
 #include <memory>
@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <spdlog/logger.h>
+#include <sys/resource.h>
 
 #include "sim/core/ports.hpp"
 #include "sim/core/result.hpp"
@@ -42,6 +43,16 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
 
 /// Reads a whole file; the error names the path and the OS reason.
 Result<std::string> ReadFile(const std::filesystem::path& path);
+
+/// Raises this process's RLIMIT_NOFILE soft limit to at least `needed` descriptors; processes
+/// started afterwards (mosquitto, which needs one descriptor per connected client as well)
+/// inherit it. A soft limit already >= `needed` is left alone. When the hard limit is lower,
+/// both limits are set to `needed`, which succeeds only with CAP_SYS_RESOURCE (e.g. as root).
+/// Not thread-safe with respect to other setrlimit callers. Errors (the caller prefixes the
+/// option that asked for it): kInvalidArgument "needs N file descriptors, the hard limit is H
+/// (raise `ulimit -Hn`)" when the hard limit is too low and cannot be raised; kIo when
+/// getrlimit/setrlimit fails otherwise. On error the limits are unchanged.
+Status RaiseDescriptorLimit(rlim_t needed);
 
 /// A named logger ("pki", "module", ...) writing to stderr; created once, then shared.
 std::shared_ptr<spdlog::logger> Logger(const std::string& component);

@@ -44,7 +44,8 @@ std::string DevicePolicyDocument(const SetupOptions& options);
 
 /// The JITP template body (Appendix C steps 10-14: create a thing, certificate ACTIVE, the
 /// policy attached): ThingName = the certificate's CommonName (the module's ThingName, pki
-/// ModuleSpec), CertificateId = AWS::IoT::Certificate::Id.
+/// ModuleSpec), CertificateId = AWS::IoT::Certificate::Id. Exactly
+/// sim::account::JitpTemplateBody(JitpTemplatePolicy::Named(options.policy_name)).
 std::string JitpTemplateBody(const SetupOptions& options);
 
 /// "arn:aws:iam::<account_id>:role/<role_name>".

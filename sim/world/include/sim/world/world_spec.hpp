@@ -73,7 +73,8 @@ struct WorldPlan {
 /// Assigns endpoint hosts (14 lowercase alphanumerics from `random`, like AWS's prefixes).
 WorldPlan PlanWorld(const WorldSpec& spec, sim::Random& random);
 
-/// True for a dotted IPv4 address inside 127.0.0.0/8.
+/// True for a dotted IPv4 address inside 127.0.0.0/8: sim::IsLoopbackIpv4 (sim/core/net.hpp),
+/// which states the exact grammar.
 bool IsLoopbackV4(std::string_view address);
 
 }  // namespace sim::world

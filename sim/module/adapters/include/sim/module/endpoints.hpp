@@ -25,7 +25,8 @@ struct ResolvedAddress {
 using Resolver = std::function<std::optional<ResolvedAddress>(const std::string& host,
                                                                std::uint16_t port)>;
 
-/// True for a dotted-quad IPv4 literal in 127.0.0.0/8.
+/// True for a dotted-quad IPv4 literal in 127.0.0.0/8: sim::IsLoopbackIpv4 (sim/core/net.hpp),
+/// which states the exact grammar.
 bool IsLoopbackIpv4(const std::string& host);
 
 /// The endpoints map. Accepted forms: {"host": "127.0.0.2:8883", ...} or

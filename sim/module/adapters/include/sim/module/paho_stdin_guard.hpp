@@ -9,9 +9,11 @@ namespace sim::module {
 //
 // Paho C (1.3.12, Debian 12) uses socket value 0 for "no socket", and MQTTAsync_closeOnly
 // checks `net.socket > 0` before it takes its socket lock but reads net.socket again after:
-// when a connection is closed from two paths at once (seen in fleets of 1,000 modules at
-// onboarding, where the broker and the module close the same connection), the second path
-// calls close(0) and closes the process's stdin. The next socket or file the process opens
+// when a connection is closed from two paths at once, the second path calls close(0) and
+// closes the process's stdin. Seen in fleets of 1,000 modules at onboarding (perf traces of
+// elsim bench modules): Paho's send thread closes a batch of sockets for the modules' queued
+// DISCONNECTs, and right after, its receive thread handles a socket error through
+// nextOrClose -> MQTTAsync_closeSession -> MQTTAsync_closeOnly and calls close(0). The next socket or file the process opens
 // then gets descriptor 0; a Paho client whose socket is 0 is never served (its receive thread
 // treats 0 as "nothing ready" and sleeps 100 ms on every pass), so connects stall until their
 // timeout and the whole fleet slows to a crawl (elsim bench modules: 25-57 modules/s in the

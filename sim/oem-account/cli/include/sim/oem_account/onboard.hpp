@@ -167,7 +167,9 @@ sim::Result<OnboardingSetup> SetUpOnboarding(const OnboardingSetupOptions& optio
                                              const std::function<void(const std::string&)>& print);
 
 /// Raises RLIMIT_NOFILE so that `modules` connections fit in this process and in the brokers
-/// started afterwards (they inherit it). Errors: kInvalidArgument when the hard limit is lower.
+/// started afterwards (they inherit it): sim::RaiseDescriptorLimit(3 * modules + 512).
+/// Errors: kInvalidArgument when the hard limit is lower and cannot be raised; the message
+/// starts with "--modules: ".
 sim::Status RaiseDescriptorLimitFor(std::size_t modules);
 
 /// One module of an onboarding run.
