@@ -188,6 +188,27 @@ AwsClient::AwsClient(ClientConfig config, std::shared_ptr<const Clock> clock)
 
 AwsClient::~AwsClient() = default;
 
+// Assumed: worlds run their control planes without signature verification unless credentials
+// are configured, so this fixed secret is not checked; the access key id picks the account.
+ClientConfig EmulatedAccountConfig(std::string endpoint, std::string region,
+                                   std::string account_id) {
+    ClientConfig config;
+    config.endpoint = std::move(endpoint);
+    config.region = std::move(region);
+    config.credentials.access_key_id = std::move(account_id);
+    config.credentials.secret_access_key = std::string(kEmulatedSecretAccessKey);
+    return config;
+}
+
+Result<std::unique_ptr<AwsClient>> MakeAwsClient(ClientConfig config,
+                                                 std::shared_ptr<const Clock> clock) {
+    try {
+        return std::make_unique<AwsClient>(std::move(config), std::move(clock));
+    } catch (const std::exception& e) {
+        return MakeError(ErrorCode::kInvalidArgument, e.what());
+    }
+}
+
 std::string AwsClient::Path(std::initializer_list<std::string_view> segments) {
     std::string path;
     for (auto segment : segments) {

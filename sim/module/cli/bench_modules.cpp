@@ -50,6 +50,7 @@
 
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/module/paho_waker.hpp"
 #include "sim/module/paho_stdin_guard.hpp"
@@ -333,50 +334,6 @@ sim::Result<Pki> PreparePki(const ModulesBenchArgs& args, const fs::path& scratc
 
 // ---- (a) idle ------------------------------------------------------------------------------
 
-// Connects every module with the blocking `AT+CONNECT`, `window` at a time. A module whose
-// connect fails is retried (up to 3 attempts) after its back-off (1 s, 2 s, ...; PG-CMD
-// 4.7.2.2). Returns the number connected; `first_error` gets the first failure line.
-std::size_t ConnectAll(const std::vector<std::shared_ptr<sim::module::SoftwareModule>>& modules,
-                       std::size_t window, std::string& first_error,
-                       std::atomic<std::size_t>& failed_attempts) {
-    std::atomic<std::size_t> next{0};
-    std::atomic<std::size_t> connected{0};
-    std::mutex error_mutex;
-    auto worker = [&] {
-        for (std::size_t i = next.fetch_add(1); i < modules.size(); i = next.fetch_add(1)) {
-            for (int attempt = 1; attempt <= 3; ++attempt) {
-                auto lines = modules[i]->Command("AT+CONNECT", std::chrono::seconds{60});
-                if (lines.size() == 1 && lines[0] == "OK 1 CONNECTED") {
-                    const std::size_t done = connected.fetch_add(1) + 1;
-                    if (done % 1000 == 0) {
-                        Progress("  connected %zu/%zu", done, modules.size());
-                    }
-                    break;
-                }
-                failed_attempts.fetch_add(1);
-                {
-                    std::lock_guard lock(error_mutex);
-                    if (first_error.empty()) {
-                        first_error = lines.empty() ? "no response in 60 s" : lines[0];
-                    }
-                }
-                // Back-off after the n-th failure: 2^(n-1) s plus up to a quarter of it.
-                std::this_thread::sleep_for(std::chrono::milliseconds{1300 << (attempt - 1)});
-            }
-        }
-    };
-    std::vector<std::thread> threads;
-    const std::size_t n = std::max<std::size_t>(1, std::min(window, modules.size()));
-    threads.reserve(n);
-    for (std::size_t t = 0; t < n; ++t) {
-        threads.emplace_back(worker);
-    }
-    for (auto& t : threads) {
-        t.join();
-    }
-    return connected.load();
-}
-
 int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratch) {
     const std::size_t n = pki.identities.size();
     // One socket per module here and in the broker, plus files, pipes and the pty.
@@ -446,17 +403,25 @@ int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratc
     Progress("started %zu modules in %.1f s; connecting %zu at a time to %s:%u", n,
              Seconds(SteadyClock::now() - start), args.window, args.address.c_str(), *port);
 
-    std::string first_error;
-    std::atomic<std::size_t> failed_attempts{0};
-    start = SteadyClock::now();
-    const std::size_t connected =
-        ConnectAll((*fleet)->modules(), args.window, first_error, failed_attempts);
-    const double connect_seconds = Seconds(SteadyClock::now() - start);
+    // Every module with the blocking `AT+CONNECT`, `window` at a time, up to 3 attempts each
+    // (sim/module/connect_window.hpp).
+    sim::module::ConnectWindowOptions connect_options;
+    connect_options.window = args.window;
+    connect_options.attempts = 3;
+    connect_options.on_progress = [](const sim::module::ConnectProgress& p) {
+        if (p.module_connected && p.connected % 1000 == 0) {
+            Progress("  connected %zu/%zu", p.connected, p.total);
+        }
+    };
+    const auto connect = sim::module::ConnectWindowed((*fleet)->modules(), connect_options);
+    const std::size_t connected = connect.connected;
+    const std::string& first_error = connect.first_error;
+    const double connect_seconds = connect.elapsed.count();
     Figure(
         "idle: connected %zu/%zu modules in %.1f s (%.0f connects/s, %zu in flight, "
         "keep-alive %d s, %zu failed attempts)",
         connected, n, connect_seconds, static_cast<double>(connected) / connect_seconds,
-        args.window, args.keep_alive_seconds, failed_attempts.load());
+        args.window, args.keep_alive_seconds, connect.failed_attempts);
     if (!first_error.empty()) {
         Progress("  first connect failure: %s", first_error.c_str());
     }

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "sim/core/adapters.hpp"
+#include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/world/world.hpp"
 
@@ -25,7 +25,6 @@ namespace elsim {
 namespace {
 
 namespace fs = std::filesystem;
-using SteadyClock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
 
@@ -80,106 +79,39 @@ sim::Status ApplyWorld(ModuleVerbOptions& o) {
     return {};
 }
 
-// Connects every module with the blocking `AT+CONNECT`, at most `window` in flight, so that a
-// large fleet does not start thousands of TLS handshakes at once (each holds a socket and an
-// SSL_CTX while Paho's single receive thread works through them). A failed connect is retried
-// twice, after the module's back-off (1 s, 2 s plus up to a quarter: README "Back-off").
-// Progress every 1000 modules and a summary go to stderr; stdout stays the link list.
-class WindowedConnector {
-public:
-    WindowedConnector(const std::vector<std::shared_ptr<sim::module::SoftwareModule>>& modules,
-                      std::size_t window, std::shared_ptr<spdlog::logger> logger)
-        : modules_(modules),
-          window_(std::max<std::size_t>(1, window)),
-          logger_(std::move(logger)) {}
-
-    /// Runs to completion, or until g_stop (connects in flight finish first).
-    void Run() {
-        start_ = SteadyClock::now();
-        std::vector<std::thread> workers;
-        const std::size_t n = std::min(window_, modules_.size());
-        workers.reserve(n);
-        for (std::size_t t = 0; t < n; ++t) {
-            workers.emplace_back([this] { Work(); });
+// Connects every module (sim/module/connect_window.hpp), at most `window` in flight, 3
+// attempts each, until g_stop. Progress every 1000 modules and a summary go to stderr; stdout
+// stays the link list.
+void ConnectFleet(const std::vector<std::shared_ptr<sim::module::SoftwareModule>>& modules,
+                  std::size_t window, const std::shared_ptr<spdlog::logger>& logger) {
+    constexpr std::size_t kProgressEvery = 1000;
+    sim::module::ConnectWindowOptions options;
+    options.window = std::max<std::size_t>(1, window);
+    options.attempts = 3;
+    options.stop = &g_stop;
+    options.on_progress = [&modules](const sim::module::ConnectProgress& p) {
+        if (p.finished % kProgressEvery == 0) {
+            const double seconds = p.elapsed.count();
+            std::fprintf(stderr, "elsim module: %zu/%zu connects done (%zu failed), %.1f/s\n",
+                         p.finished, modules.size(), p.failed,
+                         seconds > 0 ? static_cast<double>(p.finished) / seconds : 0.0);
         }
-        for (auto& worker : workers) {
-            worker.join();
-        }
-        const double seconds = Seconds();
-        const std::size_t connected = connected_.load();
-        const std::size_t failed = failed_.load();
-        std::fprintf(stderr,
-                     "elsim module: connected %zu/%zu in %.2f s (%.1f connects/s, window %zu); "
-                     "%zu failed%s%s\n",
-                     connected, modules_.size(), seconds,
-                     seconds > 0 ? static_cast<double>(connected) / seconds : 0.0, window_, failed,
-                     first_error_.empty() ? "" : ", first: ", first_error_.c_str());
-        logger_->info("connect window done connected={} failed={} seconds={:.2f} window={}",
-                      connected, failed, seconds, window_);
-    }
-
-private:
-    void Work() {
-        for (std::size_t i = next_.fetch_add(1); i < modules_.size() && !g_stop.load();
-             i = next_.fetch_add(1)) {
-            bool ok = false;
-            for (int attempt = 1; attempt <= kAttempts && !g_stop.load(); ++attempt) {
-                const auto lines = modules_[i]->Command("AT+CONNECT", kConnectTimeout);
-                if (lines.size() == 1 && lines[0] == "OK 1 CONNECTED") {
-                    ok = true;
-                    break;
-                }
-                Remember(modules_[i]->profile().thing_name,
-                         lines.empty() ? "no answer to AT+CONNECT" : lines[0]);
-                if (attempt < kAttempts) {
-                    SleepUnlessStopped(std::chrono::milliseconds{1300 << (attempt - 1)});
-                }
-            }
-            (ok ? connected_ : failed_).fetch_add(1);
-            const std::size_t total = finished_.fetch_add(1) + 1;
-            if (total % kProgressEvery == 0) {
-                const double seconds = Seconds();
-                std::fprintf(stderr, "elsim module: %zu/%zu connects done (%zu failed), %.1f/s\n",
-                             total, modules_.size(), failed_.load(),
-                             seconds > 0 ? static_cast<double>(total) / seconds : 0.0);
-            }
-        }
-    }
-
-    void Remember(const std::string& thing, const std::string& line) {
-        logger_->warn("connect failed thing={} answer={}", thing, line);
-        std::lock_guard lock(error_mutex_);
-        if (first_error_.empty()) {
-            first_error_ = thing + " " + line;
-        }
-    }
-
-    static void SleepUnlessStopped(std::chrono::milliseconds duration) {
-        const auto until = SteadyClock::now() + duration;
-        while (!g_stop.load() && SteadyClock::now() < until) {
-            std::this_thread::sleep_for(std::chrono::milliseconds{50});
-        }
-    }
-
-    double Seconds() const {
-        return std::chrono::duration<double>(SteadyClock::now() - start_).count();
-    }
-
-    static constexpr int kAttempts = 3;
-    static constexpr std::size_t kProgressEvery = 1000;
-    static constexpr std::chrono::seconds kConnectTimeout{60};
-
-    const std::vector<std::shared_ptr<sim::module::SoftwareModule>>& modules_;
-    const std::size_t window_;
-    std::shared_ptr<spdlog::logger> logger_;
-    SteadyClock::time_point start_;
-    std::atomic<std::size_t> next_{0};
-    std::atomic<std::size_t> connected_{0};
-    std::atomic<std::size_t> failed_{0};
-    std::atomic<std::size_t> finished_{0};
-    std::mutex error_mutex_;
-    std::string first_error_;
-};
+    };
+    options.on_failure = [&logger](const std::string& thing, const std::string& answer) {
+        logger->warn("connect failed thing={} answer={}", thing, answer);
+    };
+    const auto result = sim::module::ConnectWindowed(modules, options);
+    const double seconds = result.elapsed.count();
+    std::fprintf(stderr,
+                 "elsim module: connected %zu/%zu in %.2f s (%.1f connects/s, window %zu); "
+                 "%zu failed%s%s\n",
+                 result.connected, modules.size(), seconds,
+                 seconds > 0 ? static_cast<double>(result.connected) / seconds : 0.0,
+                 options.window, result.failed, result.first_error.empty() ? "" : ", first: ",
+                 result.first_error.c_str());
+    logger->info("connect window done connected={} failed={} seconds={:.2f} window={}",
+                 result.connected, result.failed, seconds, options.window);
+}
 
 int Run(ModuleVerbOptions& o) {
     auto logger = sim::Logger("module");
@@ -272,7 +204,7 @@ int Run(ModuleVerbOptions& o) {
     std::thread connector;
     if (o.connect) {
         connector = std::thread(
-            [&modules, &o, logger] { WindowedConnector(modules, o.connect_window, logger).Run(); });
+            [&modules, &o, logger] { ConnectFleet(modules, o.connect_window, logger); });
     }
     while (!g_stop.load() && !(o.stdio && (*fleet)->links().Closed())) {
         std::this_thread::sleep_for(std::chrono::milliseconds{50});

@@ -222,11 +222,19 @@ sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
         if (!world) {
             return Bad("--staging: '" + staging->host + "' is an emulated endpoint; pass --world DIR");
         }
-        auto map = sim::module::EndpointsMap::Load(world_dir / "world.json");
-        if (!map) {
-            return Bad("--world: " + map.error().message);
+        // world.json's "endpoints" map is derived from its accounts (world_state.hpp), so the
+        // parsed accounts give the same map without parsing the file a second time.
+        sim::module::EndpointsMap map;
+        for (const auto& account : world->accounts) {
+            if (!sim::module::IsLoopbackIpv4(account.address)) {
+                return Bad("--world: " + (world_dir / "world.json").string() + ": account '" +
+                           account.name + "' address '" + account.address +
+                           "' is not in 127.0.0.0/8");
+            }
+            map.Add(account.endpoint, sim::module::ResolvedAddress{account.address,
+                                                                   account.mqtt_port});
         }
-        const auto address = map->MakeResolver()(staging->host, port);
+        const auto address = map.MakeResolver()(staging->host, port);
         if (!address) {
             return Bad("--staging: '" + staging->host + "' is not in the endpoints map of " +
                        (world_dir / "world.json").string());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -85,26 +86,25 @@ sim::Result<Target> ResolveAccount(const AccountArgs& args) {
     return target;
 }
 
-// Credentials: the standard AWS sources when present; else, for the emulator, the account id
-// as access key (the emulator picks the account by it) and a fixed secret (Assumed: worlds
-// run without --verify-signatures unless credentials are configured).
+// Credentials: the standard AWS sources when present; else, for the emulator, the account's
+// emulated credentials (sim::controlplane::EmulatedAccountConfig, also used by
+// sim::oem_account::MakeAccountClient). Unlike MakeAccountClient, this consults the
+// environment first: `elsim staging` speaks for one account, which may be a world run with
+// --verify-signatures, whereas `elsim onboard` holds clients for two accounts at once, which a
+// single set of environment credentials cannot serve. The target may also come from
+// --control-plane/--account-id without any world.json, so the two cannot share the lookup.
 sim::Result<std::unique_ptr<sim::controlplane::AwsClient>> MakeClient(const Target& target) {
     auto config = sim::controlplane::ClientConfigFromEnvironment(target.url, target.region);
     if (!config) {
-        sim::controlplane::ClientConfig fallback;
-        fallback.endpoint = target.url;
-        fallback.region = target.region;
-        fallback.credentials.access_key_id = target.account_id;
-        fallback.credentials.secret_access_key = "elsim";
-        config = fallback;
+        config = sim::controlplane::EmulatedAccountConfig(target.url, target.region,
+                                                          target.account_id);
     }
-    try {
-        return std::make_unique<sim::controlplane::AwsClient>(
-            *config, std::make_shared<sim::SystemClock>());
-    } catch (const std::exception& e) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              std::string("--control-plane: ") + e.what());
+    auto client =
+        sim::controlplane::MakeAwsClient(std::move(*config), std::make_shared<sim::SystemClock>());
+    if (!client) {
+        return sim::MakeError(client.error().code, "--control-plane: " + client.error().message);
     }
+    return client;
 }
 
 void AddAccountOptions(CLI::App& verb, AccountArgs& args) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <set>
 #include <thread>
 
@@ -240,6 +241,57 @@ TEST(ClientConfigTest, ReadsTheSharedCredentialsFileProfile) {
     ::unsetenv("AWS_ENDPOINT_URL_IOT");
     ::unsetenv("AWS_SHARED_CREDENTIALS_FILE");
     fs::remove(file);
+}
+
+struct MakeClientCase {
+    const char* name;
+    const char* endpoint;
+    bool ok;
+};
+void PrintTo(const MakeClientCase& c, std::ostream* out) { *out << c.name; }
+
+class MakeAwsClientTest : public testing::TestWithParam<MakeClientCase> {};
+
+// EmulatedAccountConfig + MakeAwsClient, as `elsim staging` and `elsim onboard` make their
+// clients: the account id is the access key id, and a bad URL is an error, not an exception.
+TEST_P(MakeAwsClientTest, EmulatedAccountClientOrOneLineError) {
+    const auto config = EmulatedAccountConfig(GetParam().endpoint, "eu-west-1", "111122223333");
+    EXPECT_EQ(config.endpoint, GetParam().endpoint);
+    EXPECT_EQ(config.region, "eu-west-1");
+    EXPECT_EQ(config.credentials.access_key_id, "111122223333");
+    EXPECT_EQ(config.credentials.secret_access_key, kEmulatedSecretAccessKey);
+    EXPECT_EQ(config.credentials.session_token, "");
+    auto client = MakeAwsClient(config, std::make_shared<SystemClock>());
+    ASSERT_EQ(client.has_value(), GetParam().ok);
+    if (!GetParam().ok) {
+        EXPECT_EQ(client.error().code, ErrorCode::kInvalidArgument);
+        EXPECT_NE(client.error().message.find(GetParam().endpoint), std::string::npos)
+            << client.error().message;
+        EXPECT_EQ(client.error().message.find('\n'), std::string::npos);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, MakeAwsClientTest,
+    testing::Values(MakeClientCase{"Http", "http://127.0.0.3:8443", true},
+                    MakeClientCase{"HttpDefaultPort", "http://127.0.0.3", true},
+                    MakeClientCase{"NoScheme", "127.0.0.3:8443", false},
+                    MakeClientCase{"OtherScheme", "ftp://127.0.0.3:21", false},
+                    MakeClientCase{"Empty", "", false}),
+    [](const testing::TestParamInfo<MakeClientCase>& p) { return std::string(p.param.name); });
+
+// A client made this way reaches the account its access key id names (the server here checks
+// signatures, so the fixed secret is refused as a bad signature of that account, not as an
+// unknown access key).
+TEST_F(ClientServerTest, EmulatedAccountClientNamesTheAccountByItsId) {
+    auto client = MakeAwsClient(EmulatedAccountConfig(server_->endpoint(), "us-east-1",
+                                                      "123456789012"),
+                                clock_);
+    ASSERT_TRUE(client) << client.error().message;
+    auto listed = (*client)->Call("GET", "/things");
+    ASSERT_FALSE(listed);
+    EXPECT_EQ(listed.error().status, 403) << listed.error().type << ": " << listed.error().message;
+    EXPECT_EQ(listed.error().type, "InvalidSignatureException") << listed.error().message;
 }
 
 }  // namespace

@@ -166,6 +166,28 @@ TEST_F(ClaimScriptTest, EmulatedEndpointIsLookedUpInTheWorld) {
     EXPECT_EQ(unknown.outcome, ClaimReport::Outcome::kBadInput);
     EXPECT_NE(unknown.claim_line.find("not in the endpoints map"), std::string::npos)
         << unknown.claim_line;
+
+    // The endpoints come from the parsed accounts: one off loopback is refused, naming it.
+    auto outside = world;
+    outside.accounts.at(0).address = "10.0.0.1";
+    sim::testing::WriteTextFile(dir_.path() / "world.json", sim::world::WorldStateToJson(outside));
+    options.staging = staging.endpoint;
+    const auto off_loopback = RunClaim(options);
+    EXPECT_EQ(off_loopback.outcome, ClaimReport::Outcome::kBadInput);
+    EXPECT_EQ(off_loopback.claim_line.rfind("--world: ", 0), 0u) << off_loopback.claim_line;
+    EXPECT_NE(off_loopback.claim_line.find("account 'staging' address '10.0.0.1' is not in "
+                                           "127.0.0.0/8"),
+              std::string::npos)
+        << off_loopback.claim_line;
+    EXPECT_TRUE(off_loopback.uri.empty());
+
+    // A world.json that does not parse is named in the one-line error.
+    sim::testing::WriteTextFile(dir_.path() / "world.json", "{\"accounts\": 5}");
+    const auto garbled = RunClaim(options);
+    EXPECT_EQ(garbled.outcome, ClaimReport::Outcome::kBadInput);
+    EXPECT_EQ(garbled.claim_line.rfind("--world: " + (dir_.path() / "world.json").string(), 0),
+              0u)
+        << garbled.claim_line;
 }
 
 struct BadInputCase {

@@ -135,19 +135,18 @@ sim::Result<std::unique_ptr<AwsClient>> MakeAccountClient(const world::AccountSt
                                   ": the world runs no control plane for it (controlPlaneUrl "
                                   "is empty in world.json)");
     }
-    // Assumed: worlds run their control planes without signature verification; the access
-    // key id (the account id) picks the account, the secret is fixed.
-    controlplane::ClientConfig config;
-    config.endpoint = account.control_plane_url;
-    config.region = region;
-    config.credentials.access_key_id = account.account_id;
-    config.credentials.secret_access_key = "elsim";
-    try {
-        return std::make_unique<AwsClient>(config, std::make_shared<sim::SystemClock>());
-    } catch (const std::exception& e) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              "account " + account.name + ": controlPlaneUrl: " + e.what());
+    // The world's emulated credentials only, never the environment's: onboarding holds clients
+    // for the staging and the OEM account at once (see `elsim staging`'s MakeClient).
+    auto client = controlplane::MakeAwsClient(
+        controlplane::EmulatedAccountConfig(account.control_plane_url, region,
+                                            account.account_id),
+        std::make_shared<sim::SystemClock>());
+    if (!client) {
+        return sim::MakeError(client.error().code,
+                              "account " + account.name + ": controlPlaneUrl: " +
+                                  client.error().message);
     }
+    return client;
 }
 
 // ---- Set-up pieces -----------------------------------------------------------------------------

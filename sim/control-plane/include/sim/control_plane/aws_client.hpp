@@ -92,4 +92,18 @@ private:
 /// "20150830T123600Z" for `t`.
 std::string AmzDate(TimePoint t);
 
+/// The secret of EmulatedAccountConfig's credentials.
+inline constexpr std::string_view kEmulatedSecretAccessKey = "elsim";
+
+/// A config for an account of an elsim world: `endpoint` (its controlPlaneUrl), `region`, and
+/// credentials whose access key id is `account_id` (how the emulated control plane picks the
+/// account) with the fixed secret kEmulatedSecretAccessKey (see the Assumed note in the .cpp).
+ClientConfig EmulatedAccountConfig(std::string endpoint, std::string region,
+                                   std::string account_id);
+
+/// Makes a client without throwing. Errors: kInvalidArgument with the reason when the endpoint
+/// is not an http(s)://host[:port] URL.
+Result<std::unique_ptr<AwsClient>> MakeAwsClient(ClientConfig config,
+                                                 std::shared_ptr<const Clock> clock);
+
 }  // namespace sim::controlplane
