@@ -39,9 +39,9 @@ public:
     }
     void Retire(std::shared_ptr<mqtt::async_client> client) {
         std::lock_guard lock(mutex_);
-        // Not sooner: with 250 ms, destroys overlapped Paho C closing the same connection on
-        // its receive thread, and the stdin guard (paho_stdin_guard.hpp) caught three times as
-        // many close(0) calls per 1,000-module bench run, with more connect retries.
+        // 250 ms was tried (session 3): the bench process used less CPU, but it was measured
+        // only on a loaded machine and its close(0) and retry counts were not clearly better
+        // or worse than with 2 s, so 2 s stays.
         queue_.emplace_back(std::chrono::steady_clock::now() + std::chrono::seconds{2},
                             std::move(client));
         wake_.notify_one();

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -157,88 +158,85 @@ bool ApplyHit(Apply&& apply) {
     return false;
 }
 
-int ChainFile(SSL_CTX* ctx, const char* file) {
+// The one path the three loaders share: a file that cannot be memoised goes to OpenSSL; a
+// remembered result is applied; otherwise OpenSSL loads the file and what it produced is
+// remembered (`capture`, called only after a success; a capture problem is not the caller's
+// error, so it leaves nothing in the error queue).
+template <class Entry, class Load, class Apply, class Capture>
+int Memoised(Table<Entry>& table, std::optional<std::string> content, Load&& load, Apply&& apply,
+             Capture&& capture) {
     auto& memo = TheMemo();
-    const auto real = RealChainFile();
-    auto content = ctx != nullptr ? ReadSmallFile(file) : std::nullopt;
     if (!content) {
         ++memo.bypassed;
-        return real != nullptr ? real(ctx, file) : 0;
+        return load();
     }
-    if (auto hit = memo.chains.Find(*content)) {
-        // OpenSSL's loader clears the error queue first (ssl_rsa.c); so does this path.
-        ERR_clear_error();
-        const bool applied = ApplyHit([&] {
-            if (SSL_CTX_use_certificate(ctx, hit->leaf.get()) != 1 ||
-                SSL_CTX_clear_chain_certs(ctx) != 1) {
-                return false;
-            }
-            for (const auto& cert : hit->chain) {
-                if (SSL_CTX_add1_chain_cert(ctx, cert.get()) != 1) {
-                    return false;
-                }
-            }
-            return true;
-        });
-        if (applied) {
-            ++memo.hits;
-            return 1;
-        }
+    if (auto hit = table.Find(*content); hit && ApplyHit([&] { return apply(*hit); })) {
+        ++memo.hits;
+        return 1;
     }
-    if (real == nullptr) {
-        return 0;
-    }
-    const int rc = real(ctx, file);
+    const int rc = load();
     if (rc == 1) {
-        ChainEntry entry;
-        entry.leaf = Share(SSL_CTX_get0_certificate(ctx));
-        STACK_OF(X509)* chain = nullptr;
-        bool complete = entry.leaf != nullptr && SSL_CTX_get0_chain_certs(ctx, &chain) == 1;
-        for (int i = 0; complete && chain != nullptr && i < sk_X509_num(chain); ++i) {
-            auto cert = Share(sk_X509_value(chain, i));
-            complete = cert != nullptr;
-            entry.chain.push_back(std::move(cert));
-        }
-        if (complete) {
-            memo.chains.Put(std::move(*content), std::move(entry));
+        ERR_set_mark();
+        if (std::optional<Entry> entry = capture(*content)) {
+            table.Put(std::move(*content), std::move(*entry));
             ++memo.misses;
         }
+        ERR_pop_to_mark();
     }
     return rc;
 }
 
+int ChainFile(SSL_CTX* ctx, const char* file) {
+    const auto real = RealChainFile();
+    // OpenSSL's loader clears the error queue first (ssl_rsa.c); so does every path here.
+    ERR_clear_error();
+    return Memoised(
+        TheMemo().chains, ctx != nullptr ? ReadSmallFile(file) : std::nullopt,
+        [&] { return real != nullptr ? real(ctx, file) : 0; },
+        [&](const ChainEntry& hit) {
+            if (SSL_CTX_use_certificate(ctx, hit.leaf.get()) != 1 ||
+                SSL_CTX_clear_chain_certs(ctx) != 1) {
+                return false;
+            }
+            return std::all_of(hit.chain.begin(), hit.chain.end(), [&](const X509Ref& cert) {
+                return SSL_CTX_add1_chain_cert(ctx, cert.get()) == 1;
+            });
+        },
+        [&](const std::string&) -> std::optional<ChainEntry> {
+            ChainEntry entry;
+            entry.leaf = Share(SSL_CTX_get0_certificate(ctx));
+            STACK_OF(X509)* chain = nullptr;
+            if (!entry.leaf || SSL_CTX_get0_chain_certs(ctx, &chain) != 1) {
+                return std::nullopt;
+            }
+            for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+                entry.chain.push_back(Share(sk_X509_value(chain, i)));
+                if (!entry.chain.back()) {
+                    return std::nullopt;
+                }
+            }
+            return entry;
+        });
+}
+
 int KeyFile(SSL_CTX* ctx, const char* file, int type) {
-    auto& memo = TheMemo();
     const auto real = RealKeyFile();
     // A password callback means the key may be encrypted: decrypt it with this context's.
     const bool eligible = ctx != nullptr && type == SSL_FILETYPE_PEM &&
                           SSL_CTX_get_default_passwd_cb(ctx) == nullptr;
-    auto content = eligible ? ReadSmallFile(file) : std::nullopt;
-    if (!content) {
-        ++memo.bypassed;
-        return real != nullptr ? real(ctx, file, type) : 0;
-    }
-    if (auto hit = memo.keys.Find(*content)) {
-        if (ApplyHit([&] { return SSL_CTX_use_PrivateKey(ctx, hit->get()) == 1; })) {
-            ++memo.hits;
-            return 1;
-        }
-    }
-    if (real == nullptr) {
-        return 0;
-    }
-    const int rc = real(ctx, file, type);
-    if (rc == 1) {
-        EVP_PKEY* key = SSL_CTX_get0_privatekey(ctx);
-        if (key != nullptr && EVP_PKEY_up_ref(key) == 1) {
-            memo.keys.Put(std::move(*content), PkeyRef(key));
-            ++memo.misses;
-        }
-    }
-    return rc;
+    return Memoised(
+        TheMemo().keys, eligible ? ReadSmallFile(file) : std::nullopt,
+        [&] { return real != nullptr ? real(ctx, file, type) : 0; },
+        [&](const PkeyRef& hit) { return SSL_CTX_use_PrivateKey(ctx, hit.get()) == 1; },
+        [&](const std::string&) -> std::optional<PkeyRef> {
+            EVP_PKEY* key = SSL_CTX_get0_privatekey(ctx);
+            if (key == nullptr || EVP_PKEY_up_ref(key) != 1) {
+                return std::nullopt;
+            }
+            return PkeyRef(key);
+        });
 }
 
-// What X509_load_cert_crl_file puts into a store: every certificate and CRL of the PEM file.
 std::optional<TrustEntry> ParseTrust(const std::string& content) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(
         BIO_new_mem_buf(content.data(), static_cast<int>(content.size())), &BIO_free);
@@ -273,47 +271,22 @@ std::optional<TrustEntry> ParseTrust(const std::string& content) {
 }
 
 int VerifyLocations(SSL_CTX* ctx, const char* ca_file, const char* ca_path) {
-    auto& memo = TheMemo();
     const auto real = RealVerify();
-    auto content = (ctx != nullptr && ca_path == nullptr) ? ReadSmallFile(ca_file)
-                                                          : std::nullopt;
-    if (!content) {
-        ++memo.bypassed;
-        return real != nullptr ? real(ctx, ca_file, ca_path) : 0;
-    }
-    if (auto hit = memo.trust.Find(*content)) {
-        X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-        const bool applied = store != nullptr && ApplyHit([&] {
-            for (const auto& cert : hit->certs) {
-                if (X509_STORE_add_cert(store, cert.get()) != 1) {
-                    return false;
-                }
-            }
-            for (const auto& crl : hit->crls) {
-                if (X509_STORE_add_crl(store, crl.get()) != 1) {
-                    return false;
-                }
-            }
-            return true;
-        });
-        if (applied) {
-            ++memo.hits;
-            return 1;
-        }
-    }
-    if (real == nullptr) {
-        return 0;
-    }
-    const int rc = real(ctx, ca_file, ca_path);
-    if (rc == 1) {
-        ERR_set_mark();
-        if (auto entry = ParseTrust(*content)) {
-            memo.trust.Put(std::move(*content), std::move(*entry));
-            ++memo.misses;
-        }
-        ERR_pop_to_mark();  // a parse problem here is not the caller's error
-    }
-    return rc;
+    X509_STORE* store = ctx != nullptr ? SSL_CTX_get_cert_store(ctx) : nullptr;
+    return Memoised(
+        TheMemo().trust,
+        (store != nullptr && ca_path == nullptr) ? ReadSmallFile(ca_file) : std::nullopt,
+        [&] { return real != nullptr ? real(ctx, ca_file, ca_path) : 0; },
+        [&](const TrustEntry& hit) {
+            return std::all_of(hit.certs.begin(), hit.certs.end(),
+                               [&](const X509Ref& cert) {
+                                   return X509_STORE_add_cert(store, cert.get()) == 1;
+                               }) &&
+                   std::all_of(hit.crls.begin(), hit.crls.end(), [&](const CrlRef& crl) {
+                       return X509_STORE_add_crl(store, crl.get()) == 1;
+                   });
+        },
+        [](const std::string& content) { return ParseTrust(content); });
 }
 
 }  // namespace
