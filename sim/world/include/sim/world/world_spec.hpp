@@ -24,7 +24,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "sim/core/ports.hpp"
 #include "sim/core/result.hpp"
@@ -38,6 +41,16 @@ struct ManufacturerSpec {
     std::string name;
 };
 
+/// One AWS operation that configures an account (`setup:` in world and scenario files):
+/// `- RegisterCACertificate: {caCertificate: ..., ...}` with an optional `save: {NAME: JSONPATH}`.
+/// Arguments are kept as written (`${...}` placeholders included); the runner substitutes them.
+struct SetupCall {
+    std::string operation;  ///< AWS IoT action name, [A-Z][A-Za-z0-9]*.
+    nlohmann::json arguments = nlohmann::json::object();
+    std::vector<std::pair<std::string, std::string>> save;  ///< NAME -> JSONPATH, file order.
+    int line = 0;
+};
+
 struct AccountSpec {
     std::string name;
     AccountKind kind = AccountKind::kOem;
@@ -47,6 +60,7 @@ struct AccountSpec {
     std::uint16_t port = 8883;
     std::uint16_t control_plane_port = 8443;  ///< On the same address.
     int line = 0;  ///< Where the account starts in the file, for later errors.
+    std::vector<SetupCall> setup;  ///< `setup:`, run in order once the world is up.
 };
 
 struct WorldSpec {
