@@ -99,9 +99,6 @@ std::string Xml(std::string_view text, bool attribute) {
             case '"':
                 out += attribute ? "&quot;" : "\"";
                 break;
-            case '\'':
-                out += attribute ? "&apos;" : "'";
-                break;
             case '\n':
                 out += attribute ? "&#10;" : "\n";
                 break;
