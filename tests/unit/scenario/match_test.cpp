@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "sim/scenario/match.hpp"
+
 #include <map>
 #include <string>
 
 #include <gtest/gtest.h>
-
-#include "sim/scenario/match.hpp"
 
 namespace sim::scenario {
 namespace {
@@ -68,16 +68,17 @@ TEST_P(EvaluatePathTest, Table) {
     EXPECT_EQ(*result, GetParam().value) << GetParam().path;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, EvaluatePathTest,
-    ::testing::Values(PathCase{"$", kReply}, PathCase{"$.count", 2},
-                      PathCase{"$.things[1].thingName", "t2"},
-                      PathCase{"$['things'][0]['attributes'].a", "1"},
-                      PathCase{"$[\"odd key\"]", true}, PathCase{"$.things.length()", 2},
-                      PathCase{"$.nested.list[0][1]", 2}, PathCase{"$.things[2]", std::nullopt},
-                      PathCase{"$.missing.x", std::nullopt},
-                      PathCase{"$.count.length()", std::nullopt},
-                      PathCase{"$.count[0]", std::nullopt}));
+INSTANTIATE_TEST_SUITE_P(Table, EvaluatePathTest,
+                         ::testing::Values(PathCase{"$", kReply}, PathCase{"$.count", 2},
+                                           PathCase{"$.things[1].thingName", "t2"},
+                                           PathCase{"$['things'][0]['attributes'].a", "1"},
+                                           PathCase{"$[\"odd key\"]", true},
+                                           PathCase{"$.things.length()", 2},
+                                           PathCase{"$.nested.list[0][1]", 2},
+                                           PathCase{"$.things[2]", std::nullopt},
+                                           PathCase{"$.missing.x", std::nullopt},
+                                           PathCase{"$.count.length()", std::nullopt},
+                                           PathCase{"$.count[0]", std::nullopt}));
 
 TEST(EvaluatePathTest, RefusesMalformedPaths) {
     const std::map<std::string, std::string> cases = {
@@ -122,10 +123,12 @@ INSTANTIATE_TEST_SUITE_P(
         ExpectationCase{"$.ratio", "1", ""},
         ExpectationCase{"$.things.length()", "1", "$.things.length(): expected 1, observed 2"},
         ExpectationCase{"$.things[0]", R"({"thingName": "t1"})", ""},
-        ExpectationCase{"$.things[0]", R"({"thingName": "t2"})",
-                        R"($.things[0]: expected {"thingName":"t2"}, observed {"attributes":{"a":"1"},"thingName":"t1"})"},
-        ExpectationCase{"$.things", R"([{"thingName": "t1"}])",
-                        R"($.things: expected [{"thingName":"t1"}], observed [{"attributes":{"a":"1"},"thingName":"t1"},{"thingName":"t2"}])"},
+        ExpectationCase{
+            "$.things[0]", R"({"thingName": "t2"})",
+            R"($.things[0]: expected {"thingName":"t2"}, observed {"attributes":{"a":"1"},"thingName":"t1"})"},
+        ExpectationCase{
+            "$.things", R"([{"thingName": "t1"}])",
+            R"($.things: expected [{"thingName":"t1"}], observed [{"attributes":{"a":"1"},"thingName":"t1"},{"thingName":"t2"}])"},
         ExpectationCase{"$.things", R"([{"thingName": "t1"}, {}])", ""},
         ExpectationCase{"$.things[0].thingName", R"({"regex": "^t[0-9]$"})", ""},
         ExpectationCase{"$.things[0].thingName", R"({"prefix": "x"})",
@@ -134,8 +137,7 @@ INSTANTIATE_TEST_SUITE_P(
         ExpectationCase{"$.count", R"({"exact": "2"})", ""},
         ExpectationCase{"$.count", R"({"regex": "^[0-9]+$"})", ""},
         ExpectationCase{"$.missing", R"({"exists": false})", ""},
-        ExpectationCase{"$.count", R"({"exists": false})",
-                        "$.count: expected nothing, observed 2"},
+        ExpectationCase{"$.count", R"({"exists": false})", "$.count: expected nothing, observed 2"},
         ExpectationCase{"$.missing", R"({"exists": true})",
                         "$.missing: expected a value, observed nothing"},
         ExpectationCase{"$.missing", "1", "$.missing: expected 1, observed nothing"},
@@ -150,8 +152,8 @@ TEST(CheckExpectationTest, RefusesAMalformedPath) {
 }
 
 std::optional<std::string> Lookup(std::string_view name) {
-    static const std::map<std::string, std::string, std::less<>> kValues = {
-        {"m1.thingName", "abc"}, {"id", "42"}};
+    static const std::map<std::string, std::string, std::less<>> kValues = {{"m1.thingName", "abc"},
+                                                                            {"id", "42"}};
     const auto found = kValues.find(name);
     if (found == kValues.end()) {
         return std::nullopt;
@@ -176,7 +178,8 @@ TEST(SubstituteTest, NamesTheUnknownPlaceholder) {
 }
 
 TEST(SubstituteTest, JsonStringsOnly) {
-    const auto value = nlohmann::json::parse(R"({"${id}": ["${id}", 1, {"k": "${m1.thingName}"}]})");
+    const auto value =
+        nlohmann::json::parse(R"({"${id}": ["${id}", 1, {"k": "${m1.thingName}"}]})");
     EXPECT_EQ(*SubstituteJson(value, Lookup),
               nlohmann::json::parse(R"({"${id}": ["42", 1, {"k": "abc"}]})"));
     const auto failed = SubstituteJson(nlohmann::json::parse(R"({"a": ["${nope}"]})"), Lookup);

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "sim/scenario/parse.hpp"
+
 #include <map>
 #include <regex>
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "sim/scenario/parse.hpp"
 
 namespace sim::scenario {
 namespace {
@@ -45,7 +45,8 @@ sim::Result<Scenario, Diagnostics> Parse(const std::string& yaml) {
 }
 
 // The example of scenarios/README.md's "A scenario file", as written there.
-constexpr const char* kReadmeExample = R"(description: >                # required: one paragraph a QA engineer can read
+constexpr const char* kReadmeExample =
+    R"(description: >                # required: one paragraph a QA engineer can read
   A module claimed for an OEM account that never registered the module maker's CA cannot
   onboard: its TLS handshake with the OEM endpoint fails (ERR14 4).
 world: ../worlds/oem-guide.yaml   # a world file (path relative to this file), or a world inline
@@ -122,7 +123,9 @@ steps:
 )";  // steps start on line 11
 
 TEST(ParseScenarioTest, ParsesEveryStepKind) {
-    const std::string yaml = std::string(kHead) + R"(  - {at: m1, send: AT, lines: [a, {prefix: b}], retry-while: {contains: busy}}
+    const std::string yaml =
+        std::string(kHead) +
+        R"(  - {at: m1, send: AT, lines: [a, {prefix: b}], retry-while: {contains: busy}}
   - {event: m1, expect: MSG, param: 2, within: 250ms}
   - {claim: {by: portal, thing: "${m1.thingName}", endpoint: "host.example:8883", payload: {x: 1}}, expect: refused}
   - {call: {account: oem-a, op: DescribeThing, args: {thingName: t, n: 1, q: "1"}}, save: {arn: $.thingArn}}
@@ -226,28 +229,41 @@ const std::string kF = "scenarios/claim/x.yaml:";
 INSTANTIATE_TEST_SUITE_P(
     Table, InvalidScenarioTest,
     ::testing::Values(
-        InvalidCase{"UnknownTopLevelKey",
-                    "description: d\nworld: ../worlds/default.yaml\nwrld: x\nsteps: [{sleep: 1s}]\n",
+        InvalidCase{
+            "UnknownTopLevelKey",
+            "description: d\nworld: ../worlds/default.yaml\nwrld: x\nsteps: [{sleep: 1s}]\n",
+            false,
+            {kF + "3: unknown key 'wrld' in the scenario"}},
+        InvalidCase{
+            "MissingDescriptionAndSteps",
+            "world: ../worlds/default.yaml\n",
+            false,
+            {kF + "1: description is required", kF + "1: steps is required (a non-empty list)"}},
+        InvalidCase{"EmptyDescription",
+                    "description: ''\nworld: ../worlds/default.yaml\nsteps: [{sleep: 1s}]\n",
                     false,
-                    {kF + "3: unknown key 'wrld' in the scenario"}},
-        InvalidCase{"MissingDescriptionAndSteps", "world: ../worlds/default.yaml\n", false,
-                    {kF + "1: description is required",
-                     kF + "1: steps is required (a non-empty list)"}},
-        InvalidCase{"EmptyDescription", "description: ''\nworld: ../worlds/default.yaml\nsteps: [{sleep: 1s}]\n",
-                    false, {kF + "1: description must not be empty"}},
-        InvalidCase{"EmptySteps", "description: d\nworld: ../worlds/default.yaml\nsteps: []\n",
-                    false, {kF + "3: steps must be a non-empty list"}},
-        InvalidCase{"MissingWorldFile", "description: d\nworld: nowhere.yaml\nsteps: [{sleep: 1s}]\n",
-                    false, {kF + "2: world: scenarios/claim/nowhere.yaml: no such file"}},
+                    {kF + "1: description must not be empty"}},
+        InvalidCase{"EmptySteps",
+                    "description: d\nworld: ../worlds/default.yaml\nsteps: []\n",
+                    false,
+                    {kF + "3: steps must be a non-empty list"}},
+        InvalidCase{"MissingWorldFile",
+                    "description: d\nworld: nowhere.yaml\nsteps: [{sleep: 1s}]\n",
+                    false,
+                    {kF + "2: world: scenarios/claim/nowhere.yaml: no such file"}},
         InvalidCase{"BrokenWorldFile",
-                    "description: d\nworld: ../worlds/broken.yaml\nsteps: [{sleep: 1s}]\n", false,
+                    "description: d\nworld: ../worlds/broken.yaml\nsteps: [{sleep: 1s}]\n",
+                    false,
                     {"scenarios/worlds/broken.yaml:1: accounts must be a non-empty list"}},
-        InvalidCase{"NotYaml", "description: [\n", false,
+        InvalidCase{"NotYaml",
+                    "description: [\n",
+                    false,
                     {kF + "2: not YAML: end of sequence flow not found"}},
         InvalidCase{"UnknownKeyInActor",
                     "description: d\nworld: ../worlds/default.yaml\nactors:\n  m1: {module: acme, "
                     "colour: red}\nsteps: [{sleep: 1s}]\n",
-                    false, {kF + "4: unknown key 'colour' in actor 'm1'"}},
+                    false,
+                    {kF + "4: unknown key 'colour' in actor 'm1'"}},
         InvalidCase{"ActorProblems",
                     "description: d\nworld: ../worlds/default.yaml\nactors:\n"
                     "  oem-a: {module: acme}\n"
@@ -269,18 +285,26 @@ INSTANTIATE_TEST_SUITE_P(
                      kF + "9: broken 'melted' is not one of expired, not-yet-valid, "
                           "no-client-auth, unregistered-ca, look-alike-ca, chain-without-ca, "
                           "chain-with-ca"}},
-        InvalidCase{"UnknownKeyInStep", "  - {at: m1, send: AT, expct: OK}\n", true,
+        InvalidCase{"UnknownKeyInStep",
+                    "  - {at: m1, send: AT, expct: OK}\n",
+                    true,
                     {kF + "11: unknown key 'expct' in a step of kind 'at'"}},
-        InvalidCase{"KeyOfAnotherKind", "  - {event: m1, expect: MSG, send: AT}\n", true,
+        InvalidCase{"KeyOfAnotherKind",
+                    "  - {event: m1, expect: MSG, send: AT}\n",
+                    true,
                     {kF + "11: unknown key 'send' in a step of kind 'event'"}},
-        InvalidCase{"TwoKindKeys", "  - {at: m1, event: m1, send: AT}\n", true,
+        InvalidCase{"TwoKindKeys",
+                    "  - {at: m1, event: m1, send: AT}\n",
+                    true,
                     {kF + "11: a step has two kinds, 'at' and 'event'"}},
-        InvalidCase{"NoKindKey", "  - {name: x}\n", true,
+        InvalidCase{"NoKindKey",
+                    "  - {name: x}\n",
+                    true,
                     {kF + "11: a step needs one of at, event, claim, call, assert, connect, "
                           "disconnect, subscribe, publish, message, start, stop, restart, "
                           "expect-not, parallel, sleep"}},
-        InvalidCase{"UnknownActor", "  - {at: m9, send: AT}\n", true,
-                    {kF + "11: unknown actor 'm9'"}},
+        InvalidCase{
+            "UnknownActor", "  - {at: m9, send: AT}\n", true, {kF + "11: unknown actor 'm9'"}},
         InvalidCase{"WrongActorKind",
                     "  - {at: portal, send: AT}\n"
                     "  - {claim: {by: m1, module: c1, endpoint: oem-a}}\n"
@@ -292,13 +316,14 @@ INSTANTIATE_TEST_SUITE_P(
                      kF + "12: actor 'c1' is a client, not a module",
                      kF + "13: actor 'm1' is a module, not a client",
                      kF + "14: 'oem-a' is an account, not a module actor"}},
-        InvalidCase{"UnknownAccount",
-                    "  - {call: {account: oem-z, op: ListThings}}\n"
-                    "  - {call: {account: m1, op: ListThings}}\n"
-                    "  - {claim: {by: portal, module: m1, endpoint: oem-z}}\n",
-                    true,
-                    {kF + "11: unknown account 'oem-z'", kF + "12: 'm1' is an actor, not an account",
-                     kF + "13: endpoint 'oem-z' is not an account (a host needs a dot or a port)"}},
+        InvalidCase{
+            "UnknownAccount",
+            "  - {call: {account: oem-z, op: ListThings}}\n"
+            "  - {call: {account: m1, op: ListThings}}\n"
+            "  - {claim: {by: portal, module: m1, endpoint: oem-z}}\n",
+            true,
+            {kF + "11: unknown account 'oem-z'", kF + "12: 'm1' is an actor, not an account",
+             kF + "13: endpoint 'oem-z' is not an account (a host needs a dot or a port)"}},
         InvalidCase{"BadDurations",
                     "  - {at: m1, send: AT, within: soon}\n  - {sleep: -1s}\n"
                     "  - {expect-not: {event: m1, expect: MSG}}\n",
@@ -308,7 +333,9 @@ INSTANTIATE_TEST_SUITE_P(
                      kF + "12: sleep: bad duration '-1s' (write 250ms, 2s, 1m, or a number of "
                           "seconds)",
                      kF + "13: a step of kind 'expect-not' needs 'for'"}},
-        InvalidCase{"BadRegex", "  - {at: m1, send: AT, expect: \"/(/\"}\n", true,
+        InvalidCase{"BadRegex",
+                    "  - {at: m1, send: AT, expect: \"/(/\"}\n",
+                    true,
                     {kF + "11: expect: bad regex /(/: " +
                      std::string(std::regex_error(std::regex_constants::error_paren).what())}},
         InvalidCase{"BadJsonPath",
@@ -373,7 +400,9 @@ INSTANTIATE_TEST_SUITE_P(
                      kF + "13: certificate 'c0ffee' is neither an actor nor a certificate id",
                      kF + "13: status must be ACTIVE or INACTIVE or REVOKED or "
                           "PENDING_ACTIVATION or absent"}},
-        InvalidCase{"ExpectNotOfAWrongKind", "  - {expect-not: {sleep: 1s}, for: 1s}\n", true,
+        InvalidCase{"ExpectNotOfAWrongKind",
+                    "  - {expect-not: {sleep: 1s}, for: 1s}\n",
+                    true,
                     {kF + "11: expect-not takes an at, event, message, assert or claim step"}}),
     [](const auto& test_info) { return test_info.param.name; });
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "sim/scenario/report.hpp"
+
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "sim/scenario/report.hpp"
 
 namespace sim::scenario {
 namespace {

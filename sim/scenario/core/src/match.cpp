@@ -25,8 +25,8 @@ sim::Error BadPath(std::string_view path, std::string_view why) {
 }
 
 bool IsMemberChar(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '$' || c == '@';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '$' || c == '@';
 }
 
 // The grammar: '$' then any of '.name', "['name']", '["name"]', '[N]', and a final '.length()'.
@@ -141,8 +141,8 @@ bool MatcherHolds(const char* key, const nlohmann::json& matcher, const nlohmann
     if (observed == nullptr) {
         return false;
     }
-    const std::string text = observed->is_string() ? observed->get<std::string>()
-                                                   : observed->dump();
+    const std::string text =
+        observed->is_string() ? observed->get<std::string>() : observed->dump();
     const std::string pattern = operand.is_string() ? operand.get<std::string>() : operand.dump();
     Match match{Match::Kind::kExact, pattern};
     const std::string_view kind(key);
@@ -209,8 +209,7 @@ std::string DescribeExpected(const nlohmann::json& expected) {
             return operand.is_boolean() && !operand.get<bool>() ? "nothing" : "a value";
         }
         if (kind == "regex") {
-            return "/" + (operand.is_string() ? operand.get<std::string>() : operand.dump()) +
-                   "/";
+            return "/" + (operand.is_string() ? operand.get<std::string>() : operand.dump()) + "/";
         }
         return std::string(kind) + " " + Shown(operand);
     }
@@ -309,7 +308,8 @@ sim::Result<void> CheckExpectation(const JsonExpectation& expectation,
     }
     bool holds = false;
     if (const char* key = MatcherKey(expectation.expected)) {
-        holds = MatcherHolds(key, expectation.expected, observed->has_value() ? &**observed : nullptr);
+        holds =
+            MatcherHolds(key, expectation.expected, observed->has_value() ? &**observed : nullptr);
     } else {
         holds = observed->has_value() && JsonMatches(expectation.expected, **observed);
     }
@@ -317,8 +317,8 @@ sim::Result<void> CheckExpectation(const JsonExpectation& expectation,
         return {};
     }
     return sim::MakeError(sim::ErrorCode::kFailedPrecondition,
-                          expectation.path + ": expected " + DescribeExpected(expectation.expected) +
-                              ", observed " +
+                          expectation.path + ": expected " +
+                              DescribeExpected(expectation.expected) + ", observed " +
                               (observed->has_value() ? Shown(**observed) : std::string("nothing")));
 }
 

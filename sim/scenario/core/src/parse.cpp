@@ -11,10 +11,10 @@
 #include <string>
 #include <utility>
 
+#include "world_bridge.hpp"
 #include <yaml-cpp/yaml.h>
 
 #include "sim/scenario/match.hpp"
-#include "world_bridge.hpp"
 
 namespace sim::scenario {
 namespace {
@@ -22,12 +22,12 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::array<const char*, 16> kStepKinds = {
-    "at",      "event",   "claim", "call",  "assert",  "connect",    "disconnect", "subscribe",
-    "publish", "message", "start", "stop",  "restart", "expect-not", "parallel",   "sleep"};
+    "at",      "event",   "claim", "call", "assert",  "connect",    "disconnect", "subscribe",
+    "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep"};
 
 constexpr std::array<const char*, 7> kBrokenCases = {
-    "expired",          "not-yet-valid", "no-client-auth", "unregistered-ca",
-    "look-alike-ca",    "chain-without-ca", "chain-with-ca"};
+    "expired",       "not-yet-valid",    "no-client-auth", "unregistered-ca",
+    "look-alike-ca", "chain-without-ca", "chain-with-ca"};
 
 enum class ActorKind { kModule, kClaimThing, kClient, kJitrHandler };
 
@@ -348,8 +348,8 @@ std::optional<std::string> Parser::ActorRef(const YAML::Node& node, const std::s
         return std::nullopt;
     }
     if (std::find(kinds.begin(), kinds.end(), found->second) == kinds.end()) {
-        Report(node, "actor '" + name + "' is a " + ActorKindName(found->second) + ", not a " +
-                         wanted);
+        Report(node,
+               "actor '" + name + "' is a " + ActorKindName(found->second) + ", not a " + wanted);
         return std::nullopt;
     }
     return name;
@@ -536,13 +536,13 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
             }
         }
         if (kinds.empty()) {
-            Report(body, "actor '" + name +
-                             "' needs one of module, claim-thing, client, jitr-handler");
+            Report(body,
+                   "actor '" + name + "' needs one of module, claim-thing, client, jitr-handler");
             continue;
         }
         if (kinds.size() > 1) {
-            Report(body[kinds[1]], "actor '" + name + "' has two kinds, '" + kinds[0] +
-                                       "' and '" + kinds[1] + "'");
+            Report(body[kinds[1]],
+                   "actor '" + name + "' has two kinds, '" + kinds[0] + "' and '" + kinds[1] + "'");
             continue;
         }
         const std::string where = "actor '" + name + "'";
@@ -567,8 +567,7 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
                             list += list.empty() ? "" : ", ";
                             list += known;
                         }
-                        Report(body["broken"],
-                               "broken '" + *broken + "' is not one of " + list);
+                        Report(body["broken"], "broken '" + *broken + "' is not one of " + list);
                     }
                 }
             }
@@ -602,9 +601,9 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
             } else if (auto certificate = Text(body["certificate"], "certificate")) {
                 client.certificate = *certificate;
                 const auto other = actor_kinds_.find(*certificate);
-                const bool is_actor = other != actor_kinds_.end() && *certificate != name &&
-                                      (other->second == ActorKind::kModule ||
-                                       other->second == ActorKind::kClient);
+                const bool is_actor =
+                    other != actor_kinds_.end() && *certificate != name &&
+                    (other->second == ActorKind::kModule || other->second == ActorKind::kClient);
                 if (!is_actor && *certificate != "new" &&
                     !(world_ok_ ? IsManufacturer(*certificate) : true)) {
                     Report(body["certificate"],
@@ -663,8 +662,8 @@ std::optional<world::SetupCall> Parser::ParseSetupCall(const YAML::Node& node,
             continue;
         }
         if (!call.operation.empty()) {
-            Report(entry.first, "a setup entry has two operations, '" + call.operation +
-                                    "' and '" + key + "'");
+            Report(entry.first,
+                   "a setup entry has two operations, '" + call.operation + "' and '" + key + "'");
             return std::nullopt;
         }
         if (!IsOperationName(key)) {
@@ -744,7 +743,8 @@ void Parser::ParseAssert(const YAML::Node& node, AssertStep& step) {
         Report(node, forms.empty()
                          ? "assert needs one of certificate, thing, policy, things/certificates"
                          : "assert takes one of certificate, thing, policy, things/certificates, "
-                           "not '" + forms[0] + "' and '" + forms[1] + "'");
+                           "not '" +
+                               forms[0] + "' and '" + forms[1] + "'");
         return;
     }
     const auto only = [&](const std::set<std::string>& allowed, const std::string& form) {
@@ -768,15 +768,15 @@ void Parser::ParseAssert(const YAML::Node& node, AssertStep& step) {
                          {ActorKind::kModule, ActorKind::kClient, ActorKind::kClaimThing});
             } else if (!std::regex_match(*subject, kCertificateId) &&
                        subject->find("${") == std::string::npos) {
-                Report(node["certificate"], "certificate '" + *subject +
-                                                "' is neither an actor nor a certificate id");
+                Report(node["certificate"],
+                       "certificate '" + *subject + "' is neither an actor nor a certificate id");
             }
         }
         if (!node["status"]) {
             Report(node, "assert of a certificate needs status");
-        } else if (auto status =
-                       ChoiceOf(node["status"], "status",
-                                {"ACTIVE", "INACTIVE", "REVOKED", "PENDING_ACTIVATION", "absent"})) {
+        } else if (auto status = ChoiceOf(
+                       node["status"], "status",
+                       {"ACTIVE", "INACTIVE", "REVOKED", "PENDING_ACTIVATION", "absent"})) {
             step.status = *status;
         }
     } else if (forms[0] == "thing") {
@@ -924,7 +924,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             if (expect.IsScalar() && std::regex_match(expect.Scalar(), kMnemonic)) {
                 event.mnemonic = expect.Scalar();
             } else {
-                Report(expect, "expect of an event step must be a mnemonic ([A-Z_]+, e.g. CONLOST)");
+                Report(expect,
+                       "expect of an event step must be a mnemonic ([A-Z_]+, e.g. CONLOST)");
             }
         }
         if (node["param"]) {
@@ -965,8 +966,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
                 }
             }
             if (const auto payload = value["payload"]) {
-                claim.payload = payload.IsScalar() ? payload.Scalar()
-                                                   : detail::YamlToJson(payload).dump();
+                claim.payload =
+                    payload.IsScalar() ? payload.Scalar() : detail::YamlToJson(payload).dump();
             }
         }
         if (auto expect = ChoiceOf(node["expect"], "expect", {"accepted", "refused"})) {
@@ -990,8 +991,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             } else if (auto op = Text(value["op"], "op")) {
                 call.operation = *op;
                 if (!IsOperationName(*op)) {
-                    Report(value["op"], "op '" + *op +
-                                            "' is not an AWS IoT action name ([A-Z][A-Za-z0-9]*)");
+                    Report(value["op"],
+                           "op '" + *op + "' is not an AWS IoT action name ([A-Z][A-Za-z0-9]*)");
                 }
             }
             if (const auto args = value["args"]) {
@@ -1045,8 +1046,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             } else {
                 client.action = ClientStep::Action::kPublish;
                 if (const auto payload = node["payload"]) {
-                    client.payload = payload.IsScalar() ? payload.Scalar()
-                                                        : detail::YamlToJson(payload).dump();
+                    client.payload =
+                        payload.IsScalar() ? payload.Scalar() : detail::YamlToJson(payload).dump();
                 }
                 if (node["qos"]) {
                     client.qos = IntOf(node["qos"], "qos", 0, 1).value_or(1);
@@ -1137,8 +1138,8 @@ sim::Result<Scenario, Diagnostics> Parser::Run(std::string_view yaml, std::strin
             source_ + ":" + std::to_string(std::max(1, e.mark.line + 1)) + ": not YAML: " + e.msg});
     }
     if (!root.IsMap()) {
-        return sim::Unexpected<Diagnostics>(
-            Diagnostics{source_ + ":1: a scenario must be a map with description, world and steps"});
+        return sim::Unexpected<Diagnostics>(Diagnostics{
+            source_ + ":1: a scenario must be a map with description, world and steps"});
     }
     try {
         CheckKeys(root, {"description", "world", "timeout", "setup", "actors", "steps"},

@@ -167,11 +167,10 @@ std::string SummaryLine(const std::vector<ScenarioResult>& results,
                 break;
         }
     }
-    return std::to_string(results.size()) +
-           (results.size() == 1 ? " scenario: " : " scenarios: ") + std::to_string(passed) +
-           " passed, " + std::to_string(failed) + " failed, " + std::to_string(errors) +
-           (errors == 1 ? " error" : " errors") + " in " + Seconds(elapsed, 1) + " s (seed " +
-           std::to_string(seed) + ")";
+    return std::to_string(results.size()) + (results.size() == 1 ? " scenario: " : " scenarios: ") +
+           std::to_string(passed) + " passed, " + std::to_string(failed) + " failed, " +
+           std::to_string(errors) + (errors == 1 ? " error" : " errors") + " in " +
+           Seconds(elapsed, 1) + " s (seed " + std::to_string(seed) + ")";
 }
 
 std::string TimelineText(const ScenarioResult& result) {
@@ -229,8 +228,8 @@ std::string JUnitXml(const std::vector<ScenarioResult>& results,
                Xml(result.id, true) + "\" time=\"" + Seconds(result.duration, 3) + "\">\n";
         if (result.outcome != Outcome::kPass) {
             const char* element = result.outcome == Outcome::kFail ? "failure" : "error";
-            const std::string message =
-                result.failure ? FailureText(*result.failure) : std::string(ToString(result.outcome));
+            const std::string message = result.failure ? FailureText(*result.failure)
+                                                       : std::string(ToString(result.outcome));
             xml += "    <" + std::string(element) + " message=\"" + Xml(message, true) + "\">" +
                    Xml(message, false) + "</" + element + ">\n";
         }

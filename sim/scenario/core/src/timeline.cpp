@@ -51,8 +51,9 @@ std::vector<TimelineEntry> Timeline::Entries() const {
         const std::lock_guard<std::mutex> lock(mutex_);
         copy = entries_;
     }
-    std::stable_sort(copy.begin(), copy.end(),
-                     [](const TimelineEntry& a, const TimelineEntry& b) { return a.offset < b.offset; });
+    std::stable_sort(copy.begin(), copy.end(), [](const TimelineEntry& a, const TimelineEntry& b) {
+        return a.offset < b.offset;
+    });
     return copy;
 }
 

@@ -96,9 +96,9 @@ sim::Result<world::WorldSpec> ParseInlineWorld(const YAML::Node& node, std::stri
             reason.erase(0, colon + 2);
         }
     }
-    return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                          prefix + ":" + std::to_string(node.Mark().line + 1) +
-                              ": inline world: " + reason);
+    return sim::MakeError(
+        sim::ErrorCode::kInvalidArgument,
+        prefix + ":" + std::to_string(node.Mark().line + 1) + ": inline world: " + reason);
 }
 
 }  // namespace sim::scenario::detail
