@@ -301,4 +301,14 @@ Result<nlohmann::json, AwsErrorReply> AwsClient::Call(std::string_view method,
     return parsed;
 }
 
+Result<nlohmann::json, AwsErrorReply> AwsClient::CallOperation(std::string_view operation,
+                                                               const nlohmann::json& arguments) {
+    auto request = BuildOperationRequest(operation, arguments);
+    if (!request) {
+        return Unexpected<AwsErrorReply>(
+            AwsErrorReply{0, "InvalidRequest", request.error().message, "", nullptr});
+    }
+    return Call(request->method, request->path, request->query, request->body, request->headers);
+}
+
 }  // namespace sim::controlplane

@@ -1062,6 +1062,15 @@ bool Matches(std::string_view path, const std::vector<std::string>& segments,
 
 }  // namespace
 
+std::vector<ServedOperation> ServedOperations() {
+    std::vector<ServedOperation> served;
+    served.reserve(kOperations.size());
+    for (const auto& spec : kOperations) {
+        served.push_back({spec.name, spec.method, spec.path});
+    }
+    return served;
+}
+
 AwsResult<ParsedRequest> ParseRequest(const HttpRequest& request) {
     auto segments = SplitPath(request.raw_path);
     if (!segments) {

@@ -2,7 +2,8 @@
 // The project's SigV4 client against the real HTTP server on loopback: signature verification
 // (right and wrong secret, labels with ':' that botocore-style canonicalisation double-encodes),
 // account selection by access key id, token pagination, durable group commit under concurrent
-// writers, and a reopened store that has everything.
+// writers, a reopened store that has everything, and operations called by name with their
+// request members (CallOperation: path labels, query flags, a header, a JSON body).
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,9 @@
 
 #include <gtest/gtest.h>
 
+#include "pki/authority.hpp"
+#include "pki/key.hpp"
+#include "pki/profiles.hpp"
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/control_plane/issuer.hpp"
 #include "sim/control_plane/server.hpp"
@@ -96,6 +100,106 @@ TEST_F(ClientServerTest, RightSecretPassesWrongSecretIsRefused) {
     ASSERT_FALSE(unknown);
     EXPECT_EQ(unknown.error().status, 403);
     EXPECT_EQ(unknown.error().type, "UnrecognizedClientException");
+}
+
+TEST_F(ClientServerTest, OperationsByNamePlaceTheirMembersWhereTheModelBindsThem) {
+    auto client = Client("123456789012", "s3cret");
+    const auto ok = [](const Result<nlohmann::json, AwsErrorReply>& reply) {
+        return reply ? testing::AssertionSuccess()
+                     : testing::AssertionFailure()
+                           << reply.error().type << ": " << reply.error().message;
+    };
+
+    // Path label (with ':') and JSON body.
+    auto created = client->CallOperation(
+        "CreateThing", {{"thingName", "maker:device_1"},
+                        {"attributePayload", {{"attributes", {{"color", "red"}}}}}});
+    ASSERT_TRUE(ok(created));
+    EXPECT_EQ((*created)["thingName"], "maker:device_1");
+    ASSERT_TRUE(ok(client->CallOperation(
+        "CreateThing",
+        {{"thingName", "plain"}, {"attributePayload", {{"attributes", {{"color", "blue"}}}}}})));
+    auto described = client->CallOperation("DescribeThing", {{"thingName", "maker:device_1"}});
+    ASSERT_TRUE(ok(described));
+    EXPECT_EQ((*described)["attributes"]["color"], "red");
+
+    // Query strings: ListThings filtered by attribute.
+    auto listed = client->CallOperation("ListThings",
+                                        {{"attributeName", "color"}, {"attributeValue", "red"}});
+    ASSERT_TRUE(ok(listed));
+    ASSERT_EQ((*listed)["things"].size(), 1U) << listed->dump();
+    EXPECT_EQ((*listed)["things"][0]["thingName"], "maker:device_1");
+
+    // Query flags (booleans) next to body members: an SNI_ONLY CA, active, auto-registration on.
+    auto key = pki::Key::Generate(pki::KeyType::kEcP256);
+    ASSERT_TRUE(key) << key.error().message;
+    pki::DistinguishedName subject;
+    subject.entries = {{"O", "Maker"}, {"CN", "Maker Root CA"}};
+    auto ca = pki::CertificateAuthority::CreateRoot(
+        pki::RootCaSpec(subject, clock_->Now(), pki::Days{30}), std::move(*key));
+    ASSERT_TRUE(ca) << ca.error().message;
+    auto registered =
+        client->CallOperation("RegisterCACertificate", {{"caCertificate", ca->pem()},
+                                                        {"certificateMode", "SNI_ONLY"},
+                                                        {"setAsActive", true},
+                                                        {"allowAutoRegistration", true}});
+    ASSERT_TRUE(ok(registered));
+    const std::string ca_id = (*registered)["certificateId"];
+    auto ca_described = client->CallOperation("DescribeCACertificate", {{"certificateId", ca_id}});
+    ASSERT_TRUE(ok(ca_described));
+    EXPECT_EQ((*ca_described)["certificateDescription"]["status"], "ACTIVE");
+    EXPECT_EQ((*ca_described)["certificateDescription"]["autoRegistrationStatus"], "ENABLE");
+    EXPECT_EQ((*ca_described)["certificateDescription"]["certificateMode"], "SNI_ONLY");
+
+    // A path label and a query member: UpdateCertificate.
+    auto keys = client->CallOperation("CreateKeysAndCertificate", {{"setAsActive", true}});
+    ASSERT_TRUE(ok(keys));
+    const std::string cert_id = (*keys)["certificateId"];
+    const std::string cert_arn = (*keys)["certificateArn"];
+    ASSERT_TRUE(ok(client->CallOperation("UpdateCertificate",
+                                         {{"certificateId", cert_id}, {"newStatus", "INACTIVE"}})));
+    auto cert = client->CallOperation("DescribeCertificate", {{"certificateId", cert_id}});
+    ASSERT_TRUE(ok(cert));
+    EXPECT_EQ((*cert)["certificateDescription"]["status"], "INACTIVE");
+
+    // A header member: the principal of AttachThingPrincipal, an ARN.
+    ASSERT_TRUE(ok(client->CallOperation(
+        "AttachThingPrincipal", {{"thingName", "maker:device_1"}, {"principal", cert_arn}})));
+    auto principals =
+        client->CallOperation("ListThingPrincipals", {{"thingName", "maker:device_1"}});
+    ASSERT_TRUE(ok(principals));
+    EXPECT_EQ((*principals)["principals"], nlohmann::json::array({cert_arn}));
+    auto things = client->CallOperation("ListPrincipalThings", {{"principal", cert_arn}});
+    ASSERT_TRUE(ok(things));
+    EXPECT_EQ((*things)["things"], nlohmann::json::array({"maker:device_1"}));
+
+    // A policy document written as a map is sent as JSON text.
+    ASSERT_TRUE(ok(client->CallOperation(
+        "CreatePolicy", {{"policyName", "connect"},
+                         {"policyDocument",
+                          {{"Version", "2012-10-17"},
+                           {"Statement", nlohmann::json::array({{{"Effect", "Allow"},
+                                                                 {"Action", "iot:Connect"},
+                                                                 {"Resource", "*"}}})}}}})));
+    auto policy = client->CallOperation("GetPolicy", {{"policyName", "connect"}});
+    ASSERT_TRUE(ok(policy));
+    EXPECT_NE((*policy)["policyDocument"].get<std::string>().find("iot:Connect"),
+              std::string::npos);
+
+    // AWS errors come back as they are; a request that cannot be built is not sent.
+    auto missing = client->CallOperation("DescribeThing", {{"thingName", "nope"}});
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().status, 404);
+    EXPECT_EQ(missing.error().type, "ResourceNotFoundException");
+    auto unknown = client->CallOperation("ListThing", nlohmann::json::object());
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().status, 0);
+    EXPECT_EQ(unknown.error().type, "InvalidRequest");
+    EXPECT_EQ(unknown.error().message, "unknown AWS IoT operation 'ListThing'");
+    auto incomplete = client->CallOperation("UpdateCertificate", {{"certificateId", cert_id}});
+    ASSERT_FALSE(incomplete);
+    EXPECT_EQ(incomplete.error().type, "InvalidRequest");
+    EXPECT_EQ(incomplete.error().message, "UpdateCertificate: missing required member 'newStatus'");
 }
 
 TEST_F(ClientServerTest, ErrorRepliesCarryTypeMessageAndResourceId) {

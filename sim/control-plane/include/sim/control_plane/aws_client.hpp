@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/control_plane/http.hpp"
+#include "sim/control_plane/operations.hpp"
 #include "sim/control_plane/sigv4.hpp"
 #include "sim/core/ports.hpp"
 #include "sim/core/result.hpp"
@@ -78,6 +79,13 @@ public:
                                                const QueryParams& query = {},
                                                const nlohmann::json& body = nullptr,
                                                const HeaderList& headers = {});
+
+    /// Calls an AWS IoT operation by its API Reference name with its request members
+    /// (BuildOperationRequest places them in the path, query, headers and body), then Call().
+    /// A request that cannot be built is not sent: it fails with status 0, type
+    /// "InvalidRequest" and BuildOperationRequest's one-line message.
+    Result<nlohmann::json, AwsErrorReply> CallOperation(std::string_view operation,
+                                                        const nlohmann::json& arguments);
 
     const ClientConfig& config() const { return config_; }
 

@@ -67,6 +67,17 @@ struct ParsedRequest {
 /// characters). Assumed: bigger bodies get InvalidRequestException.
 inline constexpr std::size_t kMaxBodyBytes = 512 * 1024;
 
+/// One operation the router serves: its botocore name, method and path template (labels named
+/// as the model's locationName: "/cacertificate/{caCertificateId}").
+struct ServedOperation {
+    std::string_view name;
+    std::string_view method;
+    std::string_view path;
+};
+
+/// Every operation the router serves, in routing order.
+std::vector<ServedOperation> ServedOperations();
+
 /// Matches and decodes. Errors (never throws): UnknownOperationException 404 for a method/path
 /// outside the model (Assumed: AWS's front end answers such requests itself), and
 /// InvalidRequestException for malformed encoding, JSON that is not an object, or a body over
