@@ -11,7 +11,7 @@
 //  (c) onboarding end to end (staging connect -> claim -> OEM JITP -> connected): a real world
 //      (staging + OEM account, mosquitto + plugin each, sim::world) in the scratch directory, the
 //      OEM account set up and its claim-things registered as `elsim onboard` does (the same
-//      sim::oem_account functions), N birth identities, N in-process software modules driven
+//      sim::onboarding functions), N birth identities, N in-process software modules driven
 //      with AT commands by a pool of host threads, claims over the claim-things' open sessions.
 //      Set-up, identities and the claim sessions are warm-up, not measured. Measured: from the
 //      first AT+CONNECT to the last module answering CONNECTED CUSTOMER; modules/s, p50/p99
@@ -56,7 +56,8 @@
 #include "sim/module/paho_stdin_guard.hpp"
 #include "sim/module/tls_file_memo.hpp"
 #include "sim/world/world.hpp"
-#include "sim/oem_account/onboard.hpp"
+#include "sim/onboarding/actors.hpp"
+#include "sim/onboarding/pipeline.hpp"
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
 
@@ -620,7 +621,7 @@ double Millis(SteadyClock::duration d) {
 
 // Every module's thing in the OEM account, read back through its control plane (ListThings).
 sim::Result<std::size_t> CountThings(sim::controlplane::AwsClient& client,
-                                     const std::vector<sim::oem_account::ModuleJob>& jobs) {
+                                     const std::vector<sim::onboarding::ModuleJob>& jobs) {
     std::vector<std::string> names;
     std::string token;
     for (int page = 0; page < 10000; ++page) {
@@ -685,13 +686,12 @@ double ProcessCpuSeconds(int pid) {
 // waker's PUBACKs make it return every few ms (sim/module/adapters/paho_waker.hpp). nullptr
 // when --waker-period-ms 0.
 sim::Result<std::unique_ptr<sim::module::PahoWaker>> StartBenchWaker(
-    const ModulesBenchArgs& args, const sim::oem_account::OnboardingSetup& setup,
+    const ModulesBenchArgs& args, const sim::onboarding::OnboardingSetup& setup,
     const fs::path& dir) {
     if (args.waker_period_ms <= 0) {
         return std::unique_ptr<sim::module::PahoWaker>();
     }
-    return sim::oem_account::StartWaker(setup, dir,
-                                        std::chrono::milliseconds{args.waker_period_ms});
+    return sim::onboarding::StartWaker(setup, dir, std::chrono::milliseconds{args.waker_period_ms});
 }
 
 bool IsRetryStep(const std::string& text) {
@@ -701,18 +701,18 @@ bool IsRetryStep(const std::string& text) {
 }
 
 // Runs the measured pipeline in this process; counts the extra retries.
-std::vector<sim::oem_account::ModuleOutcome> RunPipelineHere(
-    const ModulesBenchArgs& args, const sim::oem_account::OnboardingSetup& setup,
-    const std::vector<sim::oem_account::ModuleJob>& jobs,
+std::vector<sim::onboarding::ModuleOutcome> RunPipelineHere(
+    const ModulesBenchArgs& args, const sim::onboarding::OnboardingSetup& setup,
+    const std::vector<sim::onboarding::ModuleJob>& jobs,
     const std::vector<std::unique_ptr<sim::staging::ClaimSession>>& sessions,
     sim::module::PahoWaker* waker, std::size_t& retried, std::string& first_retry) {
-    sim::oem_account::PipelineOptions pipeline;
+    sim::onboarding::PipelineOptions pipeline;
     pipeline.workers = args.onboard_workers;
     pipeline.publish = false;
     pipeline.verify = false;
     pipeline.waker = waker;
     std::mutex mutex;
-    return sim::oem_account::RunOnboardingPipeline(
+    return sim::onboarding::RunOnboardingPipeline(
         setup, jobs, sessions, pipeline, [&](std::size_t, const std::string& text) {
             if (!IsRetryStep(text)) {
                 return;
@@ -750,7 +750,7 @@ std::vector<T> ShareOf(const std::vector<T>& all, std::size_t index, std::size_t
 // OUTCOME line per module (steady-clock nanoseconds: CLOCK_MONOTONIC, comparable between
 // processes), RETRY lines, CPU and DONE. Errors: one ERROR line, exit 1.
 int RunOnboardShard(const ModulesBenchArgs& args) {
-    namespace oem = sim::oem_account;
+    namespace onboarding = sim::onboarding;
     auto fail = [](const std::string& message) {
         std::printf("ERROR %s\n", message.c_str());
         std::fflush(stdout);
@@ -770,7 +770,7 @@ int RunOnboardShard(const ModulesBenchArgs& args) {
     if (!spec_text) {
         return fail("shards.json: " + spec_text.error().message);
     }
-    oem::OnboardingSetup setup;
+    onboarding::OnboardingSetup setup;
     setup.directory = dir;
     setup.server_ca_file = state->server_ca_file;
     bool have_staging = false;
@@ -789,14 +789,14 @@ int RunOnboardShard(const ModulesBenchArgs& args) {
     }
     setup.manufacturer = state->manufacturers.front();
     std::vector<fs::path> all_identities;
-    std::vector<oem::ClaimThing> all_claim_things;
+    std::vector<onboarding::ClaimThing> all_claim_things;
     try {
         const auto spec = nlohmann::json::parse(*spec_text);
         for (const auto& path : spec.at("identities")) {
             all_identities.emplace_back(path.get<std::string>());
         }
         for (const auto& thing : spec.at("claimThings")) {
-            oem::ClaimThing claim_thing;
+            onboarding::ClaimThing claim_thing;
             claim_thing.uuid = thing.at("uuid").get<std::string>();
             claim_thing.oem_name = thing.at("oem").get<std::string>();
             claim_thing.certificate_file = thing.at("cert").get<std::string>();
@@ -811,19 +811,19 @@ int RunOnboardShard(const ModulesBenchArgs& args) {
     if (identities.empty() || setup.claim_things.empty()) {
         return fail("shard " + std::to_string(index) + " has no modules or no claim-thing");
     }
-    if (auto raised = oem::RaiseDescriptorLimitFor(identities.size()); !raised) {
+    if (auto raised = onboarding::RaiseDescriptorLimitFor(identities.size()); !raised) {
         return fail(raised.error().message);
     }
-    auto fleet = oem::StartModules(*state, setup.staging, identities,
-                                   dir / ("module-state-" + std::to_string(index)));
+    auto fleet = onboarding::StartModules(*state, setup.staging, identities,
+                                          dir / ("module-state-" + std::to_string(index)));
     if (!fleet) {
         return fail(fleet.error().message);
     }
-    auto jobs = oem::MakeJobs(**fleet, identities);
+    auto jobs = onboarding::MakeJobs(**fleet, identities);
     if (!jobs) {
         return fail(jobs.error().message);
     }
-    auto sessions = oem::OpenClaimSessions(setup);
+    auto sessions = onboarding::OpenClaimSessions(setup);
     if (!sessions) {
         return fail(sessions.error().message);
     }
@@ -927,7 +927,7 @@ std::string ReadLine(FILE* in) {
 }
 
 struct ShardsResult {
-    std::vector<sim::oem_account::ModuleOutcome> outcomes;
+    std::vector<sim::onboarding::ModuleOutcome> outcomes;
     std::size_t retried = 0;
     std::string first_retry;
     double cpu_seconds = 0;  // all shard processes, during the window
@@ -939,7 +939,7 @@ struct ShardsResult {
 // READY (modules started, claim sessions open, waker connected), then starts them together
 // and collects their outcomes. Children are killed and reaped on every path.
 sim::Result<ShardsResult> RunShards(const ModulesBenchArgs& args,
-                                    const sim::oem_account::OnboardingSetup& setup,
+                                    const sim::onboarding::OnboardingSetup& setup,
                                     const std::vector<fs::path>& identities, const fs::path& dir) {
     nlohmann::json spec;
     spec["identities"] = nlohmann::json::array();
@@ -1047,7 +1047,7 @@ sim::Result<ShardsResult> RunShards(const ModulesBenchArgs& args,
                 int ok = 0;
                 long long t[5] = {};
                 in >> ok >> t[0] >> t[1] >> t[2] >> t[3] >> t[4];
-                sim::oem_account::ModuleOutcome outcome;
+                sim::onboarding::ModuleOutcome outcome;
                 outcome.ok = ok == 1;
                 outcome.started = t[0] == 0 ? SteadyClock::time_point{} : FromNanos(t[0]);
                 outcome.staging_connected = FromNanos(t[1]);
@@ -1093,11 +1093,11 @@ sim::Result<ShardsResult> RunShards(const ModulesBenchArgs& args,
 }
 
 int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
-    namespace oem = sim::oem_account;
+    namespace onboarding = sim::onboarding;
     const std::size_t n = requested.onboard;
     ModulesBenchArgs args = requested;
     args.shards = std::min(args.shards, n);  // no empty shard
-    if (auto raised = oem::RaiseDescriptorLimitFor(n); !raised) {
+    if (auto raised = onboarding::RaiseDescriptorLimitFor(n); !raised) {
         Progress("elsim bench modules: --onboard %s", raised.error().message.c_str());
         return kExitBadInput;
     }
@@ -1111,19 +1111,19 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
     }
     // Warm-up, not measured: the world, the OEM account, claim-things, identities, modules.
     Progress("onboarding: starting a world in %s", dir.c_str());
-    oem::OnboardingSetupOptions setup_options;
+    onboarding::OnboardingSetupOptions setup_options;
     setup_options.world_file = *world_file;
     setup_options.directory = dir;
     // Every shard process needs claim-things of its own (one session per client id).
     setup_options.claim_things = std::min(std::max(args.claim_things, args.shards), n);
-    auto setup = oem::SetUpOnboarding(
+    auto setup = onboarding::SetUpOnboarding(
         setup_options, [](const std::string& line) { Progress("  %s", line.c_str()); });
     if (!setup) {
         Progress("elsim bench modules: onboarding set-up: %s", setup.error().message.c_str());
         return kExitFailed;
     }
     auto start = SteadyClock::now();
-    auto identities = oem::MakeBirthIdentities(setup->manufacturer, n, dir / "modules");
+    auto identities = onboarding::MakeBirthIdentities(setup->manufacturer, n, dir / "modules");
     if (!identities) {
         Progress("elsim bench modules: %s", identities.error().message.c_str());
         return kExitFailed;
@@ -1132,10 +1132,10 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
     // The modules run here (--shards 1) or in --shards child processes, each with its own Paho
     // receive thread; either way they are started, their claim sessions opened and the waker
     // connected before the measured window.
-    std::vector<oem::ModuleOutcome> outcomes;
-    std::vector<oem::ModuleJob> jobs;  // thing names, for the OEM account's view afterwards
+    std::vector<onboarding::ModuleOutcome> outcomes;
+    std::vector<onboarding::ModuleJob> jobs;  // thing names, for the OEM account's view afterwards
     for (const auto& identity : *identities) {
-        oem::ModuleJob job;
+        onboarding::ModuleJob job;
         job.thing_name = identity.filename().string();
         jobs.push_back(std::move(job));
     }
@@ -1161,18 +1161,18 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
         staging_cpu = sharded->staging_cpu;
         oem_cpu = sharded->oem_cpu;
     } else {
-        auto fleet =
-            oem::StartModules(*setup->world, setup->staging, *identities, dir / "module-state");
+        auto fleet = onboarding::StartModules(*setup->world, setup->staging, *identities,
+                                              dir / "module-state");
         if (!fleet) {
             Progress("elsim bench modules: %s", fleet.error().message.c_str());
             return kExitFailed;
         }
-        auto module_jobs = oem::MakeJobs(**fleet, *identities);
+        auto module_jobs = onboarding::MakeJobs(**fleet, *identities);
         if (!module_jobs) {
             Progress("elsim bench modules: %s", module_jobs.error().message.c_str());
             return kExitFailed;
         }
-        auto sessions = oem::OpenClaimSessions(*setup);
+        auto sessions = onboarding::OpenClaimSessions(*setup);
         if (!sessions) {
             Progress("elsim bench modules: %s", sessions.error().message.c_str());
             return kExitFailed;

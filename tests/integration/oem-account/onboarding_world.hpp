@@ -21,10 +21,24 @@
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/oem_account/oem_account.hpp"
-#include "sim/oem_account/onboard.hpp"
+#include "sim/onboarding/actors.hpp"
+#include "sim/onboarding/at.hpp"
+#include "sim/onboarding/world.hpp"
 #include "sim/staging/claim_client.hpp"
 
 namespace sim::oem_account::testing {
+
+// The onboarding library's pieces, as the tests name them.
+using onboarding::At;
+using onboarding::ClaimThing;
+using onboarding::ConnectWithRetry;
+using onboarding::EndpointOf;
+using onboarding::LocalWorld;
+using onboarding::MakeAccountClient;
+using onboarding::MakeBirthIdentities;
+using onboarding::ObtainClaimThing;
+using onboarding::StartModules;
+using onboarding::WaitForEvent;
 
 namespace fs = std::filesystem;
 

@@ -18,7 +18,9 @@
 #include <mqtt/async_client.h>
 
 #include "sim/core/adapters.hpp"
-#include "sim/oem_account/onboard.hpp"
+#include "sim/onboarding/actors.hpp"
+#include "sim/onboarding/at.hpp"
+#include "sim/onboarding/world.hpp"
 #include "verbs.hpp"
 
 namespace elsim {
@@ -26,7 +28,7 @@ namespace elsim {
 namespace {
 
 namespace fs = std::filesystem;
-namespace oem = sim::oem_account;
+namespace onboarding = sim::onboarding;
 using Clock = std::chrono::steady_clock;
 
 struct ClaimBenchArgs {
@@ -75,7 +77,7 @@ int RunClaimBench(const ClaimBenchArgs& args) {
         }
     } cleanup{dir};
 
-    auto world = oem::LocalWorld::Start(args.world_file, dir / "world");
+    auto world = onboarding::LocalWorld::Start(args.world_file, dir / "world");
     if (!world) {
         std::fprintf(stderr, "elsim bench claim: %s\n", world.error().message.c_str());
         return world.error().code == sim::ErrorCode::kInvalidArgument ? kExitBadInput
@@ -87,31 +89,32 @@ int RunClaimBench(const ClaimBenchArgs& args) {
         return fail("the world needs a staging and an OEM account");
     }
     const std::string region = (*world)->State().region;
-    auto staging_client = oem::MakeAccountClient(*staging, region);
-    auto oem_client = oem::MakeAccountClient(*target, region);
+    auto staging_client = onboarding::MakeAccountClient(*staging, region);
+    auto oem_client = onboarding::MakeAccountClient(*target, region);
     if (!staging_client || !oem_client) {
         return fail(!staging_client ? staging_client.error().message
                                     : oem_client.error().message);
     }
     sim::OsRandom random;
-    auto claimer = oem::ObtainClaimThing(**oem_client, **staging_client, (*world)->State(),
-                                         *staging, "elsim-bench", dir / "claim-thing", random);
+    auto claimer =
+        onboarding::ObtainClaimThing(**oem_client, **staging_client, (*world)->State(), *staging,
+                                     "elsim-bench", dir / "claim-thing", random);
     if (!claimer) {
         return fail(claimer.error().message);
     }
-    auto identities = oem::MakeBirthIdentities((*world)->State().manufacturers.front(),
-                                               args.modules, dir / "modules");
+    auto identities = onboarding::MakeBirthIdentities((*world)->State().manufacturers.front(),
+                                                      args.modules, dir / "modules");
     if (!identities) {
         return fail(identities.error().message);
     }
-    auto fleet = oem::StartModules(**world, *staging, *identities, dir / "state");
+    auto fleet = onboarding::StartModules(**world, *staging, *identities, dir / "state");
     if (!fleet) {
         return fail(fleet.error().message);
     }
     const auto& modules = (*fleet)->modules();
     std::atomic<std::size_t> connected{0};
     Parallel(modules.size(), args.threads, [&](std::size_t i) {
-        if (oem::ConnectWithRetry(*modules[i], 2, std::chrono::seconds{20})) {
+        if (onboarding::ConnectWithRetry(*modules[i], 2, std::chrono::seconds{20})) {
             ++connected;
         }
     });
@@ -130,7 +133,7 @@ int RunClaimBench(const ClaimBenchArgs& args) {
         return fail("staging endpoint not in the endpoints map");
     }
     const std::string uri = "ssl://" + address->ip + ":" + std::to_string(address->port);
-    const std::string endpoint = oem::EndpointOf(*target);
+    const std::string endpoint = onboarding::EndpointOf(*target);
     std::size_t acked = 0;
     Clock::time_point started;
     Clock::time_point all_acked;
@@ -178,7 +181,7 @@ int RunClaimBench(const ClaimBenchArgs& args) {
     }
     std::atomic<std::size_t> left{0};
     Parallel(modules.size(), args.threads, [&](std::size_t i) {
-        if (oem::WaitForEvent(*modules[i], " CONLOST", std::chrono::seconds{10})) {
+        if (onboarding::WaitForEvent(*modules[i], " CONLOST", std::chrono::seconds{10})) {
             ++left;
         }
     });

@@ -13,6 +13,7 @@
 #include "sim/core/adapters.hpp"
 #include "sim/oem_account/oem_account.hpp"
 #include "sim/oem_account/onboard.hpp"
+#include "sim/onboarding/world.hpp"
 #include "sim/world/world.hpp"
 #include "verbs.hpp"
 
@@ -127,7 +128,7 @@ int RunSetupVerb(const SetupArgs& args) {
     if (!ca_pem) {
         return fail(sim::ErrorCode::kInvalidArgument, "--manufacturer: " + ca_pem.error().message);
     }
-    auto client = oem::MakeAccountClient(*account, world->region);
+    auto client = sim::onboarding::MakeAccountClient(*account, world->region);
     if (!client) {
         return fail(client.error().code, client.error().message);
     }
