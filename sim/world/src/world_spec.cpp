@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "sim/core/net.hpp"
+#include "sim/world/address_block.hpp"
 #include "sim/world/world_spec_yaml.hpp"
 
 namespace sim::world {
@@ -309,15 +310,16 @@ WorldSpec ParseRoot(const YAML::Node& root) {
             if (!IsLoopbackV4(account.address)) {
                 Fail(item["address"], "address " + account.address + " is not in 127.0.0.0/8");
             }
-        } else {
-            if (index + 2 > 254) {
-                Fail(item, "too many accounts for 127.0.0.2-254");
+            if (!endpoints.insert(account.address + ":" + std::to_string(account.port)).second) {
+                Fail(item, "address " + account.address + ":" + std::to_string(account.port) +
+                               " is used by another account");
             }
-            account.address = "127.0.0." + std::to_string(index + 2);
-        }
-        if (!endpoints.insert(account.address + ":" + std::to_string(account.port)).second) {
-            Fail(item, "address " + account.address + ":" + std::to_string(account.port) +
-                           " is used by another account");
+        } else if (index >= static_cast<int>(kAddressesPerBlock)) {
+            // Without an address, the account gets the address at its index in the block the
+            // world leases at start (AssignBlockAddresses): the block must reach that far.
+            Fail(item, "account '" + account.name + "' is number " + std::to_string(index + 1) +
+                           "; a world leases " + std::to_string(kAddressesPerBlock) +
+                           " addresses (give it an address)");
         }
         if (const auto setup = item["setup"]) {
             account.setup = ParseSetup(setup);
