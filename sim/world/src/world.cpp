@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "sim/core/adapters.hpp"
+#include "sim/world/address_block.hpp"
+#include "sim/world/address_lease.hpp"
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
 #include "sim/world/world_pki.hpp"
@@ -38,25 +40,6 @@ constexpr const char* kNoPlugin = "none";
 
 // strerror(errno) without strerror's shared buffer.
 std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
-
-// True when something already listens on address:port. SO_REUSEADDR makes a TIME_WAIT from a
-// previous run not count, as mosquitto itself sets it.
-bool AddressInUse(const std::string& address, std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return false;
-    }
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
-    const bool in_use =
-        ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno == EADDRINUSE;
-    ::close(fd);
-    return in_use;
-}
 
 // True once host:port accepts a TCP connection (polled every 5 ms up to `timeout`).
 bool WaitForPort(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
@@ -135,15 +118,17 @@ sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& rand
         }
     }
     for (const auto& account : spec->accounts) {
+        if (account.address.empty()) {
+            continue;  // leased at start: the lease skips blocks in use
+        }
         // A connect, not a bind: cpp-httplib listens with SO_REUSEPORT, so a bind test would
         // trip over its TIME_WAIT sockets from a previous run, and would not see a listener.
         if (PortAcceptsConnections(account.address, account.control_plane_port, 100ms)) {
-            return sim::MakeError(sim::ErrorCode::kUnavailable,
-                                  options.config_file.string() + ":" +
-                                      std::to_string(account.line) + ": account '" + account.name +
-                                      "': control plane " + account.address + ":" +
-                                      std::to_string(account.control_plane_port) +
-                                      " is already in use");
+            return sim::MakeError(
+                sim::ErrorCode::kUnavailable,
+                options.config_file.string() + ":" + std::to_string(account.line) + ": account '" +
+                    account.name + "': control plane " + account.address + ":" +
+                    std::to_string(account.control_plane_port) + " is already in use");
         }
         if (AddressInUse(account.address, account.port)) {
             return sim::MakeError(sim::ErrorCode::kUnavailable,
@@ -168,6 +153,10 @@ sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& rand
 }
 
 struct RunningWorld::Impl {
+    // The block of addresses the accounts listen on, held until the brokers are stopped
+    // (address_lease.hpp: a crash of this process releases it too). Declared first, so that it
+    // is destroyed after the brokers.
+    std::unique_ptr<AddressLease> lease;
     WorldState state;
     std::vector<std::unique_ptr<MosquittoProcess>> brokers;
     fs::path directory;
@@ -183,6 +172,7 @@ struct RunningWorld::Impl {
             broker->Stop();
         }
         brokers.clear();
+        lease.reset();
         std::error_code ec;
         fs::remove(directory / "world.pid", ec);
     }
@@ -193,13 +183,54 @@ RunningWorld::~RunningWorld() { impl_->StopAll(); }
 const WorldState& RunningWorld::State() const { return impl_->state; }
 void RunningWorld::Stop() { impl_->StopAll(); }
 
+namespace {
+
+// Leases a block for the accounts written without an address and gives them its addresses.
+// Probes the ports those accounts listen on.
+sim::Result<std::unique_ptr<AddressLease>> LeaseAddresses(const UpOptions& options,
+                                                          WorldPlan& plan) {
+    LeaseOptions lease_options;
+    lease_options.directory = options.lease_directory;
+    lease_options.ports.clear();
+    for (const auto& account : plan.spec.accounts) {
+        if (account.address.empty()) {
+            lease_options.ports.push_back(account.port);
+            lease_options.ports.push_back(account.control_plane_port);
+        }
+    }
+    auto lease = AddressLease::Acquire(lease_options);
+    if (!lease) {
+        return sim::Unexpected<sim::Error>(lease.error());
+    }
+    auto spec =
+        AssignBlockAddresses(plan.spec, (*lease)->Addresses(), options.config_file.string());
+    if (!spec) {
+        return sim::Unexpected<sim::Error>(spec.error());
+    }
+    plan.spec = std::move(*spec);
+    for (std::size_t i = 0; i < plan.accounts.size(); ++i) {
+        plan.accounts[i].spec.address = plan.spec.accounts[i].address;
+    }
+    return lease;
+}
+
+}  // namespace
+
 sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& options,
-                                                               const WorldPlan& plan) {
+                                                               const WorldPlan& requested) {
     auto plugin = ResolvePlugin(options.plugin);
     if (!plugin) {
         return sim::Unexpected<sim::Error>(plugin.error());
     }
     auto impl = std::make_unique<Impl>();
+    WorldPlan plan = requested;
+    if (NeedsAddressBlock(plan.spec)) {
+        auto lease = LeaseAddresses(options, plan);
+        if (!lease) {
+            return sim::Unexpected<sim::Error>(lease.error());
+        }
+        impl->lease = std::move(*lease);
+    }
     std::error_code ec;
     impl->directory = fs::absolute(options.directory, ec);
     const fs::path dir = impl->directory;
@@ -450,6 +481,8 @@ sim::Status WorldUp(const UpOptions& options) {
         // Double fork: the supervisor is not our child (no zombie for the caller to reap) and
         // leads no session with a terminal. Output goes to supervisor.log; readiness to the pipe.
         ::close(pipe_fds[0]);
+        // The caller's own leases stay the caller's: the supervisor takes its own block.
+        ForgetLeasesAfterFork();
         ::setsid();
         if (::fork() != 0) {
             std::_Exit(0);

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/world/world_spec.hpp"
 
+#include <charconv>
+#include <cstdint>
 #include <set>
 #include <string>
 
 #include <yaml-cpp/yaml.h>
 
 #include "sim/core/net.hpp"
+#include "sim/world/address_block.hpp"
+#include "sim/world/world_spec_yaml.hpp"
 
 namespace sim::world {
 namespace {
@@ -17,7 +21,8 @@ struct SpecError {
     std::string reason;
 };
 
-int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
+// A node built in memory (not read from text) has no mark: line 1 then.
+int LineOf(const YAML::Node& node) { return node.Mark().line >= 0 ? node.Mark().line + 1 : 1; }
 
 [[noreturn]] void Fail(const YAML::Node& node, std::string reason) {
     throw SpecError{LineOf(node), std::move(reason)};
@@ -67,15 +72,115 @@ bool IsAccountId(std::string_view id) {
     return true;
 }
 
-WorldSpec ParseOrThrow(std::string_view yaml) {
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml));
-    } catch (const YAML::Exception& e) {
-        throw SpecError{e.mark.line + 1, "not YAML: " + e.msg};
+bool IsOperationName(std::string_view name) {
+    if (name.empty() || name.front() < 'A' || name.front() > 'Z') {
+        return false;
     }
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool IsSaveName(std::string_view name) {
+    if (name.empty()) {
+        return false;
+    }
+    const char first = name.front();
+    if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z'))) {
+        return false;
+    }
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// `save: {NAME: JSONPATH, ...}` of one setup call.
+std::vector<std::pair<std::string, std::string>> ParseSave(const YAML::Node& save) {
+    if (!save.IsMap()) {
+        Fail(save, "save must be a mapping of NAME: JSONPATH");
+    }
+    std::vector<std::pair<std::string, std::string>> saved;
+    std::set<std::string> names;
+    for (const auto& entry : save) {
+        const auto name = Scalar(entry.first, "a save name");
+        if (!IsSaveName(name)) {
+            Fail(entry.first, "save name '" + name + "' must match [A-Za-z][A-Za-z0-9_-]*");
+        }
+        if (!names.insert(name).second) {
+            Fail(entry.first, "duplicate save name '" + name + "'");
+        }
+        if (!entry.second.IsScalar()) {
+            Fail(entry.second, "save '" + name + "' must be a JSONPath such as $.certificateId");
+        }
+        const auto path = entry.second.Scalar();
+        if (path.empty() || path.front() != '$') {
+            Fail(entry.second,
+                 "save '" + name + "': '" + path + "' is not a JSONPath (it starts with $)");
+        }
+        saved.emplace_back(name, path);
+    }
+    return saved;
+}
+
+// `setup:` of one account: a list of `- Operation: {arguments}` items, each with an optional
+// `save:`.
+std::vector<SetupCall> ParseSetup(const YAML::Node& setup) {
+    if (!setup.IsSequence()) {
+        Fail(setup, "setup must be a list of operations (- Operation: {arguments})");
+    }
+    std::vector<SetupCall> calls;
+    for (const auto& item : setup) {
+        if (!item.IsMap()) {
+            Fail(item, "a setup call must be a mapping (- Operation: {arguments})");
+        }
+        SetupCall call;
+        call.line = LineOf(item);
+        bool has_operation = false;
+        for (const auto& entry : item) {
+            const auto key = Scalar(entry.first, "a setup key");
+            if (key == "save") {
+                call.save = ParseSave(entry.second);
+                continue;
+            }
+            if (!IsOperationName(key)) {
+                Fail(entry.first, "setup operation '" + key +
+                                      "' must be an AWS IoT action name ([A-Z][A-Za-z0-9]*)");
+            }
+            if (has_operation) {
+                Fail(entry.first, "a setup call has two operations, '" + call.operation +
+                                      "' and '" + key + "' (one per list item)");
+            }
+            has_operation = true;
+            call.operation = key;
+            // An operation written without arguments (`- ListThings:`) takes none.
+            if (entry.second.IsNull()) {
+                continue;
+            }
+            if (!entry.second.IsMap()) {
+                Fail(entry.second, "arguments of " + key + " must be a mapping");
+            }
+            call.arguments = YamlToJson(entry.second);
+        }
+        if (!has_operation) {
+            Fail(item, "a setup call needs an operation (- Operation: {arguments})");
+        }
+        calls.push_back(std::move(call));
+    }
+    return calls;
+}
+
+WorldSpec ParseRoot(const YAML::Node& root) {
     if (!root.IsMap()) {
-        throw SpecError{1, "the world file must be a mapping with 'accounts'"};
+        Fail(root, "the world must be a mapping with 'accounts'");
     }
     CheckKeys(root, {"region", "manufacturers", "accounts"}, "the world");
     WorldSpec spec;
@@ -118,7 +223,7 @@ WorldSpec ParseOrThrow(std::string_view yaml) {
     for (const auto& item : accounts) {
         CheckKeys(item,
                   {"name", "kind", "account_id", "manufacturer", "port", "address",
-                   "control_plane_port"},
+                   "control_plane_port", "setup"},
                   "an account");
         AccountSpec account;
         account.line = LineOf(item);
@@ -205,15 +310,19 @@ WorldSpec ParseOrThrow(std::string_view yaml) {
             if (!IsLoopbackV4(account.address)) {
                 Fail(item["address"], "address " + account.address + " is not in 127.0.0.0/8");
             }
-        } else {
-            if (index + 2 > 254) {
-                Fail(item, "too many accounts for 127.0.0.2-254");
+            if (!endpoints.insert(account.address + ":" + std::to_string(account.port)).second) {
+                Fail(item, "address " + account.address + ":" + std::to_string(account.port) +
+                               " is used by another account");
             }
-            account.address = "127.0.0." + std::to_string(index + 2);
+        } else if (index >= static_cast<int>(kAddressesPerBlock)) {
+            // Without an address, the account gets the address at its index in the block the
+            // world leases at start (AssignBlockAddresses): the block must reach that far.
+            Fail(item, "account '" + account.name + "' is number " + std::to_string(index + 1) +
+                           "; a world leases " + std::to_string(kAddressesPerBlock) +
+                           " addresses (give it an address)");
         }
-        if (!endpoints.insert(account.address + ":" + std::to_string(account.port)).second) {
-            Fail(item, "address " + account.address + ":" + std::to_string(account.port) +
-                           " is used by another account");
+        if (const auto setup = item["setup"]) {
+            account.setup = ParseSetup(setup);
         }
         spec.accounts.push_back(std::move(account));
         ++index;
@@ -229,9 +338,13 @@ const char* ToString(AccountKind kind) noexcept {
 
 bool IsLoopbackV4(std::string_view address) { return sim::IsLoopbackIpv4(address); }
 
-sim::Result<WorldSpec> ParseWorldSpec(std::string_view yaml, std::string_view source) {
+namespace {
+
+// Runs `parse`, turning refusals into "<source>:<line>: <reason>".
+template <class Parse>
+sim::Result<WorldSpec> Refusing(std::string_view source, Parse parse) {
     try {
-        return ParseOrThrow(yaml);
+        return parse();
     } catch (const SpecError& e) {
         return sim::MakeError(sim::ErrorCode::kInvalidArgument,
                               std::string(source) + ":" + std::to_string(e.line) + ": " + e.reason);
@@ -240,6 +353,138 @@ sim::Result<WorldSpec> ParseWorldSpec(std::string_view yaml, std::string_view so
             sim::ErrorCode::kInvalidArgument,
             std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }
+}
+
+// JSON for a plain (unquoted) scalar: see YamlToJson in world_spec_yaml.hpp.
+nlohmann::json PlainScalarToJson(const std::string& text) {
+    if (text == "true" || text == "True" || text == "TRUE") {
+        return true;
+    }
+    if (text == "false" || text == "False" || text == "FALSE") {
+        return false;
+    }
+    if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+        return nullptr;
+    }
+    // [-+]?digits, no leading zero: an integer (int64, else uint64, else left as text).
+    std::size_t start = (text.front() == '-' || text.front() == '+') ? 1 : 0;
+    std::size_t digits = 0;
+    while (start + digits < text.size() && text[start + digits] >= '0' &&
+           text[start + digits] <= '9') {
+        ++digits;
+    }
+    if (digits > 0 && start + digits == text.size()) {
+        if (digits > 1 && text[start] == '0') {
+            return text;  // "0123": an id, not a number (YAML 1.1 would read octal).
+        }
+        const char* begin = text.data() + (text.front() == '+' ? 1 : 0);
+        const char* end = text.data() + text.size();
+        std::int64_t signed_value = 0;
+        if (const auto r = std::from_chars(begin, end, signed_value);
+            r.ec == std::errc() && r.ptr == end) {
+            return signed_value;
+        }
+        std::uint64_t unsigned_value = 0;
+        if (const auto r = std::from_chars(begin, end, unsigned_value);
+            r.ec == std::errc() && r.ptr == end) {
+            return unsigned_value;
+        }
+        return text;
+    }
+    // [-+]?(digits.digits*|.digits|digits)([eE][-+]?digits)?, with a fraction or an exponent.
+    std::size_t i = start;
+    std::size_t mantissa_digits = 0;
+    bool fraction_or_exponent = false;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        ++i;
+        ++mantissa_digits;
+    }
+    if (i < text.size() && text[i] == '.') {
+        fraction_or_exponent = true;
+        ++i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+            ++i;
+            ++mantissa_digits;
+        }
+    }
+    if (mantissa_digits > 0 && i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        fraction_or_exponent = true;
+        ++i;
+        if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+            ++i;
+        }
+        std::size_t exponent_digits = 0;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+            ++i;
+            ++exponent_digits;
+        }
+        if (exponent_digits == 0) {
+            return text;
+        }
+    }
+    if (mantissa_digits == 0 || !fraction_or_exponent || i != text.size()) {
+        return text;
+    }
+    double value = 0;
+    const char* begin = text.data() + (text.front() == '+' ? 1 : 0);
+    const char* end = text.data() + text.size();
+    if (const auto r = std::from_chars(begin, end, value); r.ec == std::errc() && r.ptr == end) {
+        return value;
+    }
+    return text;  // out of double's range: kept as written
+}
+
+}  // namespace
+
+nlohmann::json YamlToJson(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Map: {
+            auto object = nlohmann::json::object();
+            for (const auto& entry : node) {
+                const std::string key =
+                    entry.first.IsScalar() ? entry.first.Scalar() : YAML::Dump(entry.first);
+                object[key] = YamlToJson(entry.second);
+            }
+            return object;
+        }
+        case YAML::NodeType::Sequence: {
+            auto array = nlohmann::json::array();
+            for (const auto& item : node) {
+                array.push_back(YamlToJson(item));
+            }
+            return array;
+        }
+        case YAML::NodeType::Scalar:
+            // yaml-cpp tags a plain scalar "?"; a quoted or block scalar "!"; an explicit tag
+            // (!!str) is kept as written. Only plain scalars are read as booleans and numbers.
+            if (node.Tag() == "?") {
+                return PlainScalarToJson(node.Scalar());
+            }
+            return node.Scalar();
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return nullptr;
+}
+
+sim::Result<WorldSpec> ParseWorldSpec(std::string_view yaml, std::string_view source) {
+    return Refusing(source, [&] {
+        YAML::Node root;
+        try {
+            root = YAML::Load(std::string(yaml));
+        } catch (const YAML::Exception& e) {
+            throw SpecError{e.mark.line + 1, "not YAML: " + e.msg};
+        }
+        if (!root.IsMap()) {
+            throw SpecError{1, "the world file must be a mapping with 'accounts'"};
+        }
+        return ParseRoot(root);
+    });
+}
+
+sim::Result<WorldSpec> ParseWorldSpecNode(const YAML::Node& node, std::string_view source) {
+    return Refusing(source, [&] { return ParseRoot(node); });
 }
 
 WorldPlan PlanWorld(const WorldSpec& spec, sim::Random& random) {

@@ -10,8 +10,8 @@ by claim against a real world (issue 7, "Tests that prove it"):
   OEM account.
 
 Only real pieces, driven through their command lines: `elsim world up` (one staging and one OEM
-account: mosquitto + the account plugin + control plane, each on its own 127.X.Y.N address
-derived from this process id so parallel tests do not collide), `elsim oem-account setup`
+account: mosquitto + the account plugin + control plane, each on its own loopback address of
+the block the world leases, so parallel tests do not collide), `elsim oem-account setup`
 (OEM guide Appendix B and C), the claim-thing of Appendix A (`elsim pki claim` under the world's
 issuing CA, registered INACTIVE in the OEM account with the real AWS CLI, `elsim staging
 register-oem` for the UUID), a birth identity from `elsim pki modules` under the world's
@@ -22,6 +22,7 @@ Usage: pty_onboarding_test.py ELSIM_EXECUTABLE [MOSQUITTO_EXECUTABLE]
 """
 import ctypes
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -65,13 +66,6 @@ def run(*args, expect_rc=0, timeout=30):
           f"{' '.join(args[:3])} ...: exit {done.returncode} (expected {expect_rc})\n"
           f"stdout: {done.stdout}\nstderr: {done.stderr}")
     return done.stdout
-
-
-def loopback_base():
-    # 127.(221..250).(1..250).N: apart from the C++ world tests' 127.20-219.* and the default
-    # 127.0.0.N worlds.
-    pid = os.getpid()
-    return f"127.{221 + pid % 30}.{1 + (pid // 30) % 250}"
 
 
 class Aws:
@@ -200,20 +194,17 @@ def main():
     module_log = open(os.path.join(workdir, "module.log"), "w+")
     try:
         # -- The world: one manufacturer, its staging account, one OEM account.
-        base = loopback_base()
         world_yaml = os.path.join(workdir, "world.yaml")
         with open(world_yaml, "w") as f:
-            f.write(f"""region: us-east-1
+            f.write("""region: us-east-1
 manufacturers:
   - name: acme
 accounts:
   - name: staging
     kind: staging
     manufacturer: acme
-    address: {base}.2
   - name: oem
     kind: oem
-    address: {base}.3
 """)
         up = [ELSIM, "world", "up", "--config", world_yaml, "--dir", world_dir]
         if MOSQUITTO:
@@ -224,8 +215,11 @@ accounts:
             world = json.load(f)
         accounts = {a["name"]: a for a in world["accounts"]}
         staging, oem = accounts["staging"], accounts["oem"]
-        check(staging["address"] == f"{base}.2" and oem["address"] == f"{base}.3",
-              f"accounts not on the requested addresses: {staging['address']} {oem['address']}")
+        # The world leased a block: two consecutive loopback addresses outside 127.0.0.0/24.
+        first, second = (ipaddress.ip_address(a["address"]) for a in (staging, oem))
+        check(first in ipaddress.ip_network("127.0.0.0/8") and int(second) == int(first) + 1
+              and first not in ipaddress.ip_network("127.0.0.0/24"),
+              f"accounts not on a leased block: {staging['address']} {oem['address']}")
         manufacturer = next(m for m in world["manufacturers"] if m["name"] == "acme")
         oem_aws = Aws(home, oem)
 

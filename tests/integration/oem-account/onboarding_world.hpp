@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A fixture for onboarding-by-claim tests against a real world (mosquitto + plugin + control
-// planes on loopback): a world file with per-process addresses (127.X.Y.2-4, so parallel tests
-// and other worlds never collide), the staging account, two OEM accounts, a claim-thing per
-// OEM, modules. Everything stops in the destructor.
+// planes on loopback): a world file without addresses (the world leases a block of loopback
+// addresses, so parallel tests and other worlds never collide), the staging account, two OEM
+// accounts, a claim-thing per OEM, modules. Everything stops in the destructor.
 
 #include <unistd.h>
 
@@ -42,16 +42,9 @@ using onboarding::WaitForEvent;
 
 namespace fs = std::filesystem;
 
-inline std::string LoopbackPrefix() {
-    const auto pid = static_cast<unsigned>(::getpid());
-    return "127." + std::to_string(20 + pid % 200) + "." + std::to_string(1 + (pid / 200) % 250) +
-           ".";
-}
-
-/// Writes a world file: manufacturer acme, staging, oem-a, oem-b on LoopbackPrefix() + 2..4;
-/// with `second_manufacturer`, also manufacturer globex and its staging-b on + 5.
+/// Writes a world file: manufacturer acme, staging, oem-a, oem-b; with `second_manufacturer`,
+/// also manufacturer globex and its staging-b. No addresses: the world leases them.
 inline fs::path WriteWorldFile(const fs::path& dir, bool second_manufacturer = false) {
-    const std::string prefix = LoopbackPrefix();
     fs::create_directories(dir);
     const fs::path file = dir / "world.yaml";
     std::ofstream out(file);
@@ -59,13 +52,11 @@ inline fs::path WriteWorldFile(const fs::path& dir, bool second_manufacturer = f
         << "manufacturers:\n  - name: acme\n"
         << (second_manufacturer ? "  - name: globex\n" : "")
         << "accounts:\n"
-        << "  - name: staging\n    kind: staging\n    manufacturer: acme\n    address: " << prefix
-        << "2\n"
-        << "  - name: oem-a\n    kind: oem\n    address: " << prefix << "3\n"
-        << "  - name: oem-b\n    kind: oem\n    address: " << prefix << "4\n";
+        << "  - name: staging\n    kind: staging\n    manufacturer: acme\n"
+        << "  - name: oem-a\n    kind: oem\n"
+        << "  - name: oem-b\n    kind: oem\n";
     if (second_manufacturer) {
-        out << "  - name: staging-b\n    kind: staging\n    manufacturer: globex\n    address: "
-            << prefix << "5\n";
+        out << "  - name: staging-b\n    kind: staging\n    manufacturer: globex\n";
     }
     return file;
 }

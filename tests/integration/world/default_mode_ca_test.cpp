@@ -27,20 +27,16 @@ using nlohmann::json;
 using sim::testing::CommandResult;
 using sim::testing::TempDir;
 
-// Two OEM accounts on 127.0.0.2-3, with ports free right now.
-std::string TwoOemWorld(std::uint16_t port, std::uint16_t control_plane_port) {
+// Two OEM accounts on the world's leased addresses.
+std::string TwoOemWorld() {
     return "region: us-east-1\naccounts:\n" +
-           sim::testing::WorldAccountLines({{"oem-a", "oem"}, {"oem-b", "oem"}}, port,
-                                           control_plane_port);
+           sim::testing::WorldAccountLines({{"oem-a", "oem"}, {"oem-b", "oem"}});
 }
 
 class DefaultModeCaTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        const auto port = sim::testing::FreePort("127.0.0.2");
-        const auto control_plane_port = sim::testing::FreePort("127.0.0.2");
-        sim::testing::WriteTextFile(dir_.path() / "world.yaml",
-                                    TwoOemWorld(port, control_plane_port));
+        sim::testing::WriteTextFile(dir_.path() / "world.yaml", TwoOemWorld());
         options_ =
             sim::testing::TestWorldOptions(dir_.path() / "world.yaml", dir_.path() / "world");
         const auto now = std::chrono::system_clock::now();

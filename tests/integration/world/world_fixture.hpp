@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Helpers shared by this folder's world tests: world.yaml account lines on ports free right
-// now, and the UpOptions of a world with the freshly built plugin. Pure text and paths: no
-// process is started here.
-#include <cstdint>
+// Helpers shared by this folder's world tests: world.yaml account lines, and the UpOptions of a
+// world with the freshly built plugin. Pure text and paths: no process is started here.
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -13,15 +11,14 @@
 
 namespace sim::testing {
 
-// One `  - {name: <n>, kind: <k>, port: <port>, control_plane_port: <cp>}` line per
-// {name, kind} in `accounts` (the ports are per account address, 127.0.0.2 upwards).
+// One `  - {name: <n>, kind: <k>}` line per {name, kind} in `accounts`: no address and no
+// port, so the accounts listen on the world's leased block at 8883 (MQTT) and 8443 (control
+// plane), as worlds side by side do.
 inline std::string WorldAccountLines(
-    const std::vector<std::pair<std::string, std::string>>& accounts, std::uint16_t port,
-    std::uint16_t control_plane_port) {
+    const std::vector<std::pair<std::string, std::string>>& accounts) {
     std::string yaml;
     for (const auto& [name, kind] : accounts) {
-        yaml += "  - {name: " + name + ", kind: " + kind + ", port: " + std::to_string(port) +
-                ", control_plane_port: " + std::to_string(control_plane_port) + "}\n";
+        yaml += "  - {name: " + name + ", kind: " + kind + "}\n";
     }
     return yaml;
 }

@@ -20,6 +20,9 @@
 #include "sim/core/adapters.hpp"
 #include "sim/testing/support.hpp"
 #include "world_fixture.hpp"
+#include "sim/world/address_block.hpp"
+#include "sim/world/address_lease.hpp"
+#include "sim/world/mosquitto_process.hpp"
 #include "sim/world/world_pki.hpp"
 
 namespace sim::world {
@@ -29,27 +32,38 @@ using namespace std::chrono_literals;
 using sim::testing::RunCommand;
 using sim::testing::TempDir;
 
-// A world of one staging and two OEM accounts on 127.0.0.2-4, an MQTT port and a control-plane
-// port free right now (the default 8443 would collide with other worlds on this machine).
-std::string WorldYaml(std::uint16_t port, std::uint16_t control_plane_port) {
+// A world of one staging and two OEM accounts on the world's leased addresses, at the default
+// ports (8883 MQTT, 8443 control plane): the lease keeps worlds side by side apart.
+std::string WorldYaml() {
     return "region: us-east-1\n"
            "manufacturers:\n"
            "  - name: acme\n"
            "accounts:\n" +
            sim::testing::WorldAccountLines(
-               {{"staging", "staging"}, {"oem-a", "oem"}, {"oem-b", "oem"}}, port,
-               control_plane_port);
+               {{"staging", "staging"}, {"oem-a", "oem"}, {"oem-b", "oem"}});
 }
 
-std::uint16_t FreeControlPlanePort() { return sim::testing::FreePort("127.0.0.2"); }
+// Staging on a leased address (line 5) and oem-a on `address` (line 6).
+std::string WorldWithOemAt(const std::string& address) {
+    return "region: us-east-1\nmanufacturers:\n  - name: acme\naccounts:\n"
+           "  - {name: staging, kind: staging}\n  - {name: oem-a, kind: oem, address: " +
+           address + "}\n";
+}
+
+// True when the lease on `block` is held by someone (one attempt, no port probed).
+bool BlockLeased(std::uint32_t block) {
+    LeaseOptions probe;
+    probe.first_block = block;
+    probe.max_attempts = 1;
+    probe.ports.clear();
+    return !AddressLease::Acquire(probe).has_value();
+}
 
 class WorldTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        port_ = sim::testing::FreePort("127.0.0.2");
         config_ = dir_.path() / "world.yaml";
-        control_plane_port_ = FreeControlPlanePort();
-        sim::testing::WriteTextFile(config_, WorldYaml(port_, control_plane_port_));
+        sim::testing::WriteTextFile(config_, WorldYaml());
         options_ = sim::testing::TestWorldOptions(config_, dir_.path() / "world");
     }
 
@@ -85,8 +99,6 @@ protected:
     }
 
     TempDir dir_;
-    std::uint16_t port_ = 0;
-    std::uint16_t control_plane_port_ = 0;
     fs::path config_;
     UpOptions options_;
     std::string last_output_;
@@ -112,13 +124,18 @@ TEST_F(WorldTest, StartsStagingAndTwoOemAccountsInUnderOneSecondWithWarmPki) {
     const auto state = ReadWorld(options_.directory);
     ASSERT_TRUE(state) << state.error().message;
     ASSERT_EQ(state->accounts.size(), 3U);
-    EXPECT_EQ(state->accounts[0].address, "127.0.0.2");
-    EXPECT_EQ(state->accounts[2].address, "127.0.0.4");
+    // The accounts take the first three addresses of one leased block, in file order; the block
+    // stays leased while the world runs.
+    const auto block = BlockOf(state->accounts[0].address);
+    ASSERT_TRUE(block) << block.error().message;
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(state->accounts[i].address, *BlockAddress(*block, i));
+    }
+    EXPECT_TRUE(BlockLeased(*block));
     const auto doc = nlohmann::json::parse(*sim::ReadFile(options_.directory / "world.json"));
     for (const auto& account : state->accounts) {
         EXPECT_TRUE(ProcessAlive(account.broker_pid));
-        EXPECT_EQ(doc["endpoints"][account.endpoint],
-                  account.address + ":" + std::to_string(port_));
+        EXPECT_EQ(doc["endpoints"][account.endpoint], account.address + ":8883");
     }
     EXPECT_TRUE(fs::exists(options_.directory / "endpoints.json"));
     EXPECT_TRUE(fs::exists(options_.directory / "world.pid"));
@@ -130,8 +147,7 @@ TEST_F(WorldTest, StartsStagingAndTwoOemAccountsInUnderOneSecondWithWarmPki) {
     EXPECT_EQ(Publish(*state, state->accounts[0], device, thing_name), 0) << last_output_;
     EXPECT_NE(Publish(*state, state->accounts[1], device, thing_name), 0) << last_output_;
     for (const auto& account : state->accounts) {
-        EXPECT_EQ(account.control_plane_url,
-                  "http://" + account.address + ":" + std::to_string(control_plane_port_));
+        EXPECT_EQ(account.control_plane_url, "http://" + account.address + ":8443");
     }
     auto staging = ControlPlane(state->accounts[0]);
     auto thing = staging->Call("GET", sim::controlplane::AwsClient::Path({"things", thing_name}));
@@ -145,6 +161,7 @@ TEST_F(WorldTest, StartsStagingAndTwoOemAccountsInUnderOneSecondWithWarmPki) {
     for (const auto& account : state->accounts) {
         EXPECT_FALSE(ProcessAlive(account.broker_pid));
     }
+    EXPECT_FALSE(BlockLeased(*block));  // released with the brokers
 }
 
 TEST_F(WorldTest, HotAddedCaIsTrustedWithoutRestart) {
@@ -192,12 +209,17 @@ TEST_F(WorldTest, UpAndDownLeaveNoProcessBehind) {
     for (const auto& account : state->accounts) {
         EXPECT_TRUE(ProcessAlive(account.broker_pid));
     }
+    // The supervisor holds the lease, not `up`'s caller.
+    const auto block = BlockOf(state->accounts[0].address);
+    ASSERT_TRUE(block) << block.error().message;
+    EXPECT_TRUE(BlockLeased(*block));
     const auto down = WorldDown(options_.directory);
     ASSERT_TRUE(down) << down.error().message;
     EXPECT_FALSE(ProcessAlive(state->supervisor_pid));
     for (const auto& account : state->accounts) {
         EXPECT_FALSE(ProcessAlive(account.broker_pid));
     }
+    EXPECT_FALSE(BlockLeased(*block));
     EXPECT_FALSE(WorldDown(options_.directory));  // nothing runs there any more
 }
 
@@ -216,32 +238,58 @@ TEST_F(WorldTest, BrokersDieWhenTheSupervisorIsKilled) {
         std::this_thread::sleep_for(10ms);
     }
     EXPECT_FALSE(any_alive);
+    // The killed supervisor's lease died with it.
+    const auto block = BlockOf(state->accounts[0].address);
+    ASSERT_TRUE(block) << block.error().message;
+    EXPECT_FALSE(BlockLeased(*block));
     EXPECT_TRUE(WorldDown(options_.directory));  // a stale world.pid is cleaned up
 }
 
 TEST_F(WorldTest, RefusesWorldFileWithUnknownKeyBeforeWritingAnything) {
-    sim::testing::WriteTextFile(config_, WorldYaml(port_, control_plane_port_) + "colour: blue\n");
+    sim::testing::WriteTextFile(config_, WorldYaml() + "colour: blue\n");
     const auto up = WorldUp(options_);
     ASSERT_FALSE(up);
     EXPECT_EQ(up.error().message, config_.string() + ":8: unknown key 'colour' in the world");
     EXPECT_FALSE(fs::exists(options_.directory));
 }
 
-TEST_F(WorldTest, RefusesAddressAlreadyInUseNamingTheLine) {
+TEST_F(WorldTest, RefusesExplicitAddressAlreadyInUseNamingTheLine) {
+    // An address of a block this test leases, so that no other world uses it meanwhile.
+    auto lease = AddressLease::Acquire();
+    ASSERT_TRUE(lease) << lease.error().message;
+    const std::string address = (*lease)->Addresses().at(5);
+    sim::testing::WriteTextFile(config_, WorldWithOemAt(address));
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(port_);
-    ::inet_pton(AF_INET, "127.0.0.3", &addr.sin_addr);
+    addr.sin_port = htons(8883);
+    ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
     ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
     ASSERT_EQ(::listen(fd, 1), 0);
     sim::SeededRandom random(3);
     const auto plan = ValidateWorld(options_, random);
     ::close(fd);
     ASSERT_FALSE(plan);
-    EXPECT_EQ(plan.error().message, config_.string() + ":6: account 'oem-a': 127.0.0.3:" +
-                                        std::to_string(port_) + " is already in use");
+    EXPECT_EQ(plan.error().message,
+              config_.string() + ":6: account 'oem-a': " + address + ":8883 is already in use");
     EXPECT_FALSE(fs::exists(options_.directory));
+}
+
+TEST_F(WorldTest, ExplicitAddressIsHonouredNextToLeasedOnes) {
+    auto lease = AddressLease::Acquire();
+    ASSERT_TRUE(lease) << lease.error().message;
+    const std::string address = (*lease)->Addresses().at(0);
+    sim::testing::WriteTextFile(config_, WorldWithOemAt(address));
+    sim::SeededRandom random(5);
+    auto plan = ValidateWorld(options_, random);
+    ASSERT_TRUE(plan) << plan.error().message;
+    auto world = RunningWorld::Start(options_, *plan);
+    ASSERT_TRUE(world) << world.error().message;
+    const auto& state = (*world)->State();
+    EXPECT_EQ(state.accounts[1].address, address);
+    EXPECT_NE(state.accounts[0].address, address);
+    EXPECT_TRUE(BlockOf(state.accounts[0].address));  // leased
+    EXPECT_TRUE(PortAcceptsConnections(address, 8883, 200ms));
 }
 
 TEST_F(WorldTest, RefusesMissingMosquittoAndMissingPlugin) {
@@ -264,8 +312,7 @@ TEST(WorldCliTest, UpStatusDownThroughElsim) {
         GTEST_SKIP() << "elsim not built in this configuration";
     }
     TempDir dir;
-    const auto port = sim::testing::FreePort("127.0.0.2");
-    sim::testing::WriteTextFile(dir.path() / "world.yaml", WorldYaml(port, FreeControlPlanePort()));
+    sim::testing::WriteTextFile(dir.path() / "world.yaml", WorldYaml());
     const std::string world_dir = (dir.path() / "w").string();
     const auto up =
         RunCommand({elsim, "world", "up", "--config", (dir.path() / "world.yaml").string(), "--dir",

@@ -31,16 +31,34 @@ TEST(WorldSpecTest, ParsesAValidWorldWithDefaults) {
     ASSERT_EQ(spec->accounts.size(), 3U);
     EXPECT_EQ(spec->accounts[0].kind, AccountKind::kStaging);
     EXPECT_EQ(spec->accounts[0].manufacturer, "acme");
-    EXPECT_EQ(spec->accounts[0].address, "127.0.0.2");
+    EXPECT_EQ(spec->accounts[0].address, "");  // from the leased block, at start
     EXPECT_EQ(spec->accounts[0].port, 8883);
     EXPECT_EQ(spec->accounts[0].account_id.size(), 12U);
     EXPECT_EQ(spec->accounts[1].account_id, "222233334444");
-    EXPECT_EQ(spec->accounts[1].address, "127.0.0.3");
+    EXPECT_EQ(spec->accounts[1].address, "");
     EXPECT_EQ(spec->accounts[2].address, "127.0.0.9");
     EXPECT_EQ(spec->accounts[2].port, 18883);
     EXPECT_EQ(spec->accounts[2].control_plane_port, 8443);  // the default
     EXPECT_EQ(spec->accounts[2].line, 10);
     EXPECT_NE(spec->accounts[0].account_id, spec->accounts[1].account_id);
+    EXPECT_TRUE(spec->accounts[0].setup.empty());
+}
+
+TEST(WorldSpecTest, SixteenAccountsWithoutAddressesFitOneBlockAndTheSeventeenthNeedsOne) {
+    std::string yaml = "accounts:\n";
+    for (int i = 0; i < 16; ++i) {
+        yaml += "  - {name: a" + std::to_string(i) + ", kind: oem}\n";
+    }
+    ASSERT_TRUE(ParseWorldSpec(yaml, "w.yaml"));
+    const auto explicit_address = ParseWorldSpec(
+        yaml + "  - {name: a16, kind: oem, account_id: '999999999999', address: 127.0.0.9}\n",
+        "w.yaml");
+    EXPECT_TRUE(explicit_address) << explicit_address.error().message;
+    const auto too_many = ParseWorldSpec(yaml + "  - {name: a16, kind: oem}\n", "w.yaml");
+    ASSERT_FALSE(too_many);
+    EXPECT_EQ(too_many.error().message,
+              "w.yaml:18: account 'a16' is number 17; a world leases 16 addresses (give it an "
+              "address)");
 }
 
 struct BadCase {

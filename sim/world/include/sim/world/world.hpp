@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Starting and stopping a world (adapter): PKI and broker configs in a directory, one mosquitto
-// per account on its own 127.0.0.N address, world.json for clients.
+// per account on its own loopback address, world.json for clients. Accounts written without an
+// address get one from a block the world leases (address_lease.hpp) for as long as it runs: the
+// RunningWorld holds the lease, so for `elsim world up` the supervisor does.
 //
 // Lifecycle chosen for `elsim world`:
 //   up   validates the world file (unknown keys, duplicates, ports in use, missing mosquitto or
@@ -39,18 +41,22 @@ struct UpOptions {
     std::filesystem::path mosquitto;  ///< Empty: PATH, then /usr/sbin.
     std::filesystem::path plugin;     ///< Empty: $ELSIM_BROKER_PLUGIN, then the built plugin.
     bool explain = false;             ///< plugin_opt_mode explain (reasons in the broker log).
+    std::filesystem::path lease_directory;  ///< Empty: DefaultLeaseDirectory().
     std::chrono::milliseconds ready_timeout{5000};
 };
 
-/// Checks the world file and the machine (mosquitto, plugin, free addresses) without writing
-/// anything. Errors: kInvalidArgument "<file>:<line>: reason", kNotFound, kUnavailable.
+/// Checks the world file and the machine (mosquitto, plugin, explicit addresses free) without
+/// writing anything. Accounts without an address keep it empty in the plan: Start leases them.
+/// Errors: kInvalidArgument "<file>:<line>: reason", kNotFound, kUnavailable.
 sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& random);
 
 /// A world whose brokers run in this process's care.
 class RunningWorld {
 public:
-    /// Writes PKI, configs and world.json into options.directory and starts every broker.
-    /// On failure, brokers already started are stopped and world.json is not written.
+    /// Leases an address block when some account has no address, writes PKI, configs and
+    /// world.json into options.directory and starts every broker. On failure, brokers already
+    /// started are stopped, the lease is released and world.json is not written.
+    /// Errors: also kResourceExhausted (no free address block), kIo (lease directory).
     static sim::Result<std::unique_ptr<RunningWorld>> Start(const UpOptions& options,
                                                             const WorldPlan& plan);
     ~RunningWorld();
@@ -60,7 +66,8 @@ public:
     RunningWorld& operator=(RunningWorld&&) = delete;
 
     const WorldState& State() const;
-    /// Stops every broker (SIGTERM loop, SIGKILL fallback) and removes world.pid.
+    /// Stops every broker (SIGTERM loop, SIGKILL fallback), releases the address lease and
+    /// removes world.pid.
     void Stop();
 
 private:

@@ -14,10 +14,17 @@
 //       manufacturer: acme       # staging only: whose modules land here (default: the first)
 //       port: 8883               # optional, default 8883
 //       control_plane_port: 8443 # optional, default 8443 (the account's control plane)
-//       address: 127.0.0.2       # optional, default 127.0.0.<2 + index>
+//       address: 127.0.0.2       # optional, in 127.0.0.0/8; default: the world's leased block
+//                                # (address_block.hpp) + the account's index, given at start
+//       setup:                   # optional: AWS operations run in order once the world is up
+//         - CreatePolicy: {policyName: P, policyDocument: {Version: "2012-10-17"}}
+//           save: {POLICY_ARN: $.policyArn}   # optional: NAME: JSONPATH
 //     - name: oem-a
 //       kind: oem
 // Unknown keys, duplicate names/addresses, and bad values are refused with "line N: reason".
+// A world leases kAddressesPerBlock (16) addresses: accounts from the 17th on need `address:`.
+// The YAML-level entry points (a world inside another document, YAML to JSON) are in
+// world_spec_yaml.hpp.
 
 #include <cstdint>
 #include <map>
@@ -43,7 +50,8 @@ struct ManufacturerSpec {
 
 /// One AWS operation that configures an account (`setup:` in world and scenario files):
 /// `- RegisterCACertificate: {caCertificate: ..., ...}` with an optional `save: {NAME: JSONPATH}`.
-/// Arguments are kept as written (`${...}` placeholders included); the runner substitutes them.
+/// Arguments are kept as written (`${...}` placeholders included; YAML scalars converted by
+/// YamlToJson in world_spec_yaml.hpp); the runner substitutes them.
 struct SetupCall {
     std::string operation;  ///< AWS IoT action name, [A-Z][A-Za-z0-9]*.
     nlohmann::json arguments = nlohmann::json::object();
@@ -56,10 +64,10 @@ struct AccountSpec {
     AccountKind kind = AccountKind::kOem;
     std::string account_id;    ///< 12 digits.
     std::string manufacturer;  ///< Staging only.
-    std::string address;       ///< IPv4 in 127.0.0.0/8.
+    std::string address;       ///< IPv4 in 127.0.0.0/8; empty until a leased block assigns one.
     std::uint16_t port = 8883;
     std::uint16_t control_plane_port = 8443;  ///< On the same address.
-    int line = 0;  ///< Where the account starts in the file, for later errors.
+    int line = 0;                  ///< Where the account starts in the file, for later errors.
     std::vector<SetupCall> setup;  ///< `setup:`, run in order once the world is up.
 };
 
