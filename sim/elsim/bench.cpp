@@ -9,6 +9,7 @@ void AddControlPlaneBench(CLI::App& bench, VerbContext& context);  // sim/contro
 void AddModulesBench(CLI::App& bench, VerbContext& context);  // sim/module/cli
 void AddConnectBench(CLI::App& bench, VerbContext& context);  // sim/world/cli/bench_connect.cpp
 void AddClaimBench(CLI::App& bench, VerbContext& context);  // sim/oem-account/cli/src/bench_claim.cpp
+void AddSuiteBench(CLI::App& bench, VerbContext& context);  // sim/scenario/cli/run_verb.cpp
 
 void AddBenchVerb(CLI::App& app, VerbContext& context) {
     auto* bench = app.add_subcommand(
@@ -19,6 +20,7 @@ void AddBenchVerb(CLI::App& app, VerbContext& context) {
     AddModulesBench(*bench, context);
     AddConnectBench(*bench, context);
     AddClaimBench(*bench, context);
+    AddSuiteBench(*bench, context);
 }
 
 }  // namespace elsim

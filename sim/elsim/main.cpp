@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
     elsim::AddStagingVerb(app, context);
     elsim::AddBenchVerb(app, context);
     elsim::AddOnboardVerb(app, context);
+    elsim::AddRunVerb(app, context);
 
     try {
         app.parse(argc, argv);

@@ -25,5 +25,6 @@ void AddClaimVerb(CLI::App& app, VerbContext& context);    // sim/staging/cli
 void AddStagingVerb(CLI::App& app, VerbContext& context);  // sim/staging/cli
 void AddBenchVerb(CLI::App& app, VerbContext& context);  // sim/elsim/bench.cpp
 void AddOnboardVerb(CLI::App& app, VerbContext& context);  // sim/oem-account/cli: onboard, oem-account
+void AddRunVerb(CLI::App& app, VerbContext& context);  // sim/scenario/cli: run
 
 }  // namespace elsim

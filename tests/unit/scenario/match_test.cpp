@@ -168,6 +168,12 @@ TEST(SubstituteTest, ReplacesKnownNames) {
     EXPECT_EQ(*Substitute("", Lookup), "");
 }
 
+TEST(SubstituteTest, KeepsAwsPolicyVariables) {
+    EXPECT_EQ(*Substitute("client/${iot:Connection.Thing.ThingName}", Lookup),
+              "client/${iot:Connection.Thing.ThingName}");
+    EXPECT_EQ(*Substitute("${m1.thingName}/${aws:username}", Lookup), "abc/${aws:username}");
+}
+
 TEST(SubstituteTest, NamesTheUnknownPlaceholder) {
     const auto result = Substitute("x ${m9.thingName} ${id}", Lookup);
     ASSERT_FALSE(result);

@@ -192,6 +192,16 @@ TEST(ParseScenarioTest, ParsesEveryStepKind) {
     EXPECT_FALSE(std::get<ModuleActor>(parsed->actors[1].kind).started);
 }
 
+TEST(ParseScenarioTest, ClaimThroughAnotherStagingAndRepeatedPublishes) {
+    const auto parsed = Parse(std::string(kHead) +
+                              R"(  - {claim: {by: portal, module: m1, endpoint: oem-a, staging: staging}}
+  - {publish: c1, topic: a/b, payload: x, repeat: 40}
+)");
+    ASSERT_TRUE(parsed) << ::testing::PrintToString(parsed.error());
+    EXPECT_EQ(std::get<ClaimStep>(parsed->steps[0].body).staging, "staging");
+    EXPECT_EQ(std::get<ClientStep>(parsed->steps[1].body).repeat, 40);
+}
+
 TEST(ParseScenarioTest, AcceptsAnInlineWorld) {
     const auto parsed = Parse(R"(description: d
 world:
@@ -279,7 +289,7 @@ INSTANTIATE_TEST_SUITE_P(
                      kF + "5: unknown manufacturer 'nobody'",
                      kF + "6: claim-thing account 'staging' is not an oem account",
                      kF + "7: unknown account 'oem-z'",
-                     kF + "7: certificate 'zz' is not another module or client actor, new, or a "
+                     kF + "7: certificate 'zz' is not another module, client or claim-thing actor, new, or a "
                           "manufacturer",
                      kF + "8: actor 'x' has two kinds, 'module' and 'client'",
                      kF + "9: broken 'melted' is not one of expired, not-yet-valid, "
@@ -289,6 +299,12 @@ INSTANTIATE_TEST_SUITE_P(
                     "  - {at: m1, send: AT, expct: OK}\n",
                     true,
                     {kF + "11: unknown key 'expct' in a step of kind 'at'"}},
+        InvalidCase{"ClaimStagingAndRepeat",
+                    "  - {claim: {by: portal, module: m1, endpoint: oem-a, staging: oem-b}}\n"
+                    "  - {publish: c1, topic: t, payload: p, repeat: 0}\n",
+                    true,
+                    {kF + "11: staging 'oem-b' is not a staging account",
+                     kF + "12: repeat must be a number from 1 to 1000"}},
         InvalidCase{"KeyOfAnotherKind",
                     "  - {event: m1, expect: MSG, send: AT}\n",
                     true,

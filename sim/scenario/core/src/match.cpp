@@ -341,6 +341,12 @@ sim::Result<std::string> Substitute(
                                       "unterminated ${ in \"" + std::string(text) + "\"");
             }
             const auto name = text.substr(i + 2, end - i - 2);
+            if (name.find(':') != std::string_view::npos) {
+                // An AWS policy variable (${iot:Connection.Thing.ThingName}): not ours, kept.
+                out.append(text.substr(i, end + 1 - i));
+                i = end + 1;
+                continue;
+            }
             auto value = lookup(name);
             if (!value) {
                 return sim::MakeError(sim::ErrorCode::kNotFound,

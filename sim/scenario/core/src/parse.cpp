@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-#include "world_bridge.hpp"
+#include "sim/world/world_spec_yaml.hpp"
 #include <yaml-cpp/yaml.h>
 
 #include "sim/scenario/match.hpp"
@@ -133,7 +133,7 @@ private:
         return std::nullopt;
     }
     std::optional<bool> BoolOf(const YAML::Node& node, const std::string& what) {
-        const auto value = detail::YamlToJson(node);
+        const auto value = world::YamlToJson(node);
         if (!value.is_boolean()) {
             Report(node, what + " must be true or false");
             return std::nullopt;
@@ -176,6 +176,10 @@ private:
             }
         }
         return nullptr;
+    }
+    bool IsStagingAccount(const std::string& name) const {
+        const auto* account = FindAccount(name);
+        return account != nullptr && account->kind == world::AccountKind::kStaging;
     }
     bool IsManufacturer(const std::string& name) const {
         return std::any_of(world_.manufacturers.begin(), world_.manufacturers.end(),
@@ -293,7 +297,7 @@ std::vector<JsonExpectation> Parser::ExpectationsOf(const YAML::Node& node,
             Report(entry.first, checked.error().message);
             continue;
         }
-        auto expected = detail::YamlToJson(entry.second);
+        auto expected = world::YamlToJson(entry.second);
         CheckMatchers(expected, entry.second, path);
         out.push_back({path, std::move(expected)});
     }
@@ -386,7 +390,7 @@ std::optional<std::string> Parser::CheckPlaceholder(std::string_view name,
                                  {"thingName", "serial", "certificateId", "certificate"}});
                 break;
             case ActorKind::kClaimThing:
-                kinds.push_back({"a claim-thing", {"uuid"}});
+                kinds.push_back({"a claim-thing", {"uuid", "certificateId", "certificate"}});
                 break;
             case ActorKind::kJitrHandler:
                 kinds.push_back({"a jitr-handler", {}});
@@ -447,7 +451,7 @@ void Parser::CheckPlaceholders(const YAML::Node& node, const std::set<std::strin
 
 void Parser::ParseWorld(const YAML::Node& node, Scenario& scenario) {
     if (node.IsMap()) {
-        auto spec = detail::ParseInlineWorld(node, source_);
+        auto spec = world::ParseWorldSpecNode(node, source_);
         if (!spec) {
             diagnostics_.emplace_back(LineOf(node), spec.error().message);
             return;
@@ -603,12 +607,13 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
                 const auto other = actor_kinds_.find(*certificate);
                 const bool is_actor =
                     other != actor_kinds_.end() && *certificate != name &&
-                    (other->second == ActorKind::kModule || other->second == ActorKind::kClient);
+                    (other->second == ActorKind::kModule || other->second == ActorKind::kClient ||
+                     other->second == ActorKind::kClaimThing);
                 if (!is_actor && *certificate != "new" &&
                     !(world_ok_ ? IsManufacturer(*certificate) : true)) {
                     Report(body["certificate"],
                            "certificate '" + *certificate +
-                               "' is not another module or client actor, new, or a manufacturer");
+                               "' is not another module, client or claim-thing actor, new, or a manufacturer");
                 }
             }
             if (body["client-id"]) {
@@ -679,7 +684,7 @@ std::optional<world::SetupCall> Parser::ParseSetupCall(const YAML::Node& node,
         return std::nullopt;
     }
     if (arguments.IsMap()) {
-        call.arguments = detail::YamlToJson(arguments);
+        call.arguments = world::YamlToJson(arguments);
     } else if (!arguments.IsNull()) {
         Report(arguments, "the arguments of " + call.operation + " must be a map");
     }
@@ -790,7 +795,7 @@ void Parser::ParseAssert(const YAML::Node& node, AssertStep& step) {
             if (!attributes.IsMap()) {
                 Report(attributes, "attributes must be a map");
             } else {
-                step.attributes = detail::YamlToJson(attributes);
+                step.attributes = world::YamlToJson(attributes);
                 CheckMatchers(step.attributes, attributes, "attributes");
             }
         }
@@ -853,7 +858,7 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         {"connect", {{"within", "expect"}, 10'000}},
         {"disconnect", {{}, 0}},
         {"subscribe", {{"within", "topic", "expect"}, 5'000}},
-        {"publish", {{"within", "topic", "payload", "qos", "expect"}, 5'000}},
+        {"publish", {{"within", "topic", "payload", "qos", "expect", "repeat"}, 5'000}},
         {"message", {{"within", "topic", "payload", "json"}, 5'000}},
         {"start", {{}, 0}},
         {"stop", {{}, 0}},
@@ -937,7 +942,16 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         if (!value.IsMap()) {
             Report(value, "claim must be a map {by, module|thing, endpoint, payload}");
         } else {
-            CheckKeys(value, {"by", "module", "thing", "endpoint", "payload"}, "a claim");
+            CheckKeys(value, {"by", "module", "thing", "endpoint", "payload", "staging"},
+                      "a claim");
+            if (const auto staging = value["staging"]) {
+                if (auto name = Text(staging, "staging")) {
+                    claim.staging = *name;
+                    if (world_ok_ && !IsStagingAccount(*name)) {
+                        Report(staging, "staging '" + *name + "' is not a staging account");
+                    }
+                }
+            }
             if (!value["by"]) {
                 Report(value, "claim needs by (a claim-thing actor)");
             } else {
@@ -967,7 +981,7 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             }
             if (const auto payload = value["payload"]) {
                 claim.payload =
-                    payload.IsScalar() ? payload.Scalar() : detail::YamlToJson(payload).dump();
+                    payload.IsScalar() ? payload.Scalar() : world::YamlToJson(payload).dump();
             }
         }
         if (auto expect = ChoiceOf(node["expect"], "expect", {"accepted", "refused"})) {
@@ -997,7 +1011,7 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             }
             if (const auto args = value["args"]) {
                 if (args.IsMap()) {
-                    call.args = detail::YamlToJson(args);
+                    call.args = world::YamlToJson(args);
                 } else if (!args.IsNull()) {
                     Report(args, "args must be a map");
                 }
@@ -1047,10 +1061,13 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
                 client.action = ClientStep::Action::kPublish;
                 if (const auto payload = node["payload"]) {
                     client.payload =
-                        payload.IsScalar() ? payload.Scalar() : detail::YamlToJson(payload).dump();
+                        payload.IsScalar() ? payload.Scalar() : world::YamlToJson(payload).dump();
                 }
                 if (node["qos"]) {
                     client.qos = IntOf(node["qos"], "qos", 0, 1).value_or(1);
+                }
+                if (node["repeat"]) {
+                    client.repeat = IntOf(node["repeat"], "repeat", 1, 1000).value_or(1);
                 }
                 client.expect_success =
                     ChoiceOf(node["expect"], "expect", {"delivered", "refused"}).value_or("") !=

@@ -33,7 +33,8 @@ sim::Result<void> CheckExpectation(const JsonExpectation& expectation,
                                    const nlohmann::json& document);
 
 /// Replaces every `${name}` in `text` by lookup(name); nullopt from lookup is an error naming
-/// the placeholder ("unknown value ${m9.thingName}"). "$${" is a literal "${".
+/// the placeholder ("unknown value ${m9.thingName}"). "$${" is a literal "${". A name with a
+/// ':' is an AWS policy variable (`${iot:Connection.Thing.ThingName}`) and is kept as written.
 sim::Result<std::string> Substitute(
     std::string_view text, const std::function<std::optional<std::string>(std::string_view)>& lookup);
 /// The same for every string inside a JSON value (keys are left alone).

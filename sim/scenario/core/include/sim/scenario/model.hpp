@@ -85,6 +85,7 @@ struct ClaimStep {
     std::string module;    ///< A module actor, or empty when `thing` is given.
     std::string thing;     ///< A literal ThingName (may hold ${...}).
     std::string endpoint;  ///< An account name, or host[:port].
+    std::string staging;   ///< The staging account to claim through; empty = the module's.
     std::optional<std::string> payload;  ///< Raw payload instead of {"Endpoint": ...}.
     bool expect_accepted = true;
 };
@@ -115,6 +116,7 @@ struct ClientStep {
     std::string topic;
     std::string payload;  ///< A YAML map payload is stored as its JSON text.
     int qos = 1;
+    int repeat = 1;  ///< kPublish: this many publishes back to back, then one check.
     bool expect_success = true;  ///< connected / granted / delivered vs refused.
 };
 struct MessageStep {

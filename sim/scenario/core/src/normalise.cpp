@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sim/scenario/normalise.hpp"
+
+#include <regex>
+
+namespace sim::scenario {
+
+std::string NormaliseForComparison(std::string_view text) {
+    // Applied in order: a PEM body contains hex-looking runs, addresses contain numbers.
+    static const std::regex kPem("-----BEGIN [A-Z ]+-----[^-]*(-----END [A-Z ]+-----)?");
+    static const std::regex kAddress(R"(\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b)");
+    static const std::regex kHex(R"([0-9a-fA-F]{8,})");
+    static const std::regex kMillis(R"(\b\d+ ?ms\b)");
+    static const std::regex kNumber(R"(\b\d+\.\d+\b|\b\d{6,}\b)");
+    std::string out(text);
+    out = std::regex_replace(out, kPem, "<pem>");
+    out = std::regex_replace(out, kAddress, "<address>");
+    out = std::regex_replace(out, kHex, "<hex>");
+    out = std::regex_replace(out, kMillis, "<ms>");
+    out = std::regex_replace(out, kNumber, "<number>");
+    return out;
+}
+
+}  // namespace sim::scenario

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sim/scenario/runner.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/core/adapters.hpp"
+#include "sim/scenario/session.hpp"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): posix_spawn's environment
+
+namespace sim::scenario {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Extra time a child gets beyond its scenario's timeout to write its result and stop its
+// world before it is killed.
+constexpr auto kChildGrace = 20s;
+
+std::uint64_t SplitMix(std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30U)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27U)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31U);
+}
+
+const std::vector<EntryKind>& AllKinds() {
+    static const std::vector<EntryKind> kinds = {
+        EntryKind::kStepStart, EntryKind::kStepPass, EntryKind::kStepFail, EntryKind::kAtSend,
+        EntryKind::kAtAnswer,  EntryKind::kEvent,    EntryKind::kMqtt,     EntryKind::kRefusal,
+        EntryKind::kClaim,     EntryKind::kCall,     EntryKind::kReply,    EntryKind::kRegistry,
+        EntryKind::kBrokerLog, EntryKind::kNote};
+    return kinds;
+}
+
+EntryKind KindFromString(const std::string& text) {
+    for (const auto kind : AllKinds()) {
+        if (text == ToString(kind)) {
+            return kind;
+        }
+    }
+    return EntryKind::kNote;
+}
+
+json EntryToJson(const TimelineEntry& entry) {
+    return {{"offsetMs", entry.offset.count()},
+            {"participant", entry.participant},
+            {"kind", ToString(entry.kind)},
+            {"text", entry.text}};
+}
+
+json ResultToJson(const ScenarioResult& result) {
+    json out = {{"id", result.id},
+                {"file", result.file.string()},
+                {"outcome", ToString(result.outcome)},
+                {"durationMs", result.duration.count()},
+                {"seed", std::to_string(result.seed)},
+                {"keptWorld", result.kept_world.string()},
+                {"timeline", json::array()}};
+    if (result.failure) {
+        out["failure"] = {{"step", result.failure->step},
+                          {"line", result.failure->line},
+                          {"reason", result.failure->reason}};
+    }
+    for (const auto& entry : result.timeline) {
+        out["timeline"].push_back(EntryToJson(entry));
+    }
+    return out;
+}
+
+std::optional<ScenarioResult> ResultFromJson(const std::string& text) {
+    const json in = json::parse(text, nullptr, false);
+    if (!in.is_object()) {
+        return std::nullopt;
+    }
+    ScenarioResult result;
+    result.id = in.value("id", "");
+    result.file = in.value("file", "");
+    const std::string outcome = in.value("outcome", "ERROR");
+    result.outcome = outcome == "PASS"   ? Outcome::kPass
+                     : outcome == "FAIL" ? Outcome::kFail
+                                         : Outcome::kError;
+    result.duration = std::chrono::milliseconds{in.value("durationMs", 0)};
+    result.seed = std::stoull(in.value("seed", "0"));
+    result.kept_world = in.value("keptWorld", "");
+    if (in.contains("failure")) {
+        const auto& f = in["failure"];
+        result.failure = StepFailure{f.value("step", ""), f.value("line", 0), f.value("reason", "")};
+    }
+    for (const auto& e : in.value("timeline", json::array())) {
+        result.timeline.push_back(TimelineEntry{std::chrono::milliseconds{e.value("offsetMs", 0)},
+                                                e.value("participant", ""),
+                                                KindFromString(e.value("kind", "")),
+                                                e.value("text", "")});
+    }
+    return result;
+}
+
+fs::path ResultBase(const fs::path& out_dir, const std::string& id) { return out_dir / id; }
+
+fs::path WithSuffix(const fs::path& base, const std::string& suffix) {
+    return base.parent_path() / (base.filename().string() + suffix);
+}
+
+// Writes the result JSON and the text timeline of `result`.
+void WriteResult(ScenarioResult& result, const fs::path& out_dir) {
+    const fs::path base = ResultBase(out_dir, result.id);
+    std::error_code ec;
+    fs::create_directories(base.parent_path(), ec);
+    result.timeline_file = WithSuffix(base, ".timeline.txt");
+    (void)sim::WriteFileAtomically(result.timeline_file, TimelineText(result));
+    (void)sim::WriteFileAtomically(WithSuffix(base, ".result.json"), ResultToJson(result).dump(1));
+}
+
+// Runs `self run --one FILE ...` and waits up to `limit`; SIGKILL after that.
+// Returns the exit status, or nullopt when the child had to be killed.
+std::optional<int> RunChild(const fs::path& self, const ScenarioFile& file, std::uint64_t seed,
+                            const fs::path& out_dir, bool keep_world, std::chrono::milliseconds limit,
+                            const std::atomic<bool>& interrupted) {
+    const fs::path log = WithSuffix(ResultBase(out_dir, file.id), ".log");
+    std::error_code ec;
+    fs::create_directories(log.parent_path(), ec);
+    std::vector<std::string> args = {self.string(), "run",         "--one",
+                                     file.file.string(), "--id",   file.id,
+                                     "--seed",          std::to_string(seed),
+                                     "--out",           out_dir.string()};
+    if (keep_world) {
+        args.emplace_back("--keep-worlds");
+    }
+    std::vector<char*> argv;
+    for (auto& arg : args) {
+        argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    pid_t pid = 0;
+    const int spawned = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+        return std::nullopt;
+    }
+    const auto deadline = SteadyClock::now() + limit;
+    int status = 0;
+    while (true) {
+        const pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid) {
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (SteadyClock::now() >= deadline || interrupted.load()) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return std::nullopt;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+}  // namespace
+
+std::uint64_t ScenarioSeed(std::uint64_t run_seed, const std::string& id) {
+    std::uint64_t hash = 1469598103934665603ULL;
+    for (const unsigned char c : id) {
+        hash = (hash ^ c) * 1099511628211ULL;
+    }
+    return SplitMix(run_seed ^ hash);
+}
+
+sim::Result<std::vector<ScenarioFile>> FindScenarios(const std::vector<fs::path>& paths) {
+    std::vector<ScenarioFile> found;
+    auto add = [&](const fs::path& file) {
+        found.push_back(ScenarioFile{file, file.parent_path().filename().string() + "/" +
+                                               file.stem().string()});
+    };
+    auto is_yaml = [](const fs::path& p) {
+        return p.extension() == ".yaml" || p.extension() == ".yml";
+    };
+    for (const auto& path : paths) {
+        std::error_code ec;
+        if (fs::is_regular_file(path, ec)) {
+            add(path);
+            continue;
+        }
+        if (!fs::is_directory(path, ec)) {
+            return sim::MakeError(sim::ErrorCode::kNotFound,
+                                  path.string() + ": no such scenario file or folder");
+        }
+        for (auto it = fs::recursive_directory_iterator(path, ec);
+             it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            if (ec) {
+                return sim::MakeError(sim::ErrorCode::kIo, path.string() + ": " + ec.message());
+            }
+            const auto name = it->path().filename().string();
+            if (it->is_directory() && (name == "worlds" || name == "schema")) {
+                it.disable_recursion_pending();
+                continue;
+            }
+            if (it->is_regular_file() && is_yaml(it->path())) {
+                add(it->path());
+            }
+        }
+    }
+    std::sort(found.begin(), found.end(),
+              [](const ScenarioFile& a, const ScenarioFile& b) { return a.id < b.id; });
+    for (std::size_t i = 1; i < found.size(); ++i) {
+        if (found[i].id == found[i - 1].id) {
+            if (fs::equivalent(found[i].file, found[i - 1].file)) {
+                found.erase(found.begin() + static_cast<std::ptrdiff_t>(i));
+                --i;
+                continue;
+            }
+            return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                                  found[i].file.string() + ": same name as " +
+                                      found[i - 1].file.string() + " (" + found[i].id + ")");
+        }
+    }
+    return found;
+}
+
+sim::Result<std::vector<Scenario>, Diagnostics> LoadScenarios(const std::vector<ScenarioFile>& files) {
+    std::vector<Scenario> scenarios;
+    Diagnostics diagnostics;
+    const FileReader reader = [](const fs::path& path) { return sim::ReadFile(path); };
+    for (const auto& file : files) {
+        auto text = sim::ReadFile(file.file);
+        if (!text) {
+            diagnostics.push_back(file.file.string() + ":1: " + text.error().message);
+            continue;
+        }
+        auto scenario = ParseScenario(*text, file.file, file.id, reader);
+        if (!scenario) {
+            diagnostics.insert(diagnostics.end(), scenario.error().begin(), scenario.error().end());
+            continue;
+        }
+        scenarios.push_back(std::move(*scenario));
+    }
+    if (!diagnostics.empty()) {
+        return sim::Unexpected<Diagnostics>(std::move(diagnostics));
+    }
+    return scenarios;
+}
+
+RunSummary RunScenarios(const RunOptions& options,
+                        const std::function<void(const std::string&)>& print) {
+    RunSummary summary;
+    const auto started = SteadyClock::now();
+    auto files = FindScenarios(options.paths);
+    if (!files) {
+        print("elsim run: " + files.error().message);
+        summary.exit_code = 2;
+        return summary;
+    }
+    if (!options.filters.empty()) {
+        files->erase(std::remove_if(files->begin(), files->end(),
+                                    [&](const ScenarioFile& f) {
+                                        return std::none_of(
+                                            options.filters.begin(), options.filters.end(),
+                                            [&](const std::string& filter) {
+                                                return f.id.find(filter) != std::string::npos;
+                                            });
+                                    }),
+                     files->end());
+    }
+    if (files->empty()) {
+        print("elsim run: no scenario matched (give scenario files or folders; --filter keeps ids "
+              "that contain its text)");
+        summary.exit_code = 2;
+        return summary;
+    }
+    // Bad scenario files never start a world: check them all first.
+    auto scenarios = LoadScenarios(*files);
+    if (!scenarios) {
+        for (const auto& line : scenarios.error()) {
+            print(line);
+        }
+        print("elsim run: " + std::to_string(scenarios.error().size()) +
+              " error(s) in the scenario files; nothing was run");
+        summary.exit_code = 2;
+        return summary;
+    }
+    summary.seed = options.seed ? *options.seed : std::random_device{}();
+    const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+    const unsigned jobs = std::max(1U, options.jobs == 0 ? cores : options.jobs);
+    print("running " + std::to_string(scenarios->size()) + " scenario(s), " +
+          std::to_string(std::min<std::size_t>(jobs, scenarios->size())) + " at a time, seed " + std::to_string(summary.seed) +
+          " (replay with --seed " + std::to_string(summary.seed) + "); results in " +
+          options.out_dir.string());
+
+    std::mutex mutex;
+    std::size_t next = 0;
+    std::vector<ScenarioResult> results(scenarios->size());
+    std::atomic<bool> interrupted{false};
+    auto worker = [&] {
+        while (true) {
+            std::size_t index = 0;
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                if (next >= scenarios->size()) {
+                    return;
+                }
+                index = next++;
+            }
+            const Scenario& scenario = (*scenarios)[index];
+            const ScenarioFile file{scenario.file, scenario.id};
+            const std::uint64_t seed = ScenarioSeed(summary.seed, scenario.id);
+            const auto child_started = SteadyClock::now();
+            const auto status = RunChild(options.self, file, seed, options.out_dir,
+                                         options.keep_worlds, scenario.timeout + kChildGrace,
+                                         interrupted);
+            const fs::path base = ResultBase(options.out_dir, scenario.id);
+            std::optional<ScenarioResult> result;
+            if (auto text = sim::ReadFile(WithSuffix(base, ".result.json")); text) {
+                result = ResultFromJson(*text);
+            }
+            if (!result || !status) {
+                // The child died or was killed before it wrote a result.
+                ScenarioResult lost;
+                lost.id = scenario.id;
+                lost.file = scenario.file;
+                lost.seed = seed;
+                lost.outcome = Outcome::kError;
+                lost.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    SteadyClock::now() - child_started);
+                auto log = sim::ReadFile(WithSuffix(base, ".log"));
+                lost.failure = StepFailure{
+                    "runner", 0,
+                    status ? "the scenario's process ended (status " + std::to_string(*status) +
+                                 ") without a result; its output: " +
+                                 WithSuffix(base, ".log").string()
+                           : "killed after " +
+                                 std::to_string((scenario.timeout + kChildGrace).count() / 1000) +
+                                 " s (the scenario's timeout plus a grace)"};
+                if (log && !log->empty()) {
+                    lost.timeline.push_back(TimelineEntry{{}, "runner", EntryKind::kNote,
+                                                          log->substr(0, 2000)});
+                }
+                WriteResult(lost, options.out_dir);
+                result = std::move(lost);
+            } else {
+                result->timeline_file = WithSuffix(base, ".timeline.txt");
+            }
+            std::lock_guard<std::mutex> lock(mutex);
+            print(ResultLine(*result));
+            results[index] = std::move(*result);
+        }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < std::min<std::size_t>(jobs, scenarios->size()); ++i) {
+        threads.emplace_back(worker);
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    summary.results = std::move(results);
+    summary.elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+    const bool all_passed =
+        std::all_of(summary.results.begin(), summary.results.end(),
+                    [](const ScenarioResult& r) { return r.outcome == Outcome::kPass; });
+    summary.exit_code = all_passed ? 0 : 1;
+    if (!options.junit.empty()) {
+        if (auto s = sim::WriteFileAtomically(options.junit,
+                                              JUnitXml(summary.results, summary.elapsed));
+            !s) {
+            print("elsim run: --junit: " + s.error().message);
+        }
+    }
+    print(SummaryLine(summary.results, summary.elapsed, summary.seed));
+    for (const auto& result : summary.results) {
+        if (result.outcome != Outcome::kPass) {
+            print("  " + result.id + ": timeline " + result.timeline_file.string() +
+                  (result.kept_world.empty() ? "" : ", world " + result.kept_world.string()));
+        }
+    }
+    if (!options.junit.empty()) {
+        print("JUnit: " + options.junit.string());
+    }
+    return summary;
+}
+
+int RunOneScenario(const ScenarioFile& file, std::uint64_t seed, const fs::path& out_dir,
+                   bool keep_world) {
+    auto loaded = LoadScenarios({file});
+    if (!loaded) {
+        for (const auto& line : loaded.error()) {
+            std::fprintf(stderr, "%s\n", line.c_str());
+        }
+        return 2;
+    }
+    const Scenario& scenario = loaded->front();
+    const fs::path base = ResultBase(out_dir, scenario.id);
+    const fs::path world_dir = WithSuffix(base, ".world");
+    std::error_code ec;
+    fs::remove_all(world_dir, ec);
+    fs::create_directories(world_dir, ec);
+
+    // The watchdog: at the scenario's timeout, write what is known and end the process (the
+    // world's brokers die with it).
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::vector<TimelineEntry> so_far;
+    std::string current_step = "set-up";
+    SessionOptions session;
+    session.world_dir = world_dir;
+    session.seed = seed;
+    session.on_entry = [&](const TimelineEntry& entry) {
+        std::lock_guard<std::mutex> lock(mutex);
+        so_far.push_back(entry);
+    };
+    session.on_step = [&](const std::string& step) {
+        std::lock_guard<std::mutex> lock(mutex);
+        current_step = step;
+    };
+    std::thread watchdog([&] {
+        std::unique_lock<std::mutex> lock(mutex);
+        if (done_cv.wait_for(lock, scenario.timeout, [&] { return done; })) {
+            return;
+        }
+        ScenarioResult late;
+        late.id = scenario.id;
+        late.file = scenario.file;
+        late.seed = seed;
+        late.outcome = Outcome::kError;
+        late.duration = scenario.timeout;
+        late.failure = StepFailure{current_step, 0,
+                                   "the scenario's timeout (" +
+                                       std::to_string(scenario.timeout.count() / 1000) +
+                                       " s) passed during this step"};
+        late.timeline = so_far;
+        late.kept_world = world_dir;
+        WriteResult(late, out_dir);
+        std::_Exit(1);
+    });
+    ScenarioResult result = PlayScenario(scenario, session);
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        done = true;
+    }
+    done_cv.notify_all();
+    watchdog.join();
+    if (result.outcome == Outcome::kPass && !keep_world) {
+        fs::remove_all(world_dir, ec);
+    } else {
+        result.kept_world = world_dir;
+    }
+    WriteResult(result, out_dir);
+    return result.outcome == Outcome::kPass ? 0 : 1;
+}
+
+}  // namespace sim::scenario
