@@ -119,9 +119,8 @@ fs::path DefaultLeaseDirectory() {
     if (auto dir = Env("ELSIM_LEASE_DIR"); !dir.empty()) {
         return dir;
     }
-    if (auto runtime = Env("XDG_RUNTIME_DIR"); !runtime.empty()) {
-        return fs::path(runtime) / "elsim-leases";
-    }
+    // One directory for every process of the machine, whatever its session's environment:
+    // a per-session directory ($XDG_RUNTIME_DIR) would hide one terminal's leases from another.
     return "/tmp/elsim-leases";
 }
 

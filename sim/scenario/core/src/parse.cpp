@@ -853,7 +853,7 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         {"at", {{"within", "send", "expect", "lines", "retry-while"}, 10'000}},
         {"event", {{"within", "expect", "param"}, 10'000}},
         {"claim", {{"within", "expect"}, 10'000}},
-        {"call", {{"within", "expect", "expect-error", "save"}, 10'000}},
+        {"call", {{"expect", "expect-error", "save"}, 0}},  // The client's own timeout.
         {"assert", {{"within"}, 2'000}},
         {"connect", {{"within", "expect"}, 10'000}},
         {"disconnect", {{}, 0}},

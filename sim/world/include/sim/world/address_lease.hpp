@@ -12,10 +12,10 @@
 // deleted: unlinking a file another process has open and is about to lock would let two
 // processes hold "the same" block. The holder's pid is written into the file, for people.
 //
-// DIR is LeaseOptions::directory, else $ELSIM_LEASE_DIR, else $XDG_RUNTIME_DIR/elsim-leases, else
-// /tmp/elsim-leases (created mode 1777 so that every user's worlds share it). Processes that see
-// different directories do not see each other's leases; the probe below still keeps them off
-// addresses already listening.
+// DIR is LeaseOptions::directory, else $ELSIM_LEASE_DIR, else /tmp/elsim-leases (created mode
+// 1777 so that every user's worlds share it; the same for every terminal and CI job of the
+// machine). Processes that see different directories do not see each other's leases; the probe
+// below still keeps them off addresses already listening.
 //
 // Blocks are probed from a pid-derived first block (FirstBlockForPid; $ELSIM_LEASE_FIRST_BLOCK
 // overrides it, for tests that make two processes contend). A block is skipped when its lock is
