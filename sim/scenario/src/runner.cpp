@@ -192,9 +192,15 @@ std::uint64_t ScenarioSeed(std::uint64_t run_seed, const std::string& id) {
 
 sim::Result<std::vector<ScenarioFile>> FindScenarios(const std::vector<fs::path>& paths) {
     std::vector<ScenarioFile> found;
+    // The folder is taken from the absolute, normalised path: a file named from its own folder
+    // ("x.yaml", "./x.yaml") or from below it ("../x.yaml") still gets "<folder>/<name>", an id
+    // that stays inside the output directory.
     auto add = [&](const fs::path& file) {
-        found.push_back(ScenarioFile{file, file.parent_path().filename().string() + "/" +
-                                               file.stem().string()});
+        std::error_code ec;
+        const fs::path absolute = fs::absolute(file, ec).lexically_normal();
+        const std::string folder = absolute.parent_path().filename().string();
+        found.push_back(
+            ScenarioFile{file, (folder.empty() ? "" : folder + "/") + file.stem().string()});
     };
     auto is_yaml = [](const fs::path& p) {
         return p.extension() == ".yaml" || p.extension() == ".yml";
