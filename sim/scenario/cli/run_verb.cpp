@@ -74,12 +74,28 @@ int Check(const std::vector<std::string>& paths) {
     return kExitOk;
 }
 
-// Times and key material differ from run to run by nature; what remains must not.
+// Times and key material differ from run to run by nature; what remains must not. Each
+// participant's own story is compared, an account's log apart from its calls (how two
+// sources' entries interleave within a few milliseconds is not), and a run of identical
+// entries counts once (how many times a host polled during a back-off depends on time).
 std::string Normalised(const std::vector<sc::TimelineEntry>& timeline) {
-    std::string out;
+    std::map<std::string, std::vector<std::string>> stories;
     for (const auto& entry : timeline) {
-        out += entry.participant + " " + sc::ToString(entry.kind) + " " +
-               sc::NormaliseForComparison(entry.text) + "\n";
+        auto line = std::string(sc::ToString(entry.kind)) + " " +
+                    sc::NormaliseForComparison(entry.text);
+        // An account's log lines arrive through the log tail, on their own clock.
+        const bool from_log = entry.kind == sc::EntryKind::kBrokerLog ||
+                              entry.kind == sc::EntryKind::kRefusal;
+        auto& story = stories[entry.participant + (from_log ? " (log)" : "")];
+        if (story.empty() || story.back() != line) {
+            story.push_back(std::move(line));
+        }
+    }
+    std::string out;
+    for (const auto& [participant, story] : stories) {
+        for (const auto& line : story) {
+            out += participant + " " + line + "\n";
+        }
     }
     return out;
 }
@@ -194,7 +210,15 @@ void AddSuiteBench(CLI::App& bench, VerbContext& context) {
             for (std::size_t r = 1; r < timelines.size(); ++r) {
                 if (timelines[r][id] != text) {
                     ++differing;
-                    PrintLine("  timeline differs between runs: " + id);
+                    // Both normalised stories, side by side for `diff`.
+                    const fs::path base = fs::path(args->out) / "differences" / id;
+                    std::error_code ec;
+                    fs::create_directories(base.parent_path(), ec);
+                    (void)sim::WriteFileAtomically(base.string() + ".run-1.txt", text);
+                    (void)sim::WriteFileAtomically(
+                        base.string() + ".run-" + std::to_string(r + 1) + ".txt", timelines[r][id]);
+                    PrintLine("  timeline differs between runs 1 and " + std::to_string(r + 1) +
+                              ": " + id + " (" + base.string() + ".run-*.txt)");
                     break;
                 }
             }

@@ -9,8 +9,9 @@
 
 namespace sim::scenario {
 
-/// `text` with hex runs of 8+ characters -> "<hex>", PEM bodies -> "<pem>", IPv4 addresses
-/// -> "<address>", numbers with a fraction or 6+ digits -> "<number>", "N ms" -> "<ms>".
+/// `text` with PEM blocks -> "<pem>", file paths (two or more /segments) -> "<path>", IPv4
+/// addresses (with a port) -> "<address>", "N ms" -> "<ms>", numbers with a fraction or 6+
+/// digits -> "<number>", hex runs of 8+ characters -> "<hex>".
 std::string NormaliseForComparison(std::string_view text);
 
 }  // namespace sim::scenario
