@@ -87,7 +87,13 @@ std::string Normalised(const std::vector<sc::TimelineEntry>& timeline) {
         const bool from_log = entry.kind == sc::EntryKind::kBrokerLog ||
                               entry.kind == sc::EntryKind::kRefusal;
         auto& story = stories[entry.participant + (from_log ? " (log)" : "")];
-        if (story.empty() || story.back() != line) {
+        const std::size_t n = story.size();
+        const bool repeats_last = n >= 1 && story[n - 1] == line;
+        // A request and its answer polled again (AT+CONNECT, ERR14 1 ...) count once too.
+        const bool repeats_pair = n >= 3 && story[n - 2] == line && story[n - 1] == story[n - 3];
+        if (repeats_pair) {
+            story.pop_back();
+        } else if (!repeats_last) {
             story.push_back(std::move(line));
         }
     }

@@ -123,6 +123,11 @@ private:
     // The plugin's own lines carry the account's reasons (explain mode); mosquitto's
     // connection lines say who came and went.
     static bool Worth(const std::string& line) {
+        // How a client's aborted handshake ends is noise; verification failures are not.
+        if (line.find("unexpected eof while reading") != std::string::npos ||
+            line.find("Client <unknown> disconnected: Protocol error") != std::string::npos) {
+            return false;
+        }
         if (line.find("plugin ready") != std::string::npos ||
             line.find("control plane http") != std::string::npos) {
             return false;

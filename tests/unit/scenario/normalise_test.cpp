@@ -38,6 +38,7 @@ INSTANTIATE_TEST_SUITE_P(
              "Config loaded from <path>"},
         Case{"Millis", "no answer within 2000 ms", "no answer within <ms>"},
         Case{"Timestamp", "\"creationDate\":1765112345.123", "\"creationDate\":<number>"},
+        Case{"Uuid", "claimedBy 91e5ba09-c27a-4fd9-bde3-e13b521bbafd.", "claimedBy <uuid>."},
         Case{"Empty", "", ""}),
     [](const ::testing::TestParamInfo<Case>& param_info) { return std::string(param_info.param.name); });
 

@@ -11,6 +11,8 @@ std::string NormaliseForComparison(std::string_view text) {
     static const std::regex kPem("-----BEGIN [A-Z ]+-----[^-]*(-----END [A-Z ]+-----)?");
     static const std::regex kPath(R"((/[A-Za-z0-9._+-]+){2,}/?)");
     static const std::regex kAddress(R"(\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b)");
+    static const std::regex kUuid(
+        R"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})");
     static const std::regex kHex(R"([0-9a-fA-F]{8,})");
     static const std::regex kMillis(R"(\b\d+ ?ms\b)");
     static const std::regex kNumber(R"(\b\d+\.\d+\b|\b\d{6,}\b)");
@@ -18,6 +20,7 @@ std::string NormaliseForComparison(std::string_view text) {
     out = std::regex_replace(out, kPem, "<pem>");
     out = std::regex_replace(out, kPath, "<path>");
     out = std::regex_replace(out, kAddress, "<address>");
+    out = std::regex_replace(out, kUuid, "<uuid>");
     out = std::regex_replace(out, kMillis, "<ms>");
     out = std::regex_replace(out, kNumber, "<number>");
     out = std::regex_replace(out, kHex, "<hex>");

@@ -10,7 +10,7 @@
 namespace sim::scenario {
 
 /// `text` with PEM blocks -> "<pem>", file paths (two or more /segments) -> "<path>", IPv4
-/// addresses (with a port) -> "<address>", "N ms" -> "<ms>", numbers with a fraction or 6+
+/// addresses (with a port) -> "<address>", UUIDs -> "<uuid>", "N ms" -> "<ms>", numbers with a fraction or 6+
 /// digits -> "<number>", hex runs of 8+ characters -> "<hex>".
 std::string NormaliseForComparison(std::string_view text);
 
