@@ -34,6 +34,10 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"AddressAndPort", "CONNECT to oem-a (127.88.67.210:8883)", "CONNECT to oem-a (<address>)"},
         Case{"Pem", "x -----BEGIN CERTIFICATE-----\\nMIIB/sj+==\\n-----END CERTIFICATE----- y",
              "x <pem> y"},
+        Case{"ShortenedPemInJson",
+             "{\"certificatePem\":\"-----BEGIN CERTIFICATE-----\\nMIIB...(648 chars)\","
+             "\"generationId\":\"91e5ba09-c27a-4fd9-bde3-e13b521bbafd\"}",
+             "{\"certificatePem\":\"<pem>\",\"generationId\":\"<uuid>\"}"},
         Case{"Path", "Config loaded from /tmp/run-2/a.world/accounts/oem-a/mosquitto.conf.",
              "Config loaded from <path>"},
         Case{"Millis", "no answer within 2000 ms", "no answer within <ms>"},

@@ -8,7 +8,10 @@ namespace sim::scenario {
 std::string NormaliseForComparison(std::string_view text) {
     // Applied in order: a PEM body contains hex-looking runs and slashes, addresses contain
     // numbers.
-    static const std::regex kPem("-----BEGIN [A-Z ]+-----[^-]*(-----END [A-Z ]+-----)?");
+    // The body: base64, line breaks (also as the two characters \n inside JSON text), and the
+    // "...(N chars)" a shortened timeline entry ends with.
+    static const std::regex kPem(
+        R"(-----BEGIN [A-Z ]+-----[A-Za-z0-9+/=\\\s.()]*(-----END [A-Z ]+-----)?)");
     static const std::regex kPath(R"((/[A-Za-z0-9._+-]+){2,}/?)");
     static const std::regex kAddress(R"(\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b)");
     static const std::regex kUuid(
