@@ -489,4 +489,27 @@ sim::Result<DistinguishedName> ParseDistinguishedName(std::string_view text) {
     return dn;
 }
 
+sim::Result<std::string> CreateCsrPem(const Key& key, const DistinguishedName& subject) {
+    if (!key.has_private()) {
+        return Invalid("CSR: the key has no private part");
+    }
+    detail::X509ReqPtr req(X509_REQ_new());
+    if (!req || X509_REQ_set_version(req.get(), 0) != 1) {
+        return Internal("CSR");
+    }
+    if (auto named = SetName(X509_REQ_get_subject_name(req.get()), subject); !named) {
+        return sim::Unexpected<sim::Error>(named.error());
+    }
+    const bool digestless = EVP_PKEY_get_id(key.get()) == EVP_PKEY_ED25519;
+    if (X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
+        X509_REQ_sign(req.get(), key.get(), digestless ? nullptr : EVP_sha256()) <= 0) {
+        return Internal("CSR signature");
+    }
+    detail::BioPtr bio = detail::WriteBio();
+    if (PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) {
+        return Internal("CSR PEM");
+    }
+    return detail::BioContents(bio.get());
+}
+
 }  // namespace pki

@@ -65,6 +65,11 @@ struct CsrIssueOptions {
     ExtendedKeyUsage eku = ExtendedKeyUsage::kClientAuth;
 };
 
+/// A PEM certificate signing request for `key` (which must hold its private key) with
+/// `subject`, signed with SHA-256 (what a device sends to CreateCertificateFromCsr).
+/// Errors: kInvalidArgument (no private key, a subject entry OpenSSL rejects).
+sim::Result<std::string> CreateCsrPem(const Key& key, const DistinguishedName& subject);
+
 class CertificateAuthority {
 public:
     /// A self-signed root made from `spec` (is_ca is forced true, eku none).

@@ -206,7 +206,8 @@ std::optional<json> Registry::RowValue(std::string_view kind, std::string_view k
             return std::nullopt;
         }
         return json{{"certificateId", it->second.certificate_id},
-                    {"expiration", ToMicros(it->second.expiration)}};
+                    {"expiration", ToMicros(it->second.expiration)},
+                    {"requester", it->second.requester}};
     }
     return std::nullopt;
 }
@@ -415,7 +416,8 @@ sim::Status Registry::Load(const std::vector<Change>& rows) {
             } else if (row.kind == "ownership_token") {
                 ownership_tokens_.emplace(
                     key, OwnershipToken{key, value.at("certificateId").get<std::string>(),
-                                        FromMicros(value.at("expiration").get<std::int64_t>())});
+                                        FromMicros(value.at("expiration").get<std::int64_t>()),
+                                        value.value("requester", std::string())});
             } else {
                 throw std::invalid_argument("unknown kind");
             }

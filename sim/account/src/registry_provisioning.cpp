@@ -816,7 +816,8 @@ AwsResult<FleetCreateCertificateResponse> Registry::FleetCreateCertificate(
     entry.generation_id = NewGenerationId();
     entry.info = cert;
     // Assumed: the token format is opaque (§6.3); 64 random hex characters.
-    OwnershipToken token{random_.Hex(32), cert.certificate_id, now + kOwnershipTokenLifetime};
+    OwnershipToken token{random_.Hex(32), cert.certificate_id, now + kOwnershipTokenLifetime,
+                         request.requester};
     FleetCreateCertificateResponse response{cert.certificate_id, token.token};
     MarkChanged("certificate", entry.certificate_id);
     MarkChanged("ownership_token", token.token);
@@ -838,6 +839,10 @@ AwsResult<FleetRegisterThingResponse> Registry::FleetRegisterThing(
         certificates_.count(token->second.certificate_id) == 0) {
         return Fail(error_type::kInvalidCertificateOwnershipToken,
                     "Certificate ownership token is invalid or expired.");
+    }
+    if (!token->second.requester.empty() && token->second.requester != request.requester) {
+        return Fail(error_type::kInvalidCertificateOwnershipToken,
+                    "Certificate ownership token was issued to another connection.");
     }
     const auto* tpl = FindProvisioningTemplate(request.template_name);
     if (tpl == nullptr) {
@@ -875,6 +880,11 @@ AwsResult<FleetRegisterThingResponse> Registry::FleetRegisterThing(
     MarkChanged("ownership_token", token->first);
     ownership_tokens_.erase(token);
     return FleetRegisterThingResponse{run->device_configuration, run->thing_name};
+}
+
+const OwnershipToken* Registry::FindOwnershipToken(std::string_view token) const {
+    const auto it = ownership_tokens_.find(token);
+    return it == ownership_tokens_.end() ? nullptr : &it->second;
 }
 
 void Registry::Tick() {

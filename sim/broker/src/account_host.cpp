@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <functional>
+#include <variant>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -124,6 +125,21 @@ sim::Status ReleaseStaleSlots(cp::HostedAccount& hosted, FileDefaultModeCaIndex&
     return {};
 }
 
+// Hands ExecuteFleetRequest what the adapter issued before taking the account lock (key
+// generation and signing stay outside it).
+class PreIssued final : public account::FleetIssuer {
+public:
+    std::optional<account::AwsResult<Keys>> keys;
+    std::optional<account::AwsResult<pki::CertificateInfo>> certificate;
+    account::AwsResult<Keys> CreateKeysAndCertificate() override {
+        return keys ? *keys : account::Fail(account::error_type::kInternalFailure, "not issued");
+    }
+    account::AwsResult<pki::CertificateInfo> CreateCertificateFromCsr(std::string_view) override {
+        return certificate ? *certificate
+                           : account::Fail(account::error_type::kInternalFailure, "not issued");
+    }
+};
+
 }  // namespace
 
 AccountHost::AccountHost(AccountHostOptions options) : options_(std::move(options)) {}
@@ -226,6 +242,7 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
     if (!issuer) {
         return sim::Unexpected<sim::Error>(issuer.error());
     }
+    host->issuer_ = *issuer;
     if (!options.capath.empty()) {
         if (auto s = sim::world::AddCaToCapath(options.capath, (*issuer)->aws_ca().info().pem);
             !s) {
@@ -422,6 +439,60 @@ AccountHost::ClaimCheck AccountHost::CheckClaim(const std::string& client_id,
             false);
     }
     return ClaimCheck::kAccepted;
+}
+
+std::optional<account::FleetReply> AccountHost::HandleFleetRequest(
+    const std::string& client_id, const std::string& certificate_id, std::string_view topic,
+    std::string_view payload) {
+    const auto fleet_topic = account::ParseFleetTopic(topic);
+    if (!fleet_topic) {
+        return std::nullopt;
+    }
+    auto parsed = account::ParseFleetRequest(*fleet_topic, payload);
+    if (auto* rejected = std::get_if<account::FleetReply>(&parsed)) {
+        return std::move(*rejected);
+    }
+    const auto& request = std::get<account::FleetRequest>(parsed);
+    const account::FleetCaller caller{certificate_id, client_id};
+    PreIssued issued;
+    switch (fleet_topic->operation) {
+        case account::FleetOperation::kCreateKeysAndCertificate: {
+            auto keys = issuer_->CreateKeysAndCertificate();
+            if (keys) {
+                issued.keys = account::FleetIssuer::Keys{keys->certificate, keys->private_key_pem};
+            } else {
+                issued.keys = sim::Unexpected<account::AwsError>(keys.error());
+            }
+            break;
+        }
+        case account::FleetOperation::kCreateCertificateFromCsr:
+            issued.certificate = issuer_->CreateCertificateFromCsr(request.certificate_signing_request);
+            break;
+        case account::FleetOperation::kRegisterThing: {
+            std::optional<account::PreProvisioningHookCall> hook;
+            hosted_->Read([&](const account::Registry& registry) {
+                hook = account::PreProvisioningHookFor(registry, request, caller);
+            });
+            if (hook) {
+                // Not emulated yet: serving the hook's target (a local command or webhook).
+                return account::RejectByHook(*fleet_topic, "the hook target " +
+                                                               hook->hook.target_arn +
+                                                               " is not served");
+            }
+            break;
+        }
+    }
+    account::FleetReply reply;
+    auto ran = hosted_->Run(
+        [&](account::Registry& registry) {
+            reply = account::ExecuteFleetRequest(registry, issued, request, caller);
+        },
+        false);
+    if (!ran) {
+        return account::RejectFleetRequest(*fleet_topic, 500, "InternalFailure",
+                                           ran.error().message);
+    }
+    return reply;
 }
 
 }  // namespace sim::broker

@@ -21,11 +21,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "sim/account/fleet_mqtt.hpp"
 #include "sim/broker/registry_account_view.hpp"
+#include "sim/control_plane/issuer.hpp"
 #include "sim/control_plane/server.hpp"
 #include "sim/core/result.hpp"
 #include "sim/staging/claim.hpp"
@@ -73,6 +76,14 @@ public:
     ClaimCheck CheckClaim(const std::string& client_id, std::string_view topic,
                           std::string_view payload, bool retain, std::string& reason);
 
+    /// The fleet-provisioning MQTT API (aws-iot-core.md §6): a publish the policy allowed on a
+    /// request topic → the reply to send to that connection only; nullopt for other topics.
+    /// Certificates are issued outside the account lock; the registry work runs under it.
+    std::optional<sim::account::FleetReply> HandleFleetRequest(const std::string& client_id,
+                                                               const std::string& certificate_id,
+                                                               std::string_view topic,
+                                                               std::string_view payload);
+
 private:
     explicit AccountHost(AccountHostOptions options);
     sim::Status SyncCapathAll();
@@ -92,6 +103,7 @@ private:
     std::shared_ptr<sim::controlplane::HostedAccount> hosted_;
     std::unique_ptr<sim::controlplane::ControlPlaneServer> server_;
     std::unique_ptr<RegistryAccountView> view_;
+    std::shared_ptr<sim::controlplane::PkiCertificateIssuer> issuer_;
     sim::staging::ClaimRules claim_rules_;
     std::map<std::string, StagingSession> staging_sessions_;  // broker thread only
 

@@ -9,7 +9,8 @@
 //               iot:Subscribe, UNSUBSCRIBE -> event only.
 //   TICK        kicks (never from ACL_CHECK: it frees the context's id, §2f) and account work.
 //   DISCONNECT  lifecycle events.
-//   MESSAGE     reserved for the `$aws/...` APIs (fleet provisioning, later).
+//   MESSAGE     the fleet-provisioning MQTT API (`$aws/certificates/create...`,
+//               `$aws/provisioning-templates/.../provision/...`): replies go to the requester only.
 // Every callback is noexcept, catches everything and fails closed.
 //
 // Options (plugin_opt_<name>): mode strict|explain, account_name, account_id, region,
@@ -252,6 +253,13 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
         const char* action = "receive";
         switch (event.access) {
             case MOSQ_ACL_READ:
+#if SIM_BROKER_HOSTS_ACCOUNT
+                // Assumed: a fleet-provisioning request is consumed by the service, never
+                // delivered to subscribers of its topic.
+                if (plugin.host && sim::account::ParseFleetTopic(topic)) {
+                    return MOSQ_ERR_ACL_DENIED;
+                }
+#endif
                 result = plugin.core->OnReceive(client_id, topic);
                 break;
             case MOSQ_ACL_WRITE:
@@ -377,9 +385,51 @@ int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
     return MOSQ_ERR_SUCCESS;
 }
 
-int OnMessage(int /*event*/, void* /*event_data*/, void* /*user_data*/) noexcept {
-    // Not emulated yet: the `$aws/...` MQTT APIs (fleet provisioning, shadows). Messages pass.
-    return MOSQ_ERR_SUCCESS;
+int OnMessage(int /*event*/, void* event_data, void* user_data) noexcept {
+#if SIM_BROKER_HOSTS_ACCOUNT
+    try {
+        auto& plugin = *static_cast<Plugin*>(user_data);
+        auto& event = *static_cast<mosquitto_evt_message*>(event_data);
+        if (!plugin.host) {
+            return MOSQ_ERR_SUCCESS;
+        }
+        const std::string client_id = Safe(mosquitto_client_id(event.client));
+        const std::string_view topic = Safe(event.topic);
+        std::string certificate_id;
+        {
+            std::lock_guard lock(plugin.mutex);
+            certificate_id = plugin.core->CertificateOf(client_id);
+        }
+        const std::string_view payload(static_cast<const char*>(event.payload),
+                                       event.payload != nullptr ? event.payloadlen : 0);
+        const auto reply =
+            plugin.host->HandleFleetRequest(client_id, certificate_id, topic, payload);
+        if (!reply) {
+            return MOSQ_ERR_SUCCESS;
+        }
+        // "Fleet Provisioning returns the device provisioning MQTT API results through the
+        // same MQTT connection used to publish the API request" (Device provisioning MQTT
+        // API): published to this client id only.
+        const int rc = mosquitto_broker_publish_copy(
+            client_id.c_str(), reply->topic.c_str(), static_cast<int>(reply->payload.size()),
+            reply->payload.data(), 0, false, nullptr);
+        mosquitto_log_printf(
+            MOSQ_LOG_INFO, "elsim[%s]: fleet topic=%s decision=%s%s%s%s%s cert_id=%s client_id=%s%s",
+            plugin.account_name.c_str(), std::string(topic).c_str(),
+            reply->accepted ? "accepted" : "rejected", reply->accepted ? "" : " error=",
+            reply->error_code.c_str(), reply->thing_name.empty() ? "" : " thing=",
+            reply->thing_name.c_str(), certificate_id.c_str(), client_id.c_str(),
+            rc == MOSQ_ERR_SUCCESS ? "" : " reply_not_sent=1");
+    } catch (const std::exception& e) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: message: %s", e.what());
+    } catch (...) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: message: unknown exception");
+    }
+#else
+    (void)event_data;
+    (void)user_data;
+#endif
+    return MOSQ_ERR_SUCCESS;  // the request itself is never delivered (ACL_CHECK READ)
 }
 
 constexpr std::array<int, 5> kEvents = {MOSQ_EVT_BASIC_AUTH, MOSQ_EVT_ACL_CHECK, MOSQ_EVT_TICK,

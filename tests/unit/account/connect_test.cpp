@@ -365,13 +365,13 @@ struct FleetAccount : Account {
 TEST(FleetProvisioningTest, CreateCertificateThenRegisterThingActivatesAndAttaches) {
     FleetAccount account;
     const auto cert = IssueLeaf(account.service_ca, "AWS IoT Certificate");
-    const auto created = account.registry.FleetCreateCertificate({cert});
+    const auto created = account.registry.FleetCreateCertificate({cert, ""});
     ASSERT_TRUE(created.has_value());
     EXPECT_EQ(account.registry.FindCertificate(cert.certificate_id)->status,
               CertificateStatus::kPendingActivation);
     EXPECT_FALSE(created->certificate_ownership_token.empty());
     const auto registered = account.registry.FleetRegisterThing(
-        {"fleet", created->certificate_ownership_token, {{"SerialNumber", "77"}}, {}});
+        {"fleet", created->certificate_ownership_token, {{"SerialNumber", "77"}}, {}, ""});
     ASSERT_TRUE(registered.has_value()) << registered.error().message;
     EXPECT_EQ(registered->thing_name, "dev_77");
     EXPECT_EQ(registered->device_configuration.at("Fallback"), "yes");
@@ -382,7 +382,7 @@ TEST(FleetProvisioningTest, CreateCertificateThenRegisterThingActivatesAndAttach
     // The token provisions once.
     account.registry.TakeChanges();
     const auto again = account.registry.FleetRegisterThing(
-        {"fleet", created->certificate_ownership_token, {{"SerialNumber", "77"}}, {}});
+        {"fleet", created->certificate_ownership_token, {{"SerialNumber", "77"}}, {}, ""});
     ASSERT_FALSE(again.has_value());
     EXPECT_EQ(again.error().type, error_type::kInvalidCertificateOwnershipToken);
     EXPECT_TRUE(account.registry.TakeChanges().empty());
@@ -403,13 +403,13 @@ TEST_P(FleetRegisterThingTest, AcceptsOrRejects) {
     const auto& c = GetParam();
     FleetAccount account;
     const auto cert = IssueLeaf(account.service_ca, "AWS IoT Certificate");
-    const auto created = account.registry.FleetCreateCertificate({cert});
+    const auto created = account.registry.FleetCreateCertificate({cert, ""});
     ASSERT_TRUE(created.has_value());
     account.registry.TakeChanges();
     account.clock.Advance(c.wait);
     const auto result = account.registry.FleetRegisterThing(
         {c.template_name, c.token.value_or(created->certificate_ownership_token), c.parameters,
-         c.overrides});
+         c.overrides, ""});
     if (!c.error_type.empty()) {
         ASSERT_FALSE(result.has_value());
         EXPECT_EQ(result.error().type, c.error_type) << result.error().message;
@@ -496,8 +496,8 @@ TEST(FleetProvisioningTest, TickDeletesUnactivatedCertificatesAfterAnHour) {
     FleetAccount account;
     const auto kept = IssueLeaf(account.service_ca, "kept");
     const auto dropped = IssueLeaf(account.service_ca, "dropped");
-    ASSERT_TRUE(account.registry.FleetCreateCertificate({kept}).has_value());
-    ASSERT_TRUE(account.registry.FleetCreateCertificate({dropped}).has_value());
+    ASSERT_TRUE(account.registry.FleetCreateCertificate({kept, ""}).has_value());
+    ASSERT_TRUE(account.registry.FleetCreateCertificate({dropped, ""}).has_value());
     ASSERT_TRUE(account.registry.AttachPolicy("DevicePolicy", account.CertArn(kept.certificate_id))
                     .has_value());
     account.clock.Advance(minutes{59});

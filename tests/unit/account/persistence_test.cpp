@@ -90,7 +90,7 @@ void Populate(Account& account, Store& store) {
     step(r.CreateProvisioningTemplateVersion("fleet", R"({"Resources":{},"Mappings":{}})", false)
              .has_value());
     const auto issued = IssueLeaf(MakeCa("Service"), "AWS IoT Certificate");
-    step(r.FleetCreateCertificate({issued}).has_value());
+    step(r.FleetCreateCertificate({issued, "c/d"}).has_value());
     const auto claim = IssueLeaf(MakeCa("Service"), "claim");
     step(r.CreateProvisioningClaim({"fleet", claim}).has_value());
 }

@@ -538,7 +538,7 @@ TEST_P(UpdateCertificateTest, FollowsTheLifecycle) {
     const auto leaf = IssueLeaf(MakeCa("Root"), "device");
     std::string id;
     if (c.from == "PENDING_ACTIVATION") {
-        id = account.registry.FleetCreateCertificate({leaf})->certificate_id;
+        id = account.registry.FleetCreateCertificate({leaf, ""})->certificate_id;
     } else {
         id = account.registry.RegisterCertificateWithoutCA({leaf.pem, {}, c.from, false})
                  ->certificate_id;

@@ -342,6 +342,7 @@ struct ConnectDecision {
 /// `certificate`; it is registered PENDING_ACTIVATION with an ownership token valid 1 hour.
 struct FleetCreateCertificateRequest {
     pki::CertificateInfo certificate;
+    std::string requester;  ///< "<certificateId>/<clientId>" of the requesting connection.
 };
 struct FleetCreateCertificateResponse {
     std::string certificate_id;
@@ -355,6 +356,8 @@ struct FleetRegisterThingRequest {
     /// parameterOverrides from the pre-provisioning hook, which the adapter ran (it is a
     /// callback, not part of the model); merged over `parameters`.
     std::map<std::string, std::string> parameter_overrides;
+    /// The requesting connection; must match the token's requester when that is bound.
+    std::string requester;
 };
 struct FleetRegisterThingResponse {
     std::map<std::string, std::string> device_configuration;
@@ -499,7 +502,8 @@ public:
     // -- Fleet provisioning MQTT API
     AwsResult<FleetCreateCertificateResponse> FleetCreateCertificate(
         const FleetCreateCertificateRequest& request);
-    /// Errors: InvalidCertificateOwnershipToken (empty, unknown, expired token),
+    /// Errors: InvalidCertificateOwnershipToken (empty, unknown, expired token, or one another
+    /// connection requested),
     /// ResourceNotFoundException (template), AccessDenied (template disabled or JITP type),
     /// InvalidPayload / ResourceRegistrationFailureException (template evaluation or run).
     AwsResult<FleetRegisterThingResponse> FleetRegisterThing(
@@ -516,6 +520,7 @@ public:
     const Thing* FindThing(std::string_view thing_name) const;
     const Policy* FindPolicy(std::string_view policy_name) const;
     const ProvisioningTemplate* FindProvisioningTemplate(std::string_view template_name) const;
+    const OwnershipToken* FindOwnershipToken(std::string_view token) const;
     /// Policy names attached to a certificate, sorted.
     std::vector<std::string> PoliciesOfCertificate(std::string_view certificate_id) const;
     /// The thing a connection with (certificate, client id) is associated with: the

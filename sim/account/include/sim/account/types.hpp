@@ -248,6 +248,10 @@ struct OwnershipToken {
     std::string token;
     std::string certificate_id;
     TimePoint expiration;
+    /// The connection that requested it, "<certificateId>/<clientId>"; "" binds to none.
+    /// Assumed: only that connection (same certificate and client id, possibly reconnected)
+    /// may redeem the token.
+    std::string requester;
 };
 
 // ---------------------------------------------------------------------------------------------
