@@ -34,6 +34,7 @@ struct RunArgs {
     bool seed_given = false;
     std::string out = "elsim-results";
     std::string junit;
+    std::string html;
     bool keep = false;
     bool check = false;
     // The child: one scenario.
@@ -101,6 +102,8 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
     run->add_option("--out", args->out,
                     "Where timelines, results and failed worlds go (default: elsim-results)");
     run->add_option("--junit", args->junit, "Write JUnit XML here");
+    run->add_option("--html", args->html,
+                    "Write the HTML report to this folder (open DIR/index.html; works offline)");
     run->add_flag("--keep-worlds", args->keep, "Keep the world of passed scenarios too");
     run->add_flag("--check", args->check,
                   "Only check the files (file:line: reason for each error); start nothing");
@@ -133,6 +136,7 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
         }
         options.out_dir = args->out;
         options.junit = args->junit;
+        options.html = args->html;
         options.keep_worlds = args->keep;
         options.self = Self();
         context.exit_code = sc::RunScenarios(options, PrintLine).exit_code;

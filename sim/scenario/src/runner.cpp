@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/core/adapters.hpp"
+#include "sim/scenario/html_report.hpp"
 #include "sim/scenario/session.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): posix_spawn's environment
@@ -177,6 +178,20 @@ std::optional<int> RunChild(const fs::path& self, const ScenarioFile& file, std:
             return std::nullopt;
         }
         std::this_thread::sleep_for(20ms);
+    }
+}
+
+// Writes the HTML report's files under `dir`.
+void WriteHtmlReport(const fs::path& dir, const RunSummary& summary,
+                     const std::function<void(const std::string&)>& print) {
+    for (const auto& file : HtmlReport(summary.results, summary.elapsed, summary.seed)) {
+        const fs::path path = dir / file.path;
+        std::error_code ec;
+        fs::create_directories(path.parent_path(), ec);
+        if (auto s = sim::WriteFileAtomically(path, file.content); !s) {
+            print("elsim run: --html: " + s.error().message);
+            return;
+        }
     }
 }
 
@@ -389,6 +404,9 @@ RunSummary RunScenarios(const RunOptions& options,
             print("elsim run: --junit: " + s.error().message);
         }
     }
+    if (!options.html.empty()) {
+        WriteHtmlReport(options.html, summary, print);
+    }
     print(SummaryLine(summary.results, summary.elapsed, summary.seed));
     for (const auto& result : summary.results) {
         if (result.outcome != Outcome::kPass) {
@@ -398,6 +416,9 @@ RunSummary RunScenarios(const RunOptions& options,
     }
     if (!options.junit.empty()) {
         print("JUnit: " + options.junit.string());
+    }
+    if (!options.html.empty()) {
+        print("HTML report: " + (options.html / "index.html").string());
     }
     return summary;
 }
