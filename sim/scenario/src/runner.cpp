@@ -328,6 +328,7 @@ RunSummary RunScenarios(const RunOptions& options,
     std::mutex mutex;
     std::size_t next = 0;
     std::vector<ScenarioResult> results(scenarios->size());
+    Progress progress{0, scenarios->size(), 0, {}};
     std::atomic<bool> interrupted{false};
     auto worker = [&] {
         while (true) {
@@ -380,6 +381,13 @@ RunSummary RunScenarios(const RunOptions& options,
             }
             std::lock_guard<std::mutex> lock(mutex);
             print(ResultLine(*result));
+            ++progress.done;
+            progress.failed += result->outcome == Outcome::kPass ? 0 : 1;
+            progress.elapsed =
+                std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+            if (options.on_progress) {
+                options.on_progress(progress);
+            }
             results[index] = std::move(*result);
         }
     };

@@ -24,6 +24,7 @@
 #include "sim/core/result.hpp"
 #include "sim/scenario/model.hpp"
 #include "sim/scenario/parse.hpp"
+#include "sim/scenario/progress.hpp"
 #include "sim/scenario/report.hpp"
 
 namespace sim::scenario {
@@ -52,6 +53,8 @@ struct RunOptions {
     std::filesystem::path html;            ///< Empty: no HTML report.
     bool keep_worlds = false;              ///< Keep the world of passed scenarios too.
     std::filesystem::path self;            ///< The elsim executable (children run it).
+    /// Called after each scenario ends (serialised with `print`), e.g. for a progress line.
+    std::function<void(const Progress&)> on_progress;
 };
 
 struct RunSummary {
