@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// `elsim run` (play scenarios; --check only checks them) and `elsim bench suite` (the bundled
-// suite's wall time, and whether runs with one seed replay identically).
+// `elsim run` (play scenarios; --check only checks them; --explain replays one with its
+// timeline printed live) and `elsim bench suite` (the bundled suite's wall time, and whether
+// runs with one seed replay identically).
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <random>
 #include <thread>
 #include <cstdio>
 #include <filesystem>
@@ -12,12 +16,16 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "sim/core/adapters.hpp"
 #include "sim/scenario/normalise.hpp"
+#include "sim/scenario/progress.hpp"
 #include "sim/scenario/report.hpp"
 #include "sim/scenario/runner.hpp"
+#include "sim/scenario/session.hpp"
 #include "verbs.hpp"
 
 namespace elsim {
@@ -34,6 +42,8 @@ struct RunArgs {
     bool seed_given = false;
     std::string out = "elsim-results";
     std::string junit;
+    std::string html;
+    std::string explain;
     bool keep = false;
     bool check = false;
     // The child: one scenario.
@@ -52,6 +62,136 @@ void PrintLine(const std::string& line) {
     std::lock_guard<std::mutex> lock(mutex);
     (void)std::printf("%s\n", line.c_str());
     (void)std::fflush(stdout);
+}
+
+// The progress of a run. On a terminal: one status line under the result lines, redrawn
+// when a scenario ends and every second (elapsed, ETA). Elsewhere (CI logs): a plain progress
+// line when a scenario ends, at most every 10 s.
+class ProgressDisplay {
+public:
+    explicit ProgressDisplay(bool terminal) : terminal_(terminal) {
+        if (terminal_) {
+            ticker_ = std::thread([this] {
+                std::unique_lock<std::mutex> lock(mutex_);
+                while (!stopping_) {
+                    if (cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+                        break;
+                    }
+                    if (progress_.total > 0) {
+                        progress_.elapsed = Since(started_);
+                        Draw();
+                    }
+                }
+            });
+        }
+    }
+    ~ProgressDisplay() { Stop(); }
+    ProgressDisplay(const ProgressDisplay&) = delete;
+    ProgressDisplay& operator=(const ProgressDisplay&) = delete;
+
+    void Print(const std::string& line) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (terminal_) {
+            (void)std::printf("\r\033[K%s\n", line.c_str());
+            if (progress_.total > 0 && !stopping_) {
+                Draw();
+            }
+        } else {
+            (void)std::printf("%s\n", line.c_str());
+        }
+        (void)std::fflush(stdout);
+    }
+
+    /// The last scenario's progress clears the status line: the summary follows.
+    void Update(const sc::Progress& progress) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        progress_ = progress;
+        if (terminal_ && progress.done >= progress.total) {
+            stopping_ = true;
+            (void)std::printf("\r\033[K");
+            (void)std::fflush(stdout);
+            lock.unlock();
+            cv_.notify_all();
+        } else if (terminal_) {
+            Draw();
+        } else if (progress.done == progress.total || Since(last_plain_) >= kPlainEvery) {
+            last_plain_ = Clock::now();
+            (void)std::printf("progress: %s\n", sc::ProgressLine(progress).c_str());
+            (void)std::fflush(stdout);
+        }
+    }
+
+    /// Clears the status line; later lines print plainly.
+    void Stop() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!stopping_ && terminal_ && progress_.total > 0) {
+                (void)std::printf("\r\033[K");
+                (void)std::fflush(stdout);
+            }
+            stopping_ = true;
+        }
+        cv_.notify_all();
+        if (ticker_.joinable()) {
+            ticker_.join();
+        }
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::chrono::milliseconds kPlainEvery{10'000};
+
+    static std::chrono::milliseconds Since(Clock::time_point then) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - then);
+    }
+    void Draw() {
+        (void)std::printf("\r\033[K%s", sc::ProgressLine(progress_).c_str());
+        (void)std::fflush(stdout);
+    }
+
+    const bool terminal_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    sc::Progress progress_;
+    const Clock::time_point started_ = Clock::now();
+    Clock::time_point last_plain_ = Clock::now();
+    std::thread ticker_;
+};
+
+// Replays one scenario in this process, printing each timeline entry as it happens.
+int Explain(const RunArgs& args) {
+    auto files = sc::FindScenarios({fs::path(args.explain)});
+    if (!files || files->size() != 1) {
+        (void)std::fprintf(stderr, "elsim run --explain: %s\n",
+                           files ? "give one scenario file" : files.error().message.c_str());
+        return kExitBadInput;
+    }
+    auto scenarios = sc::LoadScenarios(*files);
+    if (!scenarios) {
+        for (const auto& line : scenarios.error()) {
+            PrintLine(line);
+        }
+        return kExitBadInput;
+    }
+    const sc::Scenario& scenario = scenarios->front();
+    // With --seed, the scenario plays as it did in that run.
+    const std::uint64_t seed = args.seed_given ? sc::ScenarioSeed(args.seed, scenario.id)
+                                               : std::random_device{}();
+    sc::SessionOptions session;
+    session.world_dir = fs::path(args.out) / (scenario.id + ".world");
+    session.seed = seed;
+    session.on_entry = [](const sc::TimelineEntry& entry) {
+        PrintLine(sc::LiveTimelineLine(entry));
+    };
+    std::error_code ec;
+    fs::remove_all(session.world_dir, ec);
+    fs::create_directories(session.world_dir, ec);
+    PrintLine("explain " + scenario.id + " (scenario seed " + std::to_string(seed) +
+              "); world in " + session.world_dir.string());
+    const auto result = sc::PlayScenario(scenario, session);
+    PrintLine(sc::ResultLine(result));
+    return result.outcome == sc::Outcome::kPass ? kExitOk : kExitFailed;
 }
 
 int Check(const std::vector<std::string>& paths) {
@@ -123,9 +263,14 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
     run->add_option("--out", args->out,
                     "Where timelines, results and failed worlds go (default: elsim-results)");
     run->add_option("--junit", args->junit, "Write JUnit XML here");
+    run->add_option("--html", args->html,
+                    "Write the HTML report to this folder (open DIR/index.html; works offline)");
     run->add_flag("--keep-worlds", args->keep, "Keep the world of passed scenarios too");
     run->add_flag("--check", args->check,
                   "Only check the files (file:line: reason for each error); start nothing");
+    run->add_option("--explain", args->explain,
+                    "Replay one scenario file in this process, printing its timeline as it "
+                    "happens (with --seed: as in that run)");
     run->add_option("--one", args->one, "(internal) play one scenario file in this process")
         ->group("");
     run->add_option("--id", args->id, "(internal) the scenario's id with --one")->group("");
@@ -133,6 +278,10 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
         if (!args->one.empty()) {
             context.exit_code = sc::RunOneScenario(sc::ScenarioFile{args->one, args->id},
                                                    args->seed, args->out, args->keep);
+            return;
+        }
+        if (!args->explain.empty()) {
+            context.exit_code = Explain(*args);
             return;
         }
         if (args->paths.empty()) {
@@ -155,9 +304,14 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
         }
         options.out_dir = args->out;
         options.junit = args->junit;
+        options.html = args->html;
         options.keep_worlds = args->keep;
         options.self = Self();
-        context.exit_code = sc::RunScenarios(options, PrintLine).exit_code;
+        ProgressDisplay display(::isatty(STDOUT_FILENO) == 1);
+        options.on_progress = [&display](const sc::Progress& p) { display.Update(p); };
+        context.exit_code =
+            sc::RunScenarios(options, [&display](const std::string& line) { display.Print(line); })
+                .exit_code;
     });
 }
 

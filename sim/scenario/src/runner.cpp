@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/core/adapters.hpp"
+#include "sim/scenario/html_report.hpp"
 #include "sim/scenario/session.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): posix_spawn's environment
@@ -180,6 +181,20 @@ std::optional<int> RunChild(const fs::path& self, const ScenarioFile& file, std:
     }
 }
 
+// Writes the HTML report's files under `dir`.
+void WriteHtmlReport(const fs::path& dir, const RunSummary& summary,
+                     const std::function<void(const std::string&)>& print) {
+    for (const auto& file : HtmlReport(summary.results, summary.elapsed, summary.seed)) {
+        const fs::path path = dir / file.path;
+        std::error_code ec;
+        fs::create_directories(path.parent_path(), ec);
+        if (auto s = sim::WriteFileAtomically(path, file.content); !s) {
+            print("elsim run: --html: " + s.error().message);
+            return;
+        }
+    }
+}
+
 }  // namespace
 
 std::uint64_t ScenarioSeed(std::uint64_t run_seed, const std::string& id) {
@@ -319,6 +334,7 @@ RunSummary RunScenarios(const RunOptions& options,
     std::mutex mutex;
     std::size_t next = 0;
     std::vector<ScenarioResult> results(scenarios->size());
+    Progress progress{0, scenarios->size(), 0, {}};
     std::atomic<bool> interrupted{false};
     auto worker = [&] {
         while (true) {
@@ -371,6 +387,13 @@ RunSummary RunScenarios(const RunOptions& options,
             }
             std::lock_guard<std::mutex> lock(mutex);
             print(ResultLine(*result));
+            ++progress.done;
+            progress.failed += result->outcome == Outcome::kPass ? 0 : 1;
+            progress.elapsed =
+                std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+            if (options.on_progress) {
+                options.on_progress(progress);
+            }
             results[index] = std::move(*result);
         }
     };
@@ -395,6 +418,9 @@ RunSummary RunScenarios(const RunOptions& options,
             print("elsim run: --junit: " + s.error().message);
         }
     }
+    if (!options.html.empty()) {
+        WriteHtmlReport(options.html, summary, print);
+    }
     print(SummaryLine(summary.results, summary.elapsed, summary.seed));
     for (const auto& result : summary.results) {
         if (result.outcome != Outcome::kPass) {
@@ -404,6 +430,9 @@ RunSummary RunScenarios(const RunOptions& options,
     }
     if (!options.junit.empty()) {
         print("JUnit: " + options.junit.string());
+    }
+    if (!options.html.empty()) {
+        print("HTML report: " + (options.html / "index.html").string());
     }
     return summary;
 }

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "utf8.hpp"
+
 namespace sim::scenario {
 namespace {
 
@@ -27,43 +29,6 @@ std::string FailureText(const StepFailure& failure) {
     return text + ": " + failure.reason;
 }
 
-// Decodes one UTF-8 sequence at `i`; returns its length and code point, or 0 when malformed.
-std::size_t DecodeUtf8(std::string_view text, std::size_t i, char32_t& code) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    const unsigned char lead = byte(i);
-    std::size_t length = 0;
-    if (lead < 0x80) {
-        code = lead;
-        return 1;
-    }
-    if ((lead & 0xE0) == 0xC0) {
-        length = 2;
-        code = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-        length = 3;
-        code = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-        length = 4;
-        code = lead & 0x07;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size()) {
-        return 0;
-    }
-    for (std::size_t k = 1; k < length; ++k) {
-        if ((byte(i + k) & 0xC0) != 0x80) {
-            return 0;
-        }
-        code = (code << 6) | (byte(i + k) & 0x3F);
-    }
-    static constexpr char32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kMinimum[length] || code > 0x10FFFF) {
-        return 0;  // overlong or out of range
-    }
-    return length;
-}
-
 // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 bool IsXmlChar(char32_t code) {
     return code == 0x9 || code == 0xA || code == 0xD || (code >= 0x20 && code <= 0xD7FF) ||
@@ -77,7 +42,7 @@ std::string Xml(std::string_view text, bool attribute) {
     std::size_t i = 0;
     while (i < text.size()) {
         char32_t code = 0;
-        const std::size_t length = DecodeUtf8(text, i, code);
+        const std::size_t length = detail::DecodeUtf8(text, i, code);
         if (length == 0) {
             ++i;
             continue;

@@ -11,6 +11,7 @@
 //   <folder>/<name>.log            what the child printed (empty unless something went wrong)
 //   <folder>/<name>.world/         the world of a failed scenario: broker logs, world.json, PKI
 //   junit.xml                      with --junit (or where --junit says)
+// With --html DIR, the HTML report (html_report.hpp) goes to DIR.
 
 #include <chrono>
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include "sim/core/result.hpp"
 #include "sim/scenario/model.hpp"
 #include "sim/scenario/parse.hpp"
+#include "sim/scenario/progress.hpp"
 #include "sim/scenario/report.hpp"
 
 namespace sim::scenario {
@@ -48,8 +50,11 @@ struct RunOptions {
     std::optional<std::uint64_t> seed;     ///< Unset: a fresh random seed, printed.
     std::filesystem::path out_dir = "elsim-results";
     std::filesystem::path junit;           ///< Empty: no JUnit file.
+    std::filesystem::path html;            ///< Empty: no HTML report.
     bool keep_worlds = false;              ///< Keep the world of passed scenarios too.
     std::filesystem::path self;            ///< The elsim executable (children run it).
+    /// Called after each scenario ends (serialised with `print`), e.g. for a progress line.
+    std::function<void(const Progress&)> on_progress;
 };
 
 struct RunSummary {
