@@ -255,7 +255,9 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
         "Play scenario files (or folders of them), each in a fresh local world; exit 0 when "
         "all pass, 1 when any fails, 2 for unusable input");
     run->add_option("paths", args->paths, "Scenario files or folders (e.g. scenarios/)");
-    run->add_option("-j,--jobs", args->jobs, "Scenarios at once (default: the number of cores)");
+    run->add_option("-j,--jobs", args->jobs,
+                    "Scenarios at once (default: four per core, " +
+                        std::to_string(sc::DefaultJobs()) + " here: a scenario mostly waits)");
     run->add_option("--filter", args->filters,
                     "Only scenarios whose id (folder/name) contains this text (repeatable)");
     run->add_option("--seed", args->seed, "Replay a run: the seed printed by an earlier run")
@@ -324,7 +326,8 @@ void AddSuiteBench(CLI::App& bench, VerbContext& context) {
         "scenarios whose timelines differ between runs once times and key material are "
         "normalised");
     suite->add_option("paths", args->paths, "Scenario files or folders (default: scenarios/)");
-    suite->add_option("-j,--jobs", args->jobs, "Scenarios at once (default: the number of cores)");
+    suite->add_option("-j,--jobs", args->jobs,
+                      "Scenarios at once (default: four per core, as elsim run)");
     suite->add_option("--runs", *runs, "Runs (default 3)")->check(CLI::Range(1, 20));
     suite->add_option("--seed", args->seed, "The seed of every run (default: 1)");
     suite->add_option("--out", args->out, "Results of each run go to OUT/run-N")
@@ -391,8 +394,7 @@ void AddSuiteBench(CLI::App& bench, VerbContext& context) {
                             "%.1f), jobs %u, seed %llu; %zu of %zu timelines differ between runs",
                             scenarios, sorted[sorted.size() / 2], *runs, sorted.front(),
                             sorted.back(),
-                            args->jobs == 0 ? std::max(1U, std::thread::hardware_concurrency())
-                                            : args->jobs,
+                            args->jobs == 0 ? sc::DefaultJobs() : args->jobs,
                             static_cast<unsigned long long>(args->seed), differing, scenarios);
         PrintLine(line);
         context.exit_code = all_passed ? kExitOk : kExitFailed;

@@ -45,7 +45,7 @@ sim::Result<std::vector<Scenario>, Diagnostics> LoadScenarios(const std::vector<
 
 struct RunOptions {
     std::vector<std::filesystem::path> paths;
-    unsigned jobs = 0;                     ///< 0: the number of cores.
+    unsigned jobs = 0;                     ///< 0: DefaultJobs().
     std::vector<std::string> filters;      ///< Keep ids containing any of these (none: all).
     std::optional<std::uint64_t> seed;     ///< Unset: a fresh random seed, printed.
     std::filesystem::path out_dir = "elsim-results";
@@ -67,6 +67,9 @@ struct RunSummary {
 /// Runs the scenarios; `print` gets one line at a time (serialised).
 RunSummary RunScenarios(const RunOptions& options,
                         const std::function<void(const std::string&)>& print);
+
+/// Scenarios at once when -j is not given: four per core (a scenario mostly waits).
+unsigned DefaultJobs();
 
 /// The seed a scenario plays with: derived from the run's seed and the scenario's id, so a
 /// scenario replays alone with the same run seed.
