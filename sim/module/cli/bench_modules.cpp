@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// `elsim bench modules` (issue 7): software modules at scale. Figures, not a timed test.
+// `elsim bench modules`: software modules at scale. Figures, not a timed test.
 //
 // Order of the run: (b) first, then (a), then (c).
 //  (a) idle: N in-process software modules (one Fleet) connect over mutual TLS with keep-alive
@@ -67,7 +67,7 @@ namespace {
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 
-// The issue's targets (issue 7).
+// The targets the benchmark reports against.
 constexpr double kRssTargetMiB = 2048.0;
 constexpr double kRttTargetMicros = 1000.0;
 constexpr double kOnboardingTargetPerSecond = 100.0;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Claims published by claim-things (expresslink.md §9.1 step 3, §9.3; issue 6 row 9).
+// Claims published by claim-things (expresslink.md §9.1 step 3, §9.3; misrouted-claim row 9 of sim/staging/README.md).
 #include "sim/staging/claim.hpp"
 
 #include <algorithm>

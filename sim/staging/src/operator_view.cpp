@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The staging operator's view (issue 6).
+// The staging operator's view.
 #include "sim/staging/operator_view.hpp"
 
 #include <algorithm>

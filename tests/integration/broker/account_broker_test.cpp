@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The account inside its broker (issue 5): a real mosquitto with elsim_broker hosting the
+// The account inside its broker : a real mosquitto with elsim_broker hosting the
 // registry and the control plane; real clients (mosquitto_pub/sub, Paho C++ 3.1.1 and 5, the
 // AWS CLI as oracle for a few calls, the project's SigV4 AwsClient for set-up).
 #include <mqtt/async_client.h>
@@ -382,7 +382,7 @@ TEST_P(RefusalTest, RefusesCertificate) {
 }
 
 // TLS refuses unknown CAs and certificates outside their validity (AWS too: no CONNACK at all);
-// the registry refuses the rest: dropped on MQTT 3.1.1, CONNACK 0x87 on MQTT 5 (lead's contract).
+// the registry refuses the rest: dropped on MQTT 3.1.1, CONNACK 0x87 on MQTT 5 (chosen).
 INSTANTIATE_TEST_SUITE_P(
     Table, RefusalTest,
     ::testing::Values(

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Issue 5's last MQTT rules, through the TLS tap preloaded into a real mosquitto with
+// The last MQTT rules, through the TLS tap preloaded into a real mosquitto with
 // elsim_broker: keep-alive clamped to 30..1200 s, at most 8 filters per SUBSCRIBE, no SNI / another
 // account's endpoint refused (aws-iot-core.md §5, §8). A raw TLS MQTT client (OpenSSL) controls
 // every byte: keep-alive values, filter counts, SNI or none. Each rule is also run against the

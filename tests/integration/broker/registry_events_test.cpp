@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Registry events through a real account broker (issue 5 "registry events when enabled by
+// Registry events through a real account broker ("registry events when enabled by
 // UpdateEventConfigurations"; reference/aws-iot-core.md §8, `registry-events.md`): the real
 // AWS CLI enables THING events and creates, updates and deletes things; a Paho subscriber to
 // `$aws/events/#` sees `$aws/events/thing/<name>/created|updated|deleted` with the documented

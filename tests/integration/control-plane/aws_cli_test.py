@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """The real AWS CLI v2 (/usr/bin/aws) against `elsim account serve`, unmodified but for
---endpoint-url and dummy credentials: the onboarding commands of issue 4, their error cases
+--endpoint-url and dummy credentials: the onboarding commands, their error cases
 (exit 254 with the AWS error name), a SIGKILL restart that must lose nothing, and SigV4
 verification with a right and a wrong secret.
 

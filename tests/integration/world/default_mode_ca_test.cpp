@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// DEFAULT-mode CA uniqueness across the accounts of one world (issue 5; reference/aws-iot-core.md
+// DEFAULT-mode CA uniqueness across the accounts of one world (reference/aws-iot-core.md
 // §1.3, §5: "a CA can be registered in DEFAULT mode by only one account per Region", SNI_ONLY by
 // several). Every account runs in its own mosquitto process, so the rule holds only through the
 // world's shared slot directory (plugin_opt_shared_dir). The real AWS CLI is the client.

@@ -116,7 +116,7 @@ INSTANTIATE_TEST_SUITE_P(
                                   ConnectAction::kAccept},
                       ConnectCase{"RefusedCertV311", Identification::Verdict::kRefuse, false, 4,
                                   ConnectAction::kCloseWithoutConnack},
-                      // Lead's contract (issue 5): MQTT 5 gets CONNACK 0x87 for a refused
+                      // Chosen: MQTT 5 gets CONNACK 0x87 for a refused
                       // certificate; MQTT 3.1.1 is dropped.
                       ConnectCase{"RefusedCertV5", Identification::Verdict::kRefuse, false, 5,
                                   ConnectAction::kRefuseWithConnack},

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The rules the TLS tap makes enforceable (issue 5): SNI (aws-iot-core.md §5) and at most 8
+// The rules the TLS tap makes enforceable : SNI (aws-iot-core.md §5) and at most 8
 // filters per SUBSCRIBE (§8), as pure rules and as BrokerCore decisions.
 #include <optional>
 #include <string>

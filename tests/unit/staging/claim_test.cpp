@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Claim payload rules (issue 6 row 9) and the Endpoint value syntax.
+// Claim payload rules (misrouted-claim row 9) and the Endpoint value syntax.
 #include <optional>
 #include <ostream>
 #include <string>

@@ -107,7 +107,7 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
     PullViewEffects();  // a JITR registration event goes out even though we drop the client
     switch (identity.verdict) {
         case Identification::Verdict::kRefuse:
-            // Lead's contract (issue 5): a refused certificate is dropped without CONNACK on
+            // Chosen: a refused certificate is dropped without CONNACK on
             // MQTT 3.1.1 and gets CONNACK 0x87 on MQTT 5, like a denied iot:Connect (§7).
             // Assumed: AWS refuses these during TLS; the broker cannot (no TLS hook).
             result.action =

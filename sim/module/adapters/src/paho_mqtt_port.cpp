@@ -39,7 +39,7 @@ public:
     }
     void Retire(std::shared_ptr<mqtt::async_client> client) {
         std::lock_guard lock(mutex_);
-        // 250 ms was tried (session 3): the bench process used less CPU, but it was measured
+        // 250 ms was tried: the bench process used less CPU, but it was measured
         // only on a loaded machine and its close(0) and retry counts were not clearly better
         // or worse than with 2 s, so 2 s stays.
         queue_.emplace_back(std::chrono::steady_clock::now() + std::chrono::seconds{2},
@@ -306,7 +306,7 @@ public:
         auto trust = CachePem(options_.cache_dir, request.root_ca_pem, "rootca");
         // The identity's own file when it still matches: staging a copy per module cost a
         // file write + fsync under one lock at every first connect, which capped a fleet's
-        // connect rate at about 50/s (elsim bench modules, issue 7).
+        // connect rate at about 50/s (elsim bench modules).
         const bool own_file = !options_.certificate_file.empty() && options_.certificate_pem &&
                               *options_.certificate_pem == request.certificate_pem;
         auto keys = own_file ? Result<std::filesystem::path>(options_.certificate_file)

@@ -308,7 +308,7 @@ struct TemplateRunResult {
     std::map<std::string, std::string> resource_arns;
 };
 
-// ---- Device connections (the broker plugin; issue 5) ------------------------------------------
+// ---- Device connections (the broker plugin) ------------------------------------------
 
 /// A TLS client presenting `certificate` (already verified by the TLS layer against the
 /// broker's capath, or not: the registry checks signatures itself).
@@ -490,7 +490,7 @@ public:
     /// referenced resources), InvalidRequestException (invalid names/values).
     AwsResult<TemplateRunResult> RunTemplate(const TemplatePlan& plan);
 
-    // -- Device connections (JITR/JITP, issue 5)
+    // -- Device connections (JITR/JITP)
     /// Decides a TLS client's fate and applies auto-registration: JITR registers the
     /// certificate PENDING_ACTIVATION and queues the
     /// `$aws/events/certificates/registered/<caCertificateId>` event (again on each later

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Claims: what the staging account does with a message a claim-thing publishes on
-// "<ThingName>/expresslink_config" (expresslink.md §9.1 step 3, §9.3; rules of issue 6 row 9).
+// "<ThingName>/expresslink_config" (expresslink.md §9.1 step 3, §9.3; the misrouted-claim row 9 rules of sim/staging/README.md).
 //
 // Pure functions. The broker plugin calls EvaluateClaim from its ACL check (it sees the
 // payload there) for publishes of claim-things; a refused claim is not delivered and the

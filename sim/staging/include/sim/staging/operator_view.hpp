@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The staging operator's view (issue 6): per module, present (it has logged in at least once,
+// The staging operator's view: per module, present (it has logged in at least once,
 // so its thing exists), connected, and claimed (by which claim-thing UUID / OEM, to which
 // endpoint, when). Built from the things of the staging registry, as read in-process or through
 // the control plane's ListThings/DescribeThing. Pure.
