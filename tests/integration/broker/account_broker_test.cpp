@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The account inside its broker : a real mosquitto with elsim_broker hosting the
+// The account inside its broker: a real mosquitto with elsim_broker hosting the
 // registry and the control plane; real clients (mosquitto_pub/sub, Paho C++ 3.1.1 and 5, the
 // AWS CLI as oracle for a few calls, the project's SigV4 AwsClient for set-up).
 #include <mqtt/async_client.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Drives `elsim module --pty` with pyserial (Debian python3-serial) through a full onboarding
-by claim against a real world :
+by claim against a real world:
 
   AT+CONNECT in staging (`OK 1 CONNECTED`), `CONNECT?` = STAGING, a claim published by
   `elsim claim`, the MSG event and the GET0 answer, CONLOST, AT+CONNECT again -> the first
