@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     elsim::AddBenchVerb(app, context);
     elsim::AddOnboardVerb(app, context);
     elsim::AddRunVerb(app, context);
+    elsim::AddDeviceVerb(app, context);
 
     try {
         app.parse(argc, argv);

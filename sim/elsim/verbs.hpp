@@ -26,5 +26,6 @@ void AddStagingVerb(CLI::App& app, VerbContext& context);  // sim/staging/cli
 void AddBenchVerb(CLI::App& app, VerbContext& context);  // sim/elsim/bench.cpp
 void AddOnboardVerb(CLI::App& app, VerbContext& context);  // sim/oem-account/cli: onboard, oem-account
 void AddRunVerb(CLI::App& app, VerbContext& context);  // sim/scenario/cli: run
+void AddDeviceVerb(CLI::App& app, VerbContext& context);  // sim/device/cli
 
 }  // namespace elsim
