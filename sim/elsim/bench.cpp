@@ -10,6 +10,7 @@ void AddModulesBench(CLI::App& bench, VerbContext& context);  // sim/module/cli
 void AddConnectBench(CLI::App& bench, VerbContext& context);  // sim/world/cli/bench_connect.cpp
 void AddClaimBench(CLI::App& bench, VerbContext& context);  // sim/oem-account/cli/src/bench_claim.cpp
 void AddSuiteBench(CLI::App& bench, VerbContext& context);  // sim/scenario/cli/run_verb.cpp
+void AddFleetBench(CLI::App& bench, VerbContext& context);  // sim/device/cli/bench_fleet.cpp
 
 void AddBenchVerb(CLI::App& app, VerbContext& context) {
     auto* bench = app.add_subcommand(
@@ -21,6 +22,7 @@ void AddBenchVerb(CLI::App& app, VerbContext& context) {
     AddConnectBench(*bench, context);
     AddClaimBench(*bench, context);
     AddSuiteBench(*bench, context);
+    AddFleetBench(*bench, context);
 }
 
 }  // namespace elsim

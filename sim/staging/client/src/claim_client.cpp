@@ -191,18 +191,16 @@ sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
 
 }  // namespace
 
-namespace {
-
-sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
-                                        const fs::path& world_dir, const fs::path& root_ca,
-                                        const fs::path& claim_cert, const fs::path& claim_key) {
-    ClaimTarget target;
-    auto staging = ParseEndpointValue(staging_value);
-    if (!staging) {
-        return Bad("--staging: " + staging.error().message);
+sim::Result<MqttEndpoint> ResolveMqttEndpoint(std::string_view option, const std::string& value,
+                                              const fs::path& world_dir, const fs::path& root_ca) {
+    MqttEndpoint target;
+    const std::string name(option);
+    auto parsed = ParseEndpointValue(value);
+    if (!parsed) {
+        return Bad(name + ": " + parsed.error().message);
     }
-    target.host = staging->host;
-    const std::uint16_t port = staging->port.value_or(kDefaultPort);
+    target.host = parsed->host;
+    const std::uint16_t port = parsed->port.value_or(kDefaultPort);
 
     std::optional<sim::world::WorldState> world;
     if (!world_dir.empty()) {
@@ -211,16 +209,16 @@ sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
         if (!text) {
             return Bad("--world: cannot read " + file.string() + ": " + text.error().message);
         }
-        auto parsed = sim::world::WorldStateFromJson(*text);
-        if (!parsed) {
-            return Bad("--world: " + file.string() + ": " + parsed.error().message);
+        auto state = sim::world::WorldStateFromJson(*text);
+        if (!state) {
+            return Bad("--world: " + file.string() + ": " + state.error().message);
         }
-        world = std::move(*parsed);
+        world = std::move(*state);
     }
-    if (EndsWith(staging->host, kWorldDomain)) {
+    if (EndsWith(parsed->host, kWorldDomain)) {
         // An emulated endpoint: only the world's map knows its address (DESIGN.md "The world").
         if (!world) {
-            return Bad("--staging: '" + staging->host + "' is an emulated endpoint; pass --world DIR");
+            return Bad(name + ": '" + parsed->host + "' is an emulated endpoint; pass --world DIR");
         }
         // world.json's "endpoints" map is derived from its accounts (world_state.hpp), so the
         // parsed accounts give the same map without parsing the file a second time.
@@ -234,14 +232,14 @@ sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
             map.Add(account.endpoint, sim::module::ResolvedAddress{account.address,
                                                                    account.mqtt_port});
         }
-        const auto address = map.MakeResolver()(staging->host, port);
+        const auto address = map.MakeResolver()(parsed->host, port);
         if (!address) {
-            return Bad("--staging: '" + staging->host + "' is not in the endpoints map of " +
+            return Bad(name + ": '" + parsed->host + "' is not in the endpoints map of " +
                        (world_dir / "world.json").string());
         }
         target.uri = "ssl://" + address->ip + ":" + std::to_string(address->port);
     } else {
-        target.uri = "ssl://" + staging->host + ":" + std::to_string(port);
+        target.uri = "ssl://" + parsed->host + ":" + std::to_string(port);
     }
     target.root_ca = root_ca;
     if (target.root_ca.empty()) {
@@ -250,8 +248,27 @@ sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
         }
         target.root_ca = world->server_ca_file;
     }
-    for (const auto& [path, option] : {std::pair{target.root_ca, "--root-ca"},
-                                       std::pair{claim_cert, "--claim-cert"},
+    std::error_code ec;
+    if (!fs::is_regular_file(target.root_ca, ec)) {
+        return Bad("--root-ca: '" + target.root_ca.string() + "' is not a readable file");
+    }
+    return target;
+}
+
+namespace {
+
+sim::Result<ClaimTarget> PrepareStaging(const std::string& staging_value,
+                                        const fs::path& world_dir, const fs::path& root_ca,
+                                        const fs::path& claim_cert, const fs::path& claim_key) {
+    auto endpoint = ResolveMqttEndpoint("--staging", staging_value, world_dir, root_ca);
+    if (!endpoint) {
+        return sim::Unexpected<Error>(endpoint.error());
+    }
+    ClaimTarget target;
+    target.uri = std::move(endpoint->uri);
+    target.host = std::move(endpoint->host);
+    target.root_ca = std::move(endpoint->root_ca);
+    for (const auto& [path, option] : {std::pair{claim_cert, "--claim-cert"},
                                        std::pair{claim_key, "--claim-key"}}) {
         std::error_code ec;
         if (path.empty() || !fs::is_regular_file(path, ec)) {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "sim/core/result.hpp"
 
@@ -69,6 +70,23 @@ struct ClaimTarget {
     std::string topic;
 };
 sim::Result<ClaimTarget> PrepareClaim(const ClaimOptions& options);
+
+/// An account's MQTT endpoint as a client reaches it: the broker URI and the CA that verifies
+/// it. Shared by every client of a world's accounts (the claim script, software devices).
+struct MqttEndpoint {
+    std::string uri;   ///< "ssl://127.0.0.2:8883".
+    std::string host;  ///< As given (without port).
+    std::filesystem::path root_ca;
+};
+
+/// Resolves `value` (host[:port], port 8883 by default): a name under .elsim.test through the
+/// endpoints map of `world_dir`/world.json (loopback addresses only), any other name as a host
+/// name. `root_ca` empty: world.json's serverCaFile. Errors: kInvalidArgument naming `option`
+/// ("<option>: ... not in the endpoints map of <dir>/world.json"), "--world: ..." or
+/// "--root-ca: ..." (required without --world, or not a readable file). No network.
+sim::Result<MqttEndpoint> ResolveMqttEndpoint(std::string_view option, const std::string& value,
+                                              const std::filesystem::path& world_dir,
+                                              const std::filesystem::path& root_ca);
 
 /// Runs the claim (see the file comment). Never throws.
 ClaimReport RunClaim(const ClaimOptions& options);
