@@ -58,11 +58,8 @@ int main(int argc, char** argv) {
     elsim::AddBenchVerb(app, context);
     elsim::AddOnboardVerb(app, context);
     elsim::AddRunVerb(app, context);
-<<<<<<< HEAD
     elsim::AddScenarioVerb(app, context);
-=======
     elsim::AddDeviceVerb(app, context);
->>>>>>> fleet2
 
     try {
         app.parse(argc, argv);
