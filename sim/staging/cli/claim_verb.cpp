@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include "sim/staging/claim_client.hpp"
+#include "sim/world/world.hpp"
+#include "sim/world/world_trust.hpp"
 #include "verbs.hpp"
 
 namespace elsim {
@@ -69,6 +71,20 @@ void AddClaimVerb(CLI::App& app, VerbContext& context) {
             std::fprintf(stderr, "elsim claim: --endpoint: required\n");
             context.exit_code = kExitBadInput;
             return;
+        }
+        if (!options->world.empty()) {
+            // A claim certificate the world's staging account cannot verify would only show as
+            // a TLS connect failure: say it before connecting.
+            if (auto world = sim::world::ReadWorld(options->world)) {
+                if (auto trusted = sim::world::CheckWorldTrusts(
+                        *world, options->claim_cert, {}, sim::world::ClientRole::kClaimThing);
+                    !trusted) {
+                    std::fprintf(stderr, "elsim claim: --claim-cert %s\n",
+                                 trusted.error().message.c_str());
+                    context.exit_code = kExitBadInput;
+                    return;
+                }
+            }
         }
         const auto report = sim::staging::RunClaim(*options);
         if (report.outcome == sim::staging::ClaimReport::Outcome::kBadInput) {

@@ -111,10 +111,13 @@ sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& rand
     }
     if (const auto pid_file = options.directory / "world.pid"; fs::exists(pid_file)) {
         auto pid_text = sim::ReadFile(pid_file);
-        if (pid_text && ProcessAlive(std::atoi(pid_text->c_str()))) {
+        const int pid = pid_text ? std::atoi(pid_text->c_str()) : 0;
+        if (pid > 0 && ProcessAlive(pid)) {
             return sim::MakeError(sim::ErrorCode::kFailedPrecondition,
                                   "a world already runs in " + options.directory.string() +
-                                      " (pid " + *pid_text + "); run `elsim world down` first");
+                                      " (pid " + std::to_string(pid) +
+                                      "); run `elsim world down --dir " +
+                                      options.directory.string() + "` first");
         }
     }
     for (const auto& account : spec->accounts) {
