@@ -303,6 +303,16 @@ void AddModuleVerb(CLI::App& app, VerbContext& context) {
         ->needs(connect);
     verb->add_flag("--confmode", options->fleet.confmode_available,
                    "Profile: CONFMODE is available (default: ERR17 MODE NOT AVAILABLE)");
+    auto time_form = std::make_shared<std::string>("words");
+    verb->add_option("--time-form", *time_form,
+                     "TIME? answer: words (`OK date YYYY/MM/DD time hh:mm:ss.xx SNTP`, as real "
+                     "modules and the awslabs host library) or placeholders (`OK YYYY/MM/DD "
+                     "hh:mm:ss.xx SNTP`)")
+        ->check(CLI::IsMember({"words", "placeholders"}))
+        ->capture_default_str()
+        ->each([options](const std::string& form) {
+            options->fleet.time_placeholders = form == "placeholders";
+        });
     verb->add_option("--backoff-seed", options->fleet.backoff_seed,
                      "Seed of the connect back-off jitter (logged)")
         ->capture_default_str();
