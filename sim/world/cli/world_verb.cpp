@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `elsim world up|down|status|identities`: see sim/world/include/sim/world/world.hpp for the
 // lifecycle.
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -12,6 +10,7 @@
 
 #include "verbs.hpp"
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
@@ -43,21 +42,6 @@ int ExitCodeFor(const sim::Error& error, bool not_found_is_environment = false) 
         default:
             return kExitFailed;
     }
-}
-
-// The bundled default world: next to an installed elsim (<prefix>/share/elsim/worlds), else
-// in the source tree the build came from.
-std::string DefaultWorldFile() {
-    std::error_code ec;
-    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        const fs::path installed =
-            self.parent_path().parent_path() / "share" / "elsim" / "worlds" / "default.yaml";
-        if (fs::is_regular_file(installed, ec)) {
-            return installed.string();
-        }
-    }
-    return SIM_DEFAULT_WORLD_FILE;
 }
 
 struct WorldArgs {
@@ -119,8 +103,8 @@ void PrintAccounts(const sim::world::WorldState& state, const std::vector<std::s
         }
         (void)std::printf("%s\n", line.c_str());
     };
-    row("ACCOUNT", "KIND", "ACCOUNT ID", "MQTT ENDPOINT", "ADDRESS:PORT", "CONTROL PLANE",
-        "REGION", health.empty() ? "" : "HEALTH");
+    row("ACCOUNT", "KIND", "ACCOUNT ID", "MQTT ENDPOINT", "ADDRESS:PORT", "CONTROL PLANE", "REGION",
+        health.empty() ? "" : "HEALTH");
     for (std::size_t i = 0; i < state.accounts.size(); ++i) {
         const auto& a = state.accounts[i];
         row(a.name, sim::world::ToString(a.kind), a.account_id, a.endpoint,
@@ -174,8 +158,7 @@ int MakeIdentities(const IdentitiesArgs& args) {
     const fs::path pki_dir = fs::path(state->directory) / "pki";
     auto issuing = pki::LoadCaFiles(pki_dir / "issuing-ca.pem", pki_dir / "issuing-ca.key");
     if (!issuing) {
-        (void)std::fprintf(stderr, "elsim world identities: %s\n",
-                           issuing.error().message.c_str());
+        (void)std::fprintf(stderr, "elsim world identities: %s\n", issuing.error().message.c_str());
         return kExitEnvironment;
     }
     auto out = pki::StagedDirectory::Begin(args.out, args.force);
@@ -188,8 +171,7 @@ int MakeIdentities(const IdentitiesArgs& args) {
     options.count = args.count;
     auto records = pki::WriteModules(*maker_ca, options, now, *out, "modules");
     if (!records) {
-        (void)std::fprintf(stderr, "elsim world identities: %s\n",
-                           records.error().message.c_str());
+        (void)std::fprintf(stderr, "elsim world identities: %s\n", records.error().message.c_str());
         return kExitFailed;
     }
     auto claim = pki::WriteClaim(*issuing, now, *out, "claim");
@@ -219,7 +201,7 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
     auto* world = app.add_subcommand("world", "Start, inspect and stop a world of accounts");
     world->require_subcommand(1);
     auto args = std::make_shared<WorldArgs>();
-    args->config = DefaultWorldFile();
+    args->config = sim::world::BundledWorldFile().string();
 
     auto* up = world->add_subcommand(
         "up",
@@ -300,8 +282,8 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
                           state->supervisor_pid, supervisor ? "running" : "stopped");
         std::vector<std::string> health;
         for (const auto& account : state->accounts) {
-            const bool mqtt = sim::world::PortAcceptsConnections(
-                account.address, account.mqtt_port, std::chrono::milliseconds{200});
+            const bool mqtt = sim::world::PortAcceptsConnections(account.address, account.mqtt_port,
+                                                                 std::chrono::milliseconds{200});
             std::string text = mqtt ? "mqtt up" : "mqtt down";
             bool control_plane = true;
             // "http://ADDRESS:PORT": probe the port too.
@@ -334,8 +316,9 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
         ->default_val(3)
         ->capture_default_str();
-    identities->add_option("--dir", id_args->out,
-                           "Output directory (created; must not exist unless --force)")
+    identities
+        ->add_option("--dir", id_args->out,
+                     "Output directory (created; must not exist unless --force)")
         ->required();
     identities->add_flag("--force", id_args->force, "Replace the output directory if it exists");
     identities->callback([id_args, &context] { context.exit_code = MakeIdentities(*id_args); });

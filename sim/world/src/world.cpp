@@ -582,4 +582,17 @@ sim::Status WorldDown(const fs::path& directory, std::chrono::milliseconds grace
     return {};
 }
 
+fs::path BundledWorldFile() {
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const fs::path installed =
+            self.parent_path().parent_path() / "share" / "elsim" / "worlds" / "default.yaml";
+        if (fs::is_regular_file(installed, ec)) {
+            return installed;
+        }
+    }
+    return SIM_DEFAULT_WORLD_FILE;
+}
+
 }  // namespace sim::world

@@ -104,9 +104,10 @@ sim::Status CheckWorldTrusts(const WorldState& world, const fs::path& cert_file,
         for (const auto& m : world.manufacturers) {
             ca_files.emplace_back(m.ca_certificate_file);
         }
-        needed = "a manufacturer CA of the world; make identities with `elsim world identities "
-                 "--world " +
-                 world.directory + "`";
+        needed =
+            "a manufacturer CA of the world; make identities with `elsim world identities "
+            "--world " +
+            world.directory + "`";
     }
     std::string names;
     for (const auto& file : ca_files) {
@@ -121,11 +122,11 @@ sim::Status CheckWorldTrusts(const WorldState& world, const fs::path& cert_file,
         }
         names += (names.empty() ? "" : " or ") + file.string();
     }
-    return sim::MakeError(sim::ErrorCode::kFailedPrecondition,
-                          cert_file.string() +
-                              " is not signed by a CA the world trusts: it needs " +
-                              (names.empty() ? std::string("a CA the world does not have") : names) +
-                              " (" + needed + ")");
+    return sim::MakeError(
+        sim::ErrorCode::kFailedPrecondition,
+        cert_file.string() + " is not signed by a CA the world trusts: it needs " +
+            (names.empty() ? std::string("a CA the world does not have") : names) + " (" + needed +
+            ")");
 }
 
 }  // namespace sim::world

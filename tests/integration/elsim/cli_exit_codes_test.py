@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-ELSIM = sys.argv[1]
+ELSIM = os.path.abspath(sys.argv[1])
 
 
 def main():
@@ -74,9 +74,16 @@ def main():
             (["claim", "--staging", "x", "--claim-cert", "c", "--claim-key", "k", "--uuid", "u",
               "--thing", "t"], 2, r"--endpoint: required", None),
             (["run", os.path.join(tmp, "missing-scenario.yaml")], 2, r"missing-scenario", None),
+            (["onboard", "--world", os.path.join(tmp, "missing.yaml")], 2,
+             r"--world.*missing\.yaml", None),
+            (["onboard", "--world", busy_world, "--modules", "1"], 3, r"already in use", None),
+            # Defaults are found wherever elsim runs (the rows run in a temporary directory).
+            (["onboard", "--help"], 0, None, r"--world TEXT:FILE=/\S+/worlds/default\.yaml"),
+            (["world", "up", "--help"], 0, None, r"--config TEXT:FILE=/\S+/worlds/default\.yaml"),
         ]
         for argv, status, err_pattern, out_pattern in rows:
-            result = subprocess.run([ELSIM, *argv], capture_output=True, text=True, timeout=60)
+            result = subprocess.run([ELSIM, *argv], capture_output=True, text=True, timeout=60,
+                                    cwd=tmp)
             what = "elsim " + " ".join(argv)
             # `elsim run` reports on stdout (its report is the output); the others on stderr.
             err_text = result.stderr if result.stderr.strip() else result.stdout

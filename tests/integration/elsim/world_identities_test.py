@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-ELSIM = sys.argv[1]
+ELSIM = os.path.abspath(sys.argv[1])
 failures = []
 
 
