@@ -7,7 +7,8 @@ first OEM account has AWS's documentation account id 123456789012, the AWS CLI l
 `elsim world identities` issues modules signed by the world's manufacturer CA and a claim-thing
 certificate signed by its issuing CA; a module from those identities answers AT+CONNECT with
 `OK 1 CONNECTED`; a module and a claim certificate from `elsim pki demo` (another PKI) are
-refused before connecting, in one line naming the file and the CA it would need; `world status`
+refused before connecting, in one line naming the file and the CA it would need; `elsim staging
+register-oem` works with the OEM account's AWS_ACCESS_KEY_ID exported; `world status`
 shows the table with health; `world down` says what it stopped.
 
 Usage: world_identities_test.py ELSIM_EXECUTABLE
@@ -98,6 +99,16 @@ def main():
             lines = claim.stderr.strip().splitlines()
             check(len(lines) == 1 and "is not signed by a CA the world trusts: it needs "
                   f"{world}/pki/issuing-ca.pem" in lines[0], "claim refusal: " + claim.stderr)
+
+            # AWS_ACCESS_KEY_ID exported for the OEM account (to use the AWS CLI) does not
+            # point `elsim staging` at that account.
+            os.environ["AWS_ACCESS_KEY_ID"] = "123456789012"
+            os.environ["AWS_SECRET_ACCESS_KEY"] = "x"
+            registered = run("staging", "register-oem", "--world", world, "--name", "ExampleCorp",
+                             "--certificate", os.path.join(ids, "claim", "cert.pem"))
+            check(re.fullmatch(r"[0-9a-f-]{36}\n", registered.stdout),
+                  "register-oem with the OEM's key exported: " + registered.stdout)
+            del os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
 
             status = run("world", "status", "--dir", world)
             check(re.search(r"^staging +staging +\d{12} .* us-east-1 +mqtt up, control plane up$",
