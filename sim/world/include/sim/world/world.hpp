@@ -89,8 +89,8 @@ sim::Status WorldDown(const std::filesystem::path& directory,
 bool ProcessAlive(int pid);
 
 /// The bundled default world file, wherever elsim runs from: next to an installed elsim
-/// (<prefix>/share/elsim/worlds/default.yaml), else in the source tree it was built from. Never
-/// relative to the current directory.
+/// (<prefix>/share/elsim/scenarios/worlds/default.yaml), else in the source tree it was built
+/// from. Never relative to the current directory.
 std::filesystem::path BundledWorldFile();
 
 }  // namespace sim::world
