@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The module's state machine. Section numbers refer to /work/shared/reference/expresslink.md
-// (the ExpressLink Programmer's Guide v1.3, paraphrased there).
+// The module's state machine, after the AWS IoT ExpressLink Programmer's Guide v1.3. PG-* tags
+// name the guide's chapters (PG-CMD commands, PG-EVT events, PG-PROV onboarding); bare section
+// numbers (§) follow the project's own paraphrase of that guide, not its numbering.
 #include "sim/module/interpreter.hpp"
 
 #include <algorithm>
