@@ -275,7 +275,8 @@ void AddClaim(CLI::App& pki_app, VerbContext& context) {
         "claim",
         "Make a claim-thing certificate as AWS IoT's CreateKeysAndCertificate would (RSA-2048, "
         "CN=AWS IoT Certificate, signed by the emulated AWS IoT CA): DIR/cert.pem, private.key, "
-        "public.key, certificate-id.txt");
+        "public.key, certificate-id.txt. A world's emulated AWS IoT CA is its issuing CA, "
+        "WORLD/pki/issuing-ca.{pem,key} (`elsim world identities` makes a claim-thing with it)");
     AddOutputOptions(*verb, args->first);
     AddSignerOptions(*verb, args->second, "aws-ca");
     verb->callback([args, &context] {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The certificate model (pki/certificate.hpp) over OpenSSL 3. certificateId is the lowercase
-// hex SHA-256 of the DER encoding, as AWS IoT computes it.
+// hex SHA-256 of the DER encoding, as AWS IoT computes it (AWS IoT API Reference,
+// CertificateDescription certificateId).
 #include "pki/certificate.hpp"
 
 #include <openssl/err.h>

@@ -29,6 +29,33 @@ void KeepStandardDescriptorsOpen() {
     }
 }
 
+// The verb (or sub-verb) of `app` called `name`, or null.
+const CLI::App* FindVerb(const CLI::App& app, const std::string& name) {
+    for (const auto* verb : app.get_subcommands([](const CLI::App*) { return true; })) {
+        if (verb->check_name(name)) {
+            return verb;
+        }
+    }
+    return nullptr;
+}
+
+// The verbs of the deepest command named on the command line, comma-separated.
+std::string VerbList(const CLI::App& app, int argc = 0, char** argv = nullptr) {
+    const CLI::App* current = &app;
+    for (int i = 1; i < argc; ++i) {
+        const auto* next = FindVerb(*current, argv[i]);
+        if (next == nullptr) {
+            break;
+        }
+        current = next;
+    }
+    std::string list;
+    for (const auto* verb : current->get_subcommands([](const CLI::App*) { return true; })) {
+        list += (list.empty() ? "" : ", ") + verb->get_name();
+    }
+    return list;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,6 +65,13 @@ int main(int argc, char** argv) {
         "elsim: an offline world for AWS IoT ExpressLink onboarding.\n"
         "Staging and OEM accounts on local mosquitto brokers, software ExpressLink modules,\n"
         "a certificate factory and a scenario runner. Run `elsim VERB --help` for each verb."};
+    app.footer(
+        "Exit status (every verb):\n"
+        "  0  success\n"
+        "  1  the thing checked failed (a module, a scenario, a claim refused)\n"
+        "  2  bad input or usage (a missing file, bad YAML, an unknown option or verb)\n"
+        "  3  the environment is unusable (an address in use, mosquitto missing)");
+    app.set_version_flag("--version", std::string("elsim ") + ELSIM_VERSION);
     app.require_subcommand(1);
     std::string log_level = "info";
     app.add_option("--log-level", log_level, "Log level: error, warn, info, debug")
@@ -61,12 +95,38 @@ int main(int argc, char** argv) {
     elsim::AddScenarioVerb(app, context);
     elsim::AddDeviceVerb(app, context);
 
+    for (auto* verb : app.get_subcommands([](CLI::App*) { return true; })) {
+        verb->set_version_flag("--version", std::string("elsim ") + ELSIM_VERSION);
+    }
+
+    // An unknown first word is a verb the user expected; CLI11 would only say that a
+    // subcommand is required.
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string word = argv[1];
+        if (FindVerb(app, word) == nullptr) {
+            (void)std::fprintf(stderr, "elsim: unknown verb '%s'; the verbs are: %s\n",
+                               word.c_str(), VerbList(app).c_str());
+            return elsim::kExitBadInput;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::RequiredError& e) {
+        // `elsim` alone or `elsim world` alone: name what can follow.
+        const std::string what = e.what();
+        if (what.find("subcommand") != std::string::npos) {
+            (void)std::fprintf(stderr, "elsim: %s: one of %s (see --help)\n", what.c_str(),
+                               VerbList(app, argc, argv).c_str());
+            return elsim::kExitBadInput;
+        }
+        app.exit(e);
+        return elsim::kExitBadInput;
     } catch (const CLI::ParseError& e) {
         app.exit(e);
         return elsim::kExitBadInput;

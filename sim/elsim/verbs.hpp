@@ -2,7 +2,10 @@
 #pragma once
 // Each component adds its verb to the one `elsim` executable through a function declared here
 // and defined in that component's cli library. A verb's callback stores its exit status in
-// `VerbContext::exit_code`: 0 success, 1 a test/scenario/onboarding failed, 2 bad input.
+// `VerbContext::exit_code`, one convention for every verb (also in `elsim --help`):
+//   0 success; 1 the thing checked failed (a module, a scenario, a claim refused); 2 bad input
+//   or usage (a missing file, bad YAML, an unknown option); 3 the environment is unusable (an
+//   address in use, mosquitto missing, a file that cannot be written).
 
 #include <CLI/CLI.hpp>
 
@@ -16,6 +19,8 @@ struct VerbContext {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;    ///< The work ran and something failed (a scenario, a claim).
 inline constexpr int kExitBadInput = 2;  ///< The input was refused; nothing was changed.
+inline constexpr int kExitEnvironment = 3;  ///< The machine cannot do it (address in use, no
+                                            ///< mosquitto); the input may be right.
 
 void AddPkiVerb(CLI::App& app, VerbContext& context);    // pki/cli
 void AddModuleVerb(CLI::App& app, VerbContext& context);  // sim/module/cli

@@ -20,6 +20,7 @@
 #include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/world/world.hpp"
+#include "sim/world/world_trust.hpp"
 
 namespace elsim {
 namespace {
@@ -142,6 +143,22 @@ int Run(ModuleVerbOptions& o) {
             return kExitBadInput;
         }
         dirs.assign(listed->begin(), listed->begin() + static_cast<std::ptrdiff_t>(o.count));
+    }
+    if (!o.world.empty() && !dirs.empty()) {
+        // A birth certificate from another PKI would only show as ERR14 and a "certificate
+        // verify failed" in a broker log: say it before starting. The first identity stands for
+        // the fleet (`elsim world identities` and `elsim pki modules` sign a whole set with one
+        // CA), so a large fleet starts without one signature check per module.
+        auto world = sim::world::ReadWorld(o.world);
+        if (world) {
+            if (auto trusted = sim::world::CheckWorldTrusts(*world, dirs.front() / "cert.pem",
+                                                            dirs.front() / "chain.pem",
+                                                            sim::world::ClientRole::kModule);
+                !trusted) {
+                std::fprintf(stderr, "elsim module: %s\n", trusted.error().message.c_str());
+                return kExitBadInput;
+            }
+        }
     }
     if (o.stdio && dirs.size() != 1) {
         std::fprintf(stderr, "elsim module: --stdio serves one module only\n");
@@ -286,6 +303,16 @@ void AddModuleVerb(CLI::App& app, VerbContext& context) {
         ->needs(connect);
     verb->add_flag("--confmode", options->fleet.confmode_available,
                    "Profile: CONFMODE is available (default: ERR17 MODE NOT AVAILABLE)");
+    auto time_form = std::make_shared<std::string>("words");
+    verb->add_option("--time-form", *time_form,
+                     "TIME? answer: words (`OK date YYYY/MM/DD time hh:mm:ss.xx SNTP`, as real "
+                     "modules and the awslabs host library) or placeholders (`OK YYYY/MM/DD "
+                     "hh:mm:ss.xx SNTP`)")
+        ->check(CLI::IsMember({"words", "placeholders"}))
+        ->capture_default_str()
+        ->each([options](const std::string& form) {
+            options->fleet.time_placeholders = form == "placeholders";
+        });
     verb->add_option("--backoff-seed", options->fleet.backoff_seed,
                      "Seed of the connect back-off jitter (logged)")
         ->capture_default_str();

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include "sim/staging/claim_client.hpp"
+#include "sim/world/world.hpp"
+#include "sim/world/world_trust.hpp"
 #include "verbs.hpp"
 
 namespace elsim {
@@ -25,8 +27,8 @@ void AddClaimVerb(CLI::App& app, VerbContext& context) {
         "Exit 0 accepted, 1 refused (or, with --wait, the module did not leave), 2 bad input.");
     verb->add_option("--staging", options->staging,
                      "Staging endpoint host[:port] (port 8883 by default). Names under "
-                     ".elsim.test are looked up in DIR/world.json; others are real host names")
-        ->required();
+                     ".elsim.test are looked up in DIR/world.json; others are real host names. "
+                     "Default with --world: the world's staging account");
     verb->add_option("--claim-cert", options->claim_cert, "Claim-thing certificate (PEM)")
         ->required();
     verb->add_option("--claim-key", options->claim_key, "Claim-thing private key (PEM)")
@@ -35,8 +37,10 @@ void AddClaimVerb(CLI::App& app, VerbContext& context) {
                      "The claim-thing UUID from registration (the MQTT client id)")
         ->required();
     verb->add_option("--thing", options->thing, "ThingName of the module to claim")->required();
-    auto* endpoint = verb->add_option("--endpoint", options->endpoint,
-                                      "OEM account ATS endpoint host[:port] to send the module to");
+    auto* endpoint = verb->add_option(
+        "--endpoint", options->endpoint,
+        "OEM account ATS endpoint host[:port] to send the module to (with --world, also an "
+        "account name of the world, e.g. oem-a)");
     auto* raw = verb->add_option("--raw-payload", *payload,
                                  "Testing: publish this payload verbatim instead of the "
                                  "Endpoint JSON (to see the staging account refuse it)");
@@ -67,6 +71,39 @@ void AddClaimVerb(CLI::App& app, VerbContext& context) {
             options->raw_payload = *payload;
         } else if (options->endpoint.empty()) {
             std::fprintf(stderr, "elsim claim: --endpoint: required\n");
+            context.exit_code = kExitBadInput;
+            return;
+        }
+        if (!options->world.empty()) {
+            auto world = sim::world::ReadWorld(options->world);
+            if (!world) {
+                std::fprintf(stderr, "elsim claim: --world %s\n", world.error().message.c_str());
+                context.exit_code = kExitBadInput;
+                return;
+            }
+            // Account names stand for their endpoints; --staging defaults to the world's.
+            for (const auto& account : world->accounts) {
+                if (options->staging.empty() &&
+                    account.kind == sim::world::AccountKind::kStaging) {
+                    options->staging = account.endpoint;
+                }
+                if (options->endpoint == account.name) {
+                    options->endpoint = account.endpoint;
+                }
+            }
+            // A claim certificate the world's staging account cannot verify would only show as
+            // a TLS connect failure: say it before connecting.
+            if (auto trusted = sim::world::CheckWorldTrusts(*world, options->claim_cert, {},
+                                                            sim::world::ClientRole::kClaimThing);
+                !trusted) {
+                std::fprintf(stderr, "elsim claim: --claim-cert %s\n",
+                             trusted.error().message.c_str());
+                context.exit_code = kExitBadInput;
+                return;
+            }
+        }
+        if (options->staging.empty()) {
+            std::fprintf(stderr, "elsim claim: --staging: required without --world\n");
             context.exit_code = kExitBadInput;
             return;
         }

@@ -95,7 +95,15 @@ sim::Result<Target> ResolveAccount(const AccountArgs& args) {
 // --control-plane/--account-id without any world.json, so the two cannot share the lookup.
 sim::Result<std::unique_ptr<sim::controlplane::AwsClient>> MakeClient(const Target& target) {
     auto config = sim::controlplane::ClientConfigFromEnvironment(target.url, target.region);
-    if (!config) {
+    // An emulated account's access key id is its 12-digit account id. Environment credentials
+    // naming another emulated account (AWS_ACCESS_KEY_ID exported for an OEM account, to drive
+    // it with the AWS CLI) are not this account's: the staging account's own are used then.
+    const auto names_other_account = [&target](const std::string& key_id) {
+        return key_id.size() == 12 &&
+               key_id.find_first_not_of("0123456789") == std::string::npos &&
+               key_id != target.account_id;
+    };
+    if (!config || names_other_account(config->credentials.access_key_id)) {
         config = sim::controlplane::EmulatedAccountConfig(target.url, target.region,
                                                           target.account_id);
     }

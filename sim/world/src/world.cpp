@@ -53,12 +53,28 @@ bool WaitForPort(const std::string& host, std::uint16_t port, std::chrono::milli
     return false;
 }
 
+// A file of an installed elsim, relative to the running executable (<prefix>/bin/elsim ->
+// <prefix>/<relative>), or empty when there is none (a build tree).
+fs::path InstalledFile(const fs::path& relative) {
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) {
+        return {};
+    }
+    const fs::path file = self.parent_path().parent_path() / relative;
+    return fs::is_regular_file(file, ec) ? file : fs::path{};
+}
+
 sim::Result<fs::path> ResolvePlugin(const fs::path& configured) {
     fs::path plugin = configured;
     if (plugin.empty()) {
         // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread of ours starts
         if (const char* env = std::getenv("ELSIM_BROKER_PLUGIN"); env != nullptr && *env != 0) {
             plugin = env;
+        } else if (auto installed = InstalledFile(fs::path(SIM_INSTALL_LIBDIR) / "elsim" /
+                                                  "elsim_broker.so");
+                   !installed.empty()) {
+            plugin = installed;  // the TLS tap is installed beside it (FindTlsTap)
         } else {
             plugin = SIM_BROKER_PLUGIN_DEFAULT_PATH;
         }
@@ -111,10 +127,13 @@ sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& rand
     }
     if (const auto pid_file = options.directory / "world.pid"; fs::exists(pid_file)) {
         auto pid_text = sim::ReadFile(pid_file);
-        if (pid_text && ProcessAlive(std::atoi(pid_text->c_str()))) {
+        const int pid = pid_text ? std::atoi(pid_text->c_str()) : 0;
+        if (pid > 0 && ProcessAlive(pid)) {
             return sim::MakeError(sim::ErrorCode::kFailedPrecondition,
                                   "a world already runs in " + options.directory.string() +
-                                      " (pid " + *pid_text + "); run `elsim world down` first");
+                                      " (pid " + std::to_string(pid) +
+                                      "); run `elsim world down --dir " +
+                                      options.directory.string() + "` first");
         }
     }
     for (const auto& account : spec->accounts) {
@@ -577,6 +596,15 @@ sim::Status WorldDown(const fs::path& directory, std::chrono::milliseconds grace
     std::error_code ec;
     fs::remove(directory / "world.pid", ec);
     return {};
+}
+
+fs::path BundledWorldFile() {
+    if (auto installed = InstalledFile(fs::path(SIM_INSTALL_DATADIR) / "elsim" / "scenarios" /
+                                       "worlds" / "default.yaml");
+        !installed.empty()) {
+        return installed;
+    }
+    return SIM_DEFAULT_WORLD_FILE;
 }
 
 }  // namespace sim::world

@@ -138,7 +138,8 @@ INSTANTIATE_TEST_SUITE_P(
         // Events, time, location, modes, OTA, shadow, diag.
         LineCase{"EventEmpty", "AT+EVENT?\n", {"OK"}},
         LineCase{"EventSuffix", "AT+EVENT?1\n", {"ERR4 PARAMETER ERROR"}},
-        LineCase{"Time", "AT+TIME?\n", {"OK 2023/11/14 22:13:20.00 SNTP"}},
+        LineCase{"TimeBeforeAnyConnection", "AT+TIME?\n", {"ERR15 TIME NOT AVAILABLE"}},
+        LineCase{"TimeSuffix", "AT+TIME?1\n", {"ERR4 PARAMETER ERROR"}},
         LineCase{"Where", "AT+WHERE?\n", {"ERR16 LOCATION NOT AVAILABLE"}},
         LineCase{"Confmode", "AT+CONFMODE\n", {"ERR17 MODE NOT AVAILABLE"}},
         LineCase{"OtaQuery", "AT+OTA?\n", {"OK 0 IDLE"}},
@@ -507,6 +508,56 @@ TEST(InterpreterTest, SleepRulesAndWake) {
     EXPECT_THAT(module.Send("AT+EVENT?\nAT+EVENT?\n"), ElementsAre("OK 2 0 STARTUP", "OK"));
     module.Connect();
     EXPECT_THAT(module.Send("AT+SLEEP\n"), ElementsAre("ERR18 ACTIVE CONNECTION"));
+}
+
+// TIME? once the module has been connected (its time source), per profile.
+struct TimeCase {
+    std::string name;
+    bool time_available;
+    ModuleProfile::TimeForm form;
+    bool connect;
+    std::string input;
+    std::vector<std::string> output;
+};
+
+class TimeTest : public ::testing::TestWithParam<TimeCase> {};
+
+TEST_P(TimeTest, Answers) {
+    auto profile = MakeProfile();
+    profile->time_available = GetParam().time_available;
+    profile->time_form = GetParam().form;
+    Module module(profile);
+    module.DrainEvents();
+    if (GetParam().connect) {
+        module.Connect();
+    }
+    EXPECT_EQ(module.Send(GetParam().input), GetParam().output);
+}
+
+using Form = ModuleProfile::TimeForm;
+INSTANTIATE_TEST_SUITE_P(
+    Time, TimeTest,
+    ::testing::Values(
+        TimeCase{"WordsAfterConnect", true, Form::kWords, true, "AT+TIME?\n",
+                 {"OK date 2023/11/14 time 22:13:20.00 SNTP"}},
+        TimeCase{"PlaceholdersAfterConnect", true, Form::kPlaceholders, true, "AT+TIME?\n",
+                 {"OK 2023/11/14 22:13:20.00 SNTP"}},
+        TimeCase{"NotAvailableBeforeConnect", true, Form::kWords, false, "AT+TIME?\n",
+                 {"ERR15 TIME NOT AVAILABLE"}},
+        TimeCase{"NeverWithoutTimeSource", false, Form::kWords, true, "AT+TIME?\n",
+                 {"ERR15 TIME NOT AVAILABLE"}},
+        TimeCase{"KeptAfterDisconnect", true, Form::kWords, true, "AT+DISCONNECT\nAT+TIME?\n",
+                 {"OK 0 DISCONNECTED", "OK date 2023/11/14 time 22:13:20.00 SNTP"}},
+        TimeCase{"KeptAcrossReset", true, Form::kWords, true, "AT+RESET\nAT+TIME?\n",
+                 {"OK", "OK date 2023/11/14 time 22:13:20.00 SNTP"}}),
+    [](const auto& param_info) { return param_info.param.name; });
+
+TEST(FormatTimeAnswerTest, BothForms) {
+    const sim::TimePoint t{std::chrono::milliseconds{1700000000123}};
+    EXPECT_EQ(FormatTimeAnswer(t, Form::kWords), "OK date 2023/11/14 time 22:13:20.12 SNTP");
+    EXPECT_EQ(FormatTimeAnswer(t, Form::kPlaceholders), "OK 2023/11/14 22:13:20.12 SNTP");
+    EXPECT_EQ(FormatTimeAnswer(sim::TimePoint{}, Form::kWords),
+              "OK date 1970/01/01 time 00:00:00.00 SNTP");
 }
 
 TEST(InterpreterTest, ConfmodeWhenTheProfileEnablesIt) {

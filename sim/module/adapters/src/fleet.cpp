@@ -77,6 +77,8 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
         profile->staging_endpoint = options.staging_endpoint;
         profile->root_ca_pem = *root_ca;
         profile->confmode_available = options.confmode_available;
+        profile->time_form = options.time_placeholders ? ModuleProfile::TimeForm::kPlaceholders
+                                                       : ModuleProfile::TimeForm::kWords;
         profile->default_keep_alive = std::chrono::seconds{options.keep_alive_seconds};
         std::uint64_t seed = options.backoff_seed;
         for (const unsigned char c : identity.thing_name) {

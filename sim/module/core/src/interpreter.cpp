@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The module's state machine. Section numbers refer to /work/shared/reference/expresslink.md
-// (the ExpressLink Programmer's Guide v1.3, paraphrased there).
+// The module's state machine, after the AWS IoT ExpressLink Programmer's Guide v1.3. PG-* tags
+// name the guide's chapters (PG-CMD commands, PG-EVT events, PG-PROV onboarding); bare section
+// numbers (§) follow the project's own paraphrase of that guide, not its numbering.
 #include "sim/module/interpreter.hpp"
 
 #include <algorithm>
@@ -196,6 +197,9 @@ void OnConnected(Context& ctx, const MqttConnected& event) {
         }
         return;
     }
+    // Not emulated: SNTP itself. The module takes the host clock as its time once it has
+    // reached the network (its first MQTT connection).
+    state.time_synchronised = true;
     // Staging: the one automatic subscription (§9.1 step 2). Onboarded: the reserved Jobs
     // topic (§8.4). CONNECT answers only after its SUBACK, so a claim published right after
     // `OK 1 CONNECTED` cannot be missed; a refusal is hint 6.
@@ -698,13 +702,13 @@ void CmdTime(Context& ctx, const Command& command) {
     if (RejectSuffix(ctx, command) || RejectParameter(ctx, command)) {
         return;
     }
-    if (!ctx.state.profile->time_available) {
+    // ERR15 TIME NOT AVAILABLE until the module has a time source: a module without SNTP
+    // never has one; the others take the time when they first reach the network.
+    if (!ctx.state.profile->time_available || !ctx.state.time_synchronised) {
         ctx.Error(AtError::kTimeNotAvailable);
         return;
     }
-    // `OK {date YYYY/MM/DD} {time hh:mm:ss.xx} {source}` (PG-ADD); the placeholder form, not
-    // the literal words some firmware prints (§13 item 6).
-    ctx.Write("OK " + FormatTime(ctx.now) + " SNTP");
+    ctx.Write(FormatTimeAnswer(ctx.now, ctx.state.profile->time_form));
 }
 
 void CmdDiag(Context& ctx, const Command& command) {
@@ -1028,6 +1032,15 @@ std::string FormatTime(sim::TimePoint now) {
                   static_cast<unsigned>(ymd.day()), static_cast<int>(h.count()),
                   static_cast<int>(m.count()), static_cast<int>(s.count()), static_cast<int>(cs));
     return buffer;
+}
+
+std::string FormatTimeAnswer(sim::TimePoint now, ModuleProfile::TimeForm form) {
+    const std::string stamp = FormatTime(now);  // "YYYY/MM/DD hh:mm:ss.xx"
+    if (form == ModuleProfile::TimeForm::kPlaceholders) {
+        return "OK " + stamp + " SNTP";
+    }
+    const auto space = stamp.find(' ');
+    return "OK date " + stamp.substr(0, space) + " time " + stamp.substr(space + 1) + " SNTP";
 }
 
 }  // namespace sim::module

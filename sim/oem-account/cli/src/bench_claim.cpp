@@ -21,6 +21,7 @@
 #include "sim/onboarding/actors.hpp"
 #include "sim/onboarding/at.hpp"
 #include "sim/onboarding/world.hpp"
+#include "sim/world/world.hpp"
 #include "verbs.hpp"
 
 namespace elsim {
@@ -32,7 +33,7 @@ namespace onboarding = sim::onboarding;
 using Clock = std::chrono::steady_clock;
 
 struct ClaimBenchArgs {
-    std::string world_file = "scenarios/worlds/default.yaml";
+    std::string world_file = sim::world::BundledWorldFile().string();
     std::size_t modules = 200;
     std::size_t threads = 8;
 };
@@ -206,7 +207,9 @@ void AddClaimBench(CLI::App& bench, VerbContext& context) {
     auto* claim = bench.add_subcommand(
         "claim",
         "Claims/s from one claim-script session through the staging broker to connected modules");
-    claim->add_option("--world", args->world_file, "World file (YAML)")->capture_default_str();
+    claim->add_option("--world", args->world_file, "World file (YAML)")
+        ->check(CLI::ExistingFile)
+        ->capture_default_str();
     claim->add_option("--modules", args->modules, "Connected software modules to claim")
         ->check(CLI::Range(1, 5000))
         ->capture_default_str();

@@ -52,7 +52,7 @@ private:
 
 struct OnboardArgs {
     oem::OnboardOptions options;
-    std::string world_file = "scenarios/worlds/default.yaml";
+    std::string world_file = sim::world::BundledWorldFile().string();
     std::string dir;
 };
 
@@ -68,8 +68,19 @@ int RunOnboardVerb(const OnboardArgs& args) {
     });
     if (!summary) {
         std::fprintf(stderr, "elsim onboard: %s\n", summary.error().message.c_str());
-        return summary.error().code == sim::ErrorCode::kInvalidArgument ? kExitBadInput
-                                                                        : kExitFailed;
+        switch (summary.error().code) {
+            case sim::ErrorCode::kInvalidArgument:
+                return kExitBadInput;
+            // Addresses or ports in use, mosquitto or the plugin missing, no free address block,
+            // files that cannot be written: the machine, not the request.
+            case sim::ErrorCode::kNotFound:
+            case sim::ErrorCode::kUnavailable:
+            case sim::ErrorCode::kResourceExhausted:
+            case sim::ErrorCode::kIo:
+                return kExitEnvironment;
+            default:
+                return kExitFailed;
+        }
     }
     std::fprintf(stdout, "%s\n", summary->summary_line.c_str());
     std::fflush(stdout);
@@ -169,8 +180,11 @@ void AddOnboardVerb(CLI::App& app, VerbContext& context) {
         "staging account, one OEM account set up as the OEM guide's Appendix B and C say\n"
         "(through its control plane), N software modules that connect to staging, are claimed,\n"
         "move to the OEM account, are provisioned by JITP and publish a message. Prints each\n"
-        "step and a one-line summary; exit 0 all onboarded, 1 a module failed, 2 bad input.");
-    onboard->add_option("--world", args->world_file, "World file (YAML)")->capture_default_str();
+        "step and a one-line summary; exit 0 all onboarded, 1 a module failed, 2 bad input, 3\n"
+        "the machine cannot run it (addresses in use, mosquitto missing).");
+    onboard->add_option("--world", args->world_file, "World file (YAML)")
+        ->check(CLI::ExistingFile)
+        ->capture_default_str();
     onboard->add_option("--dir", args->dir,
                         "Working directory (default: a temporary one, removed at the end)");
     onboard->add_flag("--keep", args->options.keep, "Keep the temporary directory");

@@ -88,4 +88,9 @@ sim::Status WorldDown(const std::filesystem::path& directory,
 /// True when the process exists and is not a zombie.
 bool ProcessAlive(int pid);
 
+/// The bundled default world file, wherever elsim runs from: next to an installed elsim
+/// (<prefix>/share/elsim/scenarios/worlds/default.yaml), else in the source tree it was built
+/// from. Never relative to the current directory.
+std::filesystem::path BundledWorldFile();
+
 }  // namespace sim::world

@@ -30,6 +30,7 @@ struct FleetOptions {
     std::string tcp_host = "127.0.0.1";
     bool uart_pacing = false;
     bool confmode_available = false;
+    bool time_placeholders = false;  ///< TIME? in the placeholder form (ModuleProfile::TimeForm).
     std::uint64_t backoff_seed = 0;  ///< Mixed with each ThingName.
     int keep_alive_seconds = 60;
     std::shared_ptr<spdlog::logger> logger;

@@ -33,7 +33,16 @@ struct ModuleProfile {
     std::size_t max_event = 32;     ///< MaxEvent: event queue depth.
     std::size_t max_messages = 32;  ///< Message queue depth (GET); beyond it OVERRUN.
     bool confmode_available = false;  ///< CONFMODE supported (else ERR17).
-    bool time_available = true;       ///< TIME? answers (else ERR15).
+    bool time_available = true;       ///< TIME? answers once synchronised (else ERR15 always).
+    /// Form of the TIME? answer. kWords is `OK date YYYY/MM/DD time hh:mm:ss.xx SNTP`;
+    /// kPlaceholders is `OK YYYY/MM/DD hh:mm:ss.xx SNTP` (the spec's placeholders taken as
+    /// values only).
+    enum class TimeForm { kWords, kPlaceholders };
+    // Assumed: TIME? answers `OK date YYYY/MM/DD time hh:mm:ss.xx SOURCE`, the words included,
+    // as real modules print it and the awslabs ExpressLink host library parses it; the
+    // programming guide's `OK {date YYYY/MM/DD} {time hh:mm:ss.xx} {source}` also reads as
+    // placeholders alone, kept selectable as TimeForm::kPlaceholders (`--time-form`).
+    TimeForm time_form = TimeForm::kWords;
     /// Onboarded modules register for Jobs on connect (PG-PROV 12.3.2.5, hint 6 on failure).
     bool register_jobs = true;
     int deepest_sleep_mode = 3;  ///< SLEEP# falls back to this mode (`AT+SLEEP9` → `OK 3`).

@@ -212,6 +212,9 @@ struct ModuleState {
     std::uint64_t backoff_rng = 0;
 
     bool event_pin = false;  ///< Last level reported with SetEventPin.
+    /// The module has a time source: set by its first MQTT connection (the time it took from
+    /// the network), kept across RESET, lost at power-off. Until then TIME? answers ERR15.
+    bool time_synchronised = false;
 };
 
 /// A freshly powered module: persistent keys at their factory values (restore saved ones with
@@ -242,5 +245,8 @@ bool TopicMatches(std::string_view filter, std::string_view topic);
 
 /// `YYYY/MM/DD hh:mm:ss.xx` in UTC (TIME?).
 std::string FormatTime(sim::TimePoint now);
+/// The whole TIME? answer for a synchronised module: `OK date YYYY/MM/DD time hh:mm:ss.xx
+/// SNTP` (kWords) or `OK YYYY/MM/DD hh:mm:ss.xx SNTP` (kPlaceholders).
+std::string FormatTimeAnswer(sim::TimePoint now, ModuleProfile::TimeForm form);
 
 }  // namespace sim::module
