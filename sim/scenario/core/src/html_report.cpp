@@ -353,17 +353,9 @@ std::optional<Split> SplitReason(const std::string& reason) {
 std::string HtmlEscape(std::string_view text) {
     std::string out;
     out.reserve(text.size());
-    std::size_t i = 0;
-    while (i < text.size()) {
-        char32_t code = 0;
-        const std::size_t length = detail::DecodeUtf8(text, i, code);
-        if (length == 0) {
-            ++i;
-            continue;
-        }
+    detail::ForEachCodePoint(text, [&](char32_t code, std::string_view bytes) {
         if ((code < 0x20 && code != '\t' && code != '\n') || (code >= 0x7F && code < 0xA0)) {
-            i += length;
-            continue;
+            return;  // Control characters have no place in a page.
         }
         switch (code) {
             case '&':
@@ -382,10 +374,9 @@ std::string HtmlEscape(std::string_view text) {
                 out += "&#39;";
                 break;
             default:
-                out.append(text.substr(i, length));
+                out.append(bytes);
         }
-        i += length;
-    }
+    });
     return out;
 }
 

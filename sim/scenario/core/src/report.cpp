@@ -39,17 +39,9 @@ bool IsXmlChar(char32_t code) {
 std::string Xml(std::string_view text, bool attribute) {
     std::string out;
     out.reserve(text.size());
-    std::size_t i = 0;
-    while (i < text.size()) {
-        char32_t code = 0;
-        const std::size_t length = detail::DecodeUtf8(text, i, code);
-        if (length == 0) {
-            ++i;
-            continue;
-        }
+    detail::ForEachCodePoint(text, [&](char32_t code, std::string_view bytes) {
         if (!IsXmlChar(code)) {
-            i += length;
-            continue;
+            return;
         }
         switch (code) {
             case '&':
@@ -74,10 +66,9 @@ std::string Xml(std::string_view text, bool attribute) {
                 out += attribute ? "&#9;" : "\t";
                 break;
             default:
-                out.append(text.substr(i, length));
+                out.append(bytes);
         }
-        i += length;
-    }
+    });
     return out;
 }
 

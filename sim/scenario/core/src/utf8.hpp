@@ -45,4 +45,21 @@ inline std::size_t DecodeUtf8(std::string_view text, std::size_t i, char32_t& co
     return length;
 }
 
+// Calls visit(code, bytes) for each well-formed UTF-8 sequence of `text`, in order; malformed
+// bytes are skipped.
+template <class Visit>
+void ForEachCodePoint(std::string_view text, Visit visit) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        char32_t code = 0;
+        const std::size_t length = DecodeUtf8(text, i, code);
+        if (length == 0) {
+            ++i;
+            continue;
+        }
+        visit(code, text.substr(i, length));
+        i += length;
+    }
+}
+
 }  // namespace sim::scenario::detail
