@@ -302,6 +302,28 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         context.exit_code = all_up ? kExitOk : kExitFailed;
     });
 
+    auto* hosts = world->add_subcommand(
+        "hosts",
+        "Print /etc/hosts lines for the world's endpoint names (for clients that connect by name "
+        "and must send SNI; elsim never edits system files)");
+    hosts->add_option("--dir", args->directory, "The world directory")->required();
+    hosts->callback([args, &context] {
+        auto state = sim::world::ReadWorld(args->directory);
+        if (!state) {
+            (void)std::fprintf(stderr, "elsim world hosts: %s\n", state.error().message.c_str());
+            context.exit_code = ExitCodeFor(state.error());
+            return;
+        }
+        (void)std::printf("# the world in %s: add these lines to /etc/hosts yourself if a client "
+                          "must reach an endpoint by name\n",
+                          args->directory.c_str());
+        for (const auto& account : state->accounts) {
+            (void)std::printf("%s\t%s\t# %s\n", account.address.c_str(),
+                              account.endpoint.c_str(), account.name.c_str());
+        }
+        context.exit_code = kExitOk;
+    });
+
     auto id_args = std::make_shared<IdentitiesArgs>();
     auto* identities = world->add_subcommand(
         "identities",

@@ -49,7 +49,7 @@ def main():
             ([], 2, r"^elsim: A subcommand is required: one of pki, module, .*world.*$", None),
             (["bogus"], 2, r"^elsim: unknown verb 'bogus'; the verbs are: pki, module, .*run, scenario, device$",
              None),
-            (["world"], 2, r"one of up, down, status, identities", None),
+            (["world"], 2, r"one of up, down, status, hosts, identities", None),
             (["world", "up", "--dir", nowhere, "--nope"], 2, r"--nope", None),
             (["world", "up", "--dir", nowhere, "--config", os.path.join(tmp, "missing.yaml")], 2,
              r"--config.*missing\.yaml", None),

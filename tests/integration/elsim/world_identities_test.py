@@ -13,6 +13,7 @@ shows the table with health; `world down` says what it stopped.
 
 Usage: world_identities_test.py ELSIM_EXECUTABLE
 """
+import json
 import os
 import re
 import subprocess
@@ -66,6 +67,15 @@ def main():
             check(re.search(r"AWS_ACCESS_KEY_ID=123456789012 AWS_SECRET_ACCESS_KEY=x AWS_PAGER= "
                             r"aws iot list-things --endpoint-url http://\S+ --region us-east-1",
                             table), "no AWS CLI line:\n" + table)
+
+            hosts = run("world", "hosts", "--dir", world).stdout.splitlines()
+            with open(os.path.join(world, "world.json")) as f:
+                accounts = json.load(f)["accounts"]
+            for account in accounts:
+                check(f"{account['address']}\t{account['endpoint']}\t# {account['name']}" in hosts,
+                      "world hosts: " + "\n".join(hosts))
+            check(hosts[0].startswith("# ") and len(hosts) == len(accounts) + 1,
+                  "world hosts: " + "\n".join(hosts))
 
             ids = os.path.join(tmp, "ids")
             made = run("world", "identities", "--world", world, "--count", "2", "--dir", ids)
