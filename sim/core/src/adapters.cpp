@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -83,6 +84,29 @@ Status WriteFileAtomically(const fs::path& path, std::string_view contents, fs::
         return MakeError(ErrorCode::kIo, error);
     }
     return {};
+}
+
+Result<ScratchDirectory> ScratchDirectory::Create(const fs::path& parent,
+                                                  std::string_view prefix) {
+    std::string pattern = (parent / (std::string(prefix) + "-XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        return MakeError(ErrorCode::kIo,
+                         parent.string() + ": cannot create a temporary directory (" +
+                             std::error_code(errno, std::generic_category()).message() + ")");
+    }
+    return ScratchDirectory(fs::path(pattern));
+}
+
+ScratchDirectory::ScratchDirectory(ScratchDirectory&& other) noexcept
+    : path_(std::move(other.path_)) {
+    other.path_.clear();
+}
+
+ScratchDirectory::~ScratchDirectory() {
+    if (!path_.empty()) {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
 }
 
 Result<std::string> ReadFile(const fs::path& path) {

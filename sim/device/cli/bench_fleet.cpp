@@ -45,18 +45,11 @@ int RunFleetBench(const FleetBenchArgs& args) {
         std::fprintf(stderr, "elsim bench fleet: %s\n", message.c_str());
         return kExitFailed;
     };
-    std::string pattern = (fs::temp_directory_path() / "elsim-bench-fleet-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        return fail("cannot create a temporary directory");
+    auto scratch = sim::ScratchDirectory::Create(fs::temp_directory_path(), "elsim-bench-fleet");
+    if (!scratch) {
+        return fail(scratch.error().message);
     }
-    const fs::path dir = pattern;
-    struct Cleanup {
-        fs::path dir;
-        ~Cleanup() {
-            std::error_code ec;
-            fs::remove_all(dir, ec);
-        }
-    } cleanup{dir};
+    const fs::path& dir = scratch->path();
     // Each device holds one connection at a time; mosquitto one descriptor per client.
     if (auto raised = sim::RaiseDescriptorLimit(4 * args.threads + 256); !raised) {
         return fail(raised.error().message);

@@ -170,40 +170,17 @@ sim::Result<std::uint16_t> FreePort(const std::string& address) {
     return static_cast<std::uint16_t>(ntohs(sa.sin_port));
 }
 
-// The temporary directory of one run, removed with everything in it.
-class ScratchDir {
-public:
-    static sim::Result<ScratchDir> Create(const std::string& parent) {
-        // Default: tmpfs when there is one. 10,000 identities are 40,000 files; on a disk
-        // mounted with `discard`, removing them took minutes. tmpfs pages are not in our RSS.
-        std::error_code ec;
-        const fs::path base = !parent.empty() ? fs::path(parent)
-                              : fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0
-                                  ? fs::path("/dev/shm")
-                                  : fs::temp_directory_path();
-        std::string pattern = (base / "elsim-bench-modules-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            return sim::MakeError(sim::ErrorCode::kIo,
-                                  base.string() + ": cannot create a temporary directory");
-        }
-        return ScratchDir(pattern);
-    }
-    ScratchDir(ScratchDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
-    ScratchDir& operator=(ScratchDir&&) = delete;
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    ~ScratchDir() {
-        if (!path_.empty()) {
-            std::error_code ec;
-            fs::remove_all(path_, ec);
-        }
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    explicit ScratchDir(fs::path path) : path_(std::move(path)) {}
-    fs::path path_;
-};
+// The temporary directory of one run, removed with everything in it. Default: tmpfs when there
+// is one. 10,000 identities are 40,000 files; on a disk mounted with `discard`, removing them
+// took minutes. tmpfs pages are not in our RSS.
+sim::Result<sim::ScratchDirectory> MakeScratch(const std::string& parent) {
+    std::error_code ec;
+    const fs::path base = !parent.empty() ? fs::path(parent)
+                          : fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0
+                              ? fs::path("/dev/shm")
+                              : fs::temp_directory_path();
+    return sim::ScratchDirectory::Create(base, "elsim-bench-modules");
+}
 
 // Runs one factory output into DIR: Begin, write, Commit.
 template <class Write>
@@ -1295,7 +1272,7 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
 }
 
 int Run(const ModulesBenchArgs& args) {
-    auto scratch = ScratchDir::Create(args.temp_dir);
+    auto scratch = MakeScratch(args.temp_dir);
     if (!scratch) {
         Progress("elsim bench modules: --tmp %s", scratch.error().message.c_str());
         return kExitBadInput;

@@ -400,24 +400,12 @@ int RunJitpBench(const BenchArgs& args, std::uint16_t port, SSL_CTX* ctx,
 #endif
 
 int RunBench(const BenchArgs& args) {
-    std::string pattern = "/tmp/elsim-bench-connect-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        (void)std::fprintf(stderr, "elsim bench connect: cannot create a temporary directory\n");
+    auto scratch = sim::ScratchDirectory::Create(fs::temp_directory_path(), "elsim-bench-connect");
+    if (!scratch) {
+        (void)std::fprintf(stderr, "elsim bench connect: %s\n", scratch.error().message.c_str());
         return kExitFailed;
     }
-    const fs::path dir = pattern;
-    struct Cleanup {
-        fs::path dir;
-        explicit Cleanup(fs::path d) : dir(std::move(d)) {}
-        Cleanup(const Cleanup&) = delete;
-        Cleanup& operator=(const Cleanup&) = delete;
-        Cleanup(Cleanup&&) = delete;
-        Cleanup& operator=(Cleanup&&) = delete;
-        ~Cleanup() {
-            std::error_code ec;
-            fs::remove_all(dir, ec);
-        }
-    } cleanup{dir};
+    const fs::path& dir = scratch->path();
 
     const fs::path plugin =
         args.plugin.empty() ? fs::path(SIM_BROKER_PLUGIN_DEFAULT_PATH) : fs::path(args.plugin);

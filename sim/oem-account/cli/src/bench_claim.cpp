@@ -65,18 +65,11 @@ int RunClaimBench(const ClaimBenchArgs& args) {
         std::fprintf(stderr, "elsim bench claim: %s\n", message.c_str());
         return kExitFailed;
     };
-    std::string pattern = (fs::temp_directory_path() / "elsim-bench-claim-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        return fail("cannot create a temporary directory");
+    auto scratch = sim::ScratchDirectory::Create(fs::temp_directory_path(), "elsim-bench-claim");
+    if (!scratch) {
+        return fail(scratch.error().message);
     }
-    const fs::path dir = pattern;
-    struct Cleanup {
-        fs::path dir;
-        ~Cleanup() {
-            std::error_code ec;
-            fs::remove_all(dir, ec);
-        }
-    } cleanup{dir};
+    const fs::path& dir = scratch->path();
 
     auto world = onboarding::LocalWorld::Start(args.world_file, dir / "world");
     if (!world) {

@@ -41,6 +41,24 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
                                                          std::filesystem::perms::group_read |
                                                          std::filesystem::perms::others_read);
 
+/// A temporary directory (mkdtemp under `parent`, named `<prefix>-XXXXXX`) removed with
+/// everything in it when the object goes. Errors: kIo naming `parent`.
+class ScratchDirectory {
+public:
+    static Result<ScratchDirectory> Create(const std::filesystem::path& parent,
+                                           std::string_view prefix);
+    ScratchDirectory(ScratchDirectory&& other) noexcept;
+    ScratchDirectory& operator=(ScratchDirectory&&) = delete;
+    ScratchDirectory(const ScratchDirectory&) = delete;
+    ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+    ~ScratchDirectory();
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    explicit ScratchDirectory(std::filesystem::path path) : path_(std::move(path)) {}
+    std::filesystem::path path_;
+};
+
 /// Reads a whole file; the error names the path and the OS reason.
 Result<std::string> ReadFile(const std::filesystem::path& path);
 
