@@ -346,6 +346,23 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             config.plugin_options.emplace_back("account_dir", (account_dir / "state").string());
             config.plugin_options.emplace_back("control_plane", control_plane);
             config.plugin_options.emplace_back("shared_dir", shared_dir.string());
+            if (!account.spec.lambda_functions.empty()) {
+                const fs::path functions = account_dir / "lambda-functions.json";
+                nlohmann::json list = nlohmann::json::array();
+                for (const auto& function : account.spec.lambda_functions) {
+                    list.push_back(function.command.empty()
+                                       ? nlohmann::json{{"arn", function.arn},
+                                                        {"url", function.url}}
+                                       : nlohmann::json{{"arn", function.arn},
+                                                        {"command", function.command}});
+                }
+                if (auto s = sim::WriteFileAtomically(
+                        functions, nlohmann::json{{"functions", list}}.dump(2) + "\n");
+                    !s) {
+                    return sim::Unexpected<sim::Error>(s.error());
+                }
+                config.plugin_options.emplace_back("lambda_functions", functions.string());
+            }
             if (account.spec.kind == AccountKind::kStaging) {
                 config.plugin_options.emplace_back(
                     "manufacturer_ca",

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/device/fleet_setup.hpp"
 #include "sim/testing/support.hpp"
 #include "account_broker_fixture.hpp"
 
@@ -25,47 +26,16 @@ class DeviceProvisionTest : public sim::testing::AccountBrokerFixture {
 protected:
     void SetUp() override {
         ASSERT_NO_FATAL_FAILURE(StartAccount());
-        // The claim policy of the ESP32 walk-through, plus the create-from-csr topics.
-        const json claim_policy = {
-            {"Version", "2012-10-17"},
-            {"Statement",
-             {{{"Effect", "Allow"}, {"Action", {"iot:Connect"}}, {"Resource", {"*"}}},
-              {{"Effect", "Allow"},
-               {"Action", {"iot:Publish", "iot:Receive"}},
-               {"Resource",
-                {kArn + ":topic/$aws/certificates/create/*",
-                 kArn + ":topic/$aws/certificates/create-from-csr/*",
-                 kArn + ":topic/$aws/provisioning-templates/" + kTemplateName + "/provision/*"}}},
-              {{"Effect", "Allow"},
-               {"Action", "iot:Subscribe"},
-               {"Resource",
-                {kArn + ":topicfilter/$aws/certificates/create/*",
-                 kArn + ":topicfilter/$aws/certificates/create-from-csr/*",
-                 kArn + ":topicfilter/$aws/provisioning-templates/" + kTemplateName +
-                     "/provision/*"}}}}}};
-        const json fleet_policy = {
-            {"Version", "2012-10-17"},
-            {"Statement",
-             {{{"Effect", "Allow"},
-               {"Action", {"iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"}},
-               {"Resource", kArn + ":*"}}}}};
-        const json fleet_template = {
-            {"Parameters",
-             {{"SerialNumber", {{"Type", "String"}}},
-              {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-            {"Resources",
-             {{"thing",
-               {{"Type", "AWS::IoT::Thing"},
-                {"Properties",
-                 {{"ThingName", {{"Fn::Join", {"", {"esp32dkc_", {{"Ref", "SerialNumber"}}}}}}}}}}},
-              {"certificate",
-               {{"Type", "AWS::IoT::Certificate"},
-                {"Properties",
-                 {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}},
-                  {"Status", "ACTIVE"}}}}},
-              {"policy",
-               {{"Type", "AWS::IoT::Policy"},
-                {"Properties", {{"PolicyName", "esp32_fleet_policy"}}}}}}}};
+        // The documents of the ESP32 walk-through, plus the create-from-csr topics.
+        sim::device::FleetSetUpOptions seed;
+        seed.account_id = sim::testing::kTestAccountId;
+        seed.template_name = kTemplateName;
+        seed.thing_name_prefix = "esp32dkc_";
+        seed.claim_policy = "esp32_claim_policy";
+        seed.fleet_policy = "esp32_fleet_policy";
+        const json claim_policy = sim::device::ClaimPolicyDocument(seed);
+        const json fleet_policy = sim::device::FleetPolicyDocument(seed);
+        const json fleet_template = sim::device::FleetTemplateBody(seed);
         Cli({"create-policy", "--policy-name", "esp32_claim_policy", "--policy-document",
              claim_policy.dump()});
         Cli({"create-policy", "--policy-name", "esp32_fleet_policy", "--policy-document",
