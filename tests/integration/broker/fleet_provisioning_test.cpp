@@ -16,10 +16,10 @@
 #include "pki/key.hpp"
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
-#include "sim/device/fleet_setup.hpp"
 #include "sim/testing/mqtt_clients.hpp"
 #include "sim/testing/support.hpp"
 #include "account_broker_fixture.hpp"
+#include "fleet_seed.hpp"
 
 namespace {
 using namespace std::chrono_literals;
@@ -28,17 +28,10 @@ using sim::controlplane::AwsClient;
 using sim::testing::CertFiles;
 using sim::testing::RecordingClient;
 
-constexpr const char* kTemplateName = "esp32_fleet_prov_template";
-// Seed 002's set-up: its template and policy names, thing name prefix esp32dkc_; `csr` adds
-// the create-from-csr topics to the claim policy (the seed uses CreateKeysAndCertificate only).
+constexpr const char* kTemplateName = sim::testing::kEsp32TemplateName;
+// Seed 002's set-up with a device configuration.
 sim::device::FleetSetUpOptions Seed(bool csr) {
-    sim::device::FleetSetUpOptions options;
-    options.account_id = sim::testing::kTestAccountId;
-    options.template_name = kTemplateName;
-    options.thing_name_prefix = "esp32dkc_";
-    options.claim_policy = "esp32_claim_policy";
-    options.fleet_policy = "esp32_fleet_policy";
-    options.allow_csr = csr;
+    auto options = sim::testing::Esp32FleetSeed(csr);
     options.device_configuration = {{"Fallback", "yes"}};
     return options;
 }

@@ -10,16 +10,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "sim/device/fleet_setup.hpp"
 #include "sim/testing/support.hpp"
 #include "account_broker_fixture.hpp"
+#include "fleet_seed.hpp"
 
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using sim::testing::CommandResult;
 
-constexpr const char* kTemplateName = "esp32_fleet_prov_template";
+constexpr const char* kTemplateName = sim::testing::kEsp32TemplateName;
 const std::string kArn = std::string("arn:aws:iot:us-east-1:") + sim::testing::kTestAccountId;
 
 class DeviceProvisionTest : public sim::testing::AccountBrokerFixture {
@@ -27,12 +27,7 @@ protected:
     void SetUp() override {
         ASSERT_NO_FATAL_FAILURE(StartAccount());
         // The documents of the ESP32 walk-through, plus the create-from-csr topics.
-        sim::device::FleetSetUpOptions seed;
-        seed.account_id = sim::testing::kTestAccountId;
-        seed.template_name = kTemplateName;
-        seed.thing_name_prefix = "esp32dkc_";
-        seed.claim_policy = "esp32_claim_policy";
-        seed.fleet_policy = "esp32_fleet_policy";
+        const auto seed = sim::testing::Esp32FleetSeed(/*csr=*/true);
         const json claim_policy = sim::device::ClaimPolicyDocument(seed);
         const json fleet_policy = sim::device::FleetPolicyDocument(seed);
         const json fleet_template = sim::device::FleetTemplateBody(seed);
