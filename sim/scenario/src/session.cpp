@@ -416,6 +416,13 @@ StepOutcome Session::OpenLinks(world::WorldPlan& plan) {
         if (!address) {
             return Fail(link.actor + ": its factory Endpoint '" + *factory + "' is not host[:port]");
         }
+        // The world's accounts answer at AWS-shaped names (the broker plugin checks this).
+        const std::string shape = "-ats.iot." + plan.spec.region + ".";
+        if (address->host.find(shape) == std::string::npos) {
+            return Fail(link.actor + ": its factory Endpoint " + *factory +
+                        " is not <prefix>-ats.iot." + plan.spec.region +
+                        ".<domain>, the form a world's account answers at");
+        }
         bool placed = false;
         for (auto& account : plan.accounts) {
             if (account.spec.kind != world::AccountKind::kStaging ||

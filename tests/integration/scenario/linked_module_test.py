@@ -44,7 +44,7 @@ import tty
 
 ELSIM = os.path.abspath(sys.argv[1])
 SCENARIOS = os.path.abspath(sys.argv[2])
-FACTORY_ENDPOINT = "acme-staging.bench.elsim.test"
+FACTORY_ENDPOINT = "acmestaging001-ats.iot.us-east-1.elsim.test"
 DEADLINE = time.monotonic() + 280  # The ctest TIMEOUT is 300 s.
 
 
