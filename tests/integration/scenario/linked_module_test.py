@@ -14,6 +14,7 @@ a hosts file the runner rewrites for each world; between that module and the run
     OEM's back end), and one scenario written here whose power step and a client holding the
     module's birth key are skipped with the reason (the scenario passes; the result line and the
     timeline say which steps were skipped and why).
+  * tcp: an `elsim module --tcp` process plays the scenario written here too.
   * slow: a relay in this script between a pty pair of its own and the module's pty that
     forwards one byte at a time with a delay (a slow line that splits every answer), with a
     short module chatter before the run (a module mid-boot). A bundled onboarding scenario
@@ -194,14 +195,19 @@ def main():
         with open(hosts, "w") as f:
             f.write('{"endpoints": {}}\n')
         own_root = os.path.join(world_dir, "pki", "root-ca.pem")
-        module = subprocess.Popen(
-            [ELSIM, "--log-level", "warn", "module", "--pty", "--identity", identity,
-             "--staging-endpoint", FACTORY_ENDPOINT, "--root-ca", own_root, "--endpoints", hosts,
-             "--state-dir", os.path.join(workdir, "state")],
-            stdout=subprocess.PIPE, stderr=open(os.path.join(workdir, "module.log"), "w"),
-            text=True, preexec_fn=die_with_parent)
-        processes.append(module)
-        module_pty = module.stdout.readline().strip()
+
+        def start_module(link, name):
+            """`elsim module` on a link (--pty / --tcp 0); returns the link it printed."""
+            process = subprocess.Popen(
+                [ELSIM, "--log-level", "warn", "module", *link, "--identity", identity,
+                 "--staging-endpoint", FACTORY_ENDPOINT, "--root-ca", own_root, "--endpoints",
+                 hosts, "--state-dir", os.path.join(workdir, name)],
+                stdout=subprocess.PIPE, stderr=open(os.path.join(workdir, name + ".log"), "w"),
+                text=True, preexec_fn=die_with_parent)
+            processes.append(process)
+            return process.stdout.readline().strip()
+
+        module_pty = start_module(["--pty"], "module-pty")
         check(module_pty.startswith("/dev/pts/"), f"elsim module printed {module_pty!r}")
 
         # -- serial: a socat pty pair between the runner and the module.
@@ -316,6 +322,21 @@ steps:
                   for t in texts(onboard, "note", "m1")),
               "the chatter before the run was not drained: " +
               " | ".join(texts(onboard, "note", "m1")))
+
+        # -- tcp: an `elsim module --tcp` process (the same birth identity, its own state).
+        where = start_module(["--tcp", "0"], "module-tcp")
+        check(re.fullmatch(r"127\.\d+\.\d+\.\d+:\d+", where), f"elsim module --tcp printed {where!r}")
+        out_tcp = os.path.join(workdir, "out-tcp")
+        done = subprocess.run(
+            [ELSIM, "run", skip_file, "--modules", f"m1=tcp:{where}", "--module-cas", cas,
+             "--module-hosts", hosts, "--out", out_tcp],
+            capture_output=True, text=True, timeout=DEADLINE - time.monotonic())
+        print(done.stdout)
+        check(done.returncode == 0, f"tcp run: exit {done.returncode}\n{done.stderr}")
+        tcp_result = results_of(out_tcp)["local/linked-skips"]
+        check(any(t.startswith(f"linked over tcp:{where}") for t in texts(tcp_result, "note", "m1")),
+              "no tcp link note")
+        check(len(texts(tcp_result, "skip")) == 2, "tcp: the two steps were not skipped")
         print(f"linked runs: serial (socat) 3 scenarios in {serial_seconds:.1f} s; "
               f"slow relay (1 ms per byte) 2 scenarios in {slow_seconds:.1f} s")
         ok = True
