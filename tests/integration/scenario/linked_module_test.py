@@ -287,6 +287,9 @@ steps:
         socat.terminate()
         socat.wait(timeout=10)
         relay = SlowRelay(module_pty, 0.001)
+        # Mid-command when the run starts: an AT+CONNECT sent before (its answer, whenever it
+        # comes, is not taken for an answer to the runner), and chatter (a module mid-boot).
+        os.write(relay.module, b"AT+CONNECT\n")
         os.write(relay.master, b"boot: ExpressLink v1.3 starting\r\n")  # Heard by the runner.
         # The 25 bytes of AT+CONF? Certificate pem alone take 24 ms to cross the relay, so no
         # answer can come within the step's 20 ms.
@@ -321,6 +324,9 @@ steps:
         check(any("the module was saying" in t and "boot: ExpressLink" in t
                   for t in texts(onboard, "note", "m1")),
               "the chatter before the run was not drained: " +
+              " | ".join(texts(onboard, "note", "m1")))
+        check(any(re.search(r"ERR14|OK 1 CONNECTED", t) for t in texts(onboard, "note", "m1")),
+              "the answer to the AT+CONNECT sent before the run is not in the timeline: " +
               " | ".join(texts(onboard, "note", "m1")))
 
         # -- tcp: an `elsim module --tcp` process (the same birth identity, its own state).
