@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The participants of a running scenario (adapters, private to sim/scenario): a recorder that
-// stamps timeline entries, software modules that can be powered off and on, plain MQTT
-// clients over mutual TLS, and the JITR activation handler.
+// stamps timeline entries, software modules that can be powered off and on (behind ModuleLink,
+// which linked modules implement too: linked_module.hpp), plain MQTT clients over mutual TLS,
+// and the JITR activation handler.
 
 #include <chrono>
 #include <condition_variable>

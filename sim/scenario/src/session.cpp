@@ -519,9 +519,6 @@ StepOutcome Session::StartWorld() {
     }
     world_ = std::move(*running);
     state_ = world_->State();
-    if (auto s = LinkToWorld(); !s) {
-        return s;
-    }
     std::vector<std::pair<std::string, fs::path>> logs;
     for (const auto& account : state_.accounts) {
         recorder_.Add(account.name, EntryKind::kNote,
@@ -531,7 +528,7 @@ StepOutcome Session::StartWorld() {
         logs.emplace_back(account.name, account.log_file);
     }
     tail_ = std::make_unique<BrokerLogTail>(recorder_, std::move(logs));
-    return {};
+    return LinkToWorld();
 }
 
 StepOutcome Session::RunSetup(const std::string& account,

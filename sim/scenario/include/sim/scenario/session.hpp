@@ -3,8 +3,9 @@
 // Plays one scenario in a fresh local world (adapter): starts the world in a directory of its
 // own (mosquitto + plugin + control plane per account, addresses leased), runs the world's and
 // the scenario's set-up operations through each account's control plane, creates the actors
-// (software modules in this process, claim-things, MQTT clients, JITR handlers), plays the
-// steps, and tears everything down. Every participant writes to the scenario's timeline.
+// (software modules in this process or linked modules driven over a serial/pty/TCP link,
+// claim-things, MQTT clients, JITR handlers), plays the steps, and tears everything down.
+// Every participant writes to the scenario's timeline.
 //
 // Threading: Play() blocks the calling thread; parallel steps and actors run threads of their
 // own, all joined before Play() returns. Network: loopback only.
