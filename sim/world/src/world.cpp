@@ -178,6 +178,8 @@ struct RunningWorld::Impl {
     std::unique_ptr<AddressLease> lease;
     WorldState state;
     std::vector<std::unique_ptr<MosquittoProcess>> brokers;
+    std::vector<MosquittoOptions> broker_options;  // per account, to start a broker again
+    std::vector<std::uint16_t> control_plane_ports;  // per account; 0: none
     fs::path directory;
 
     void StopAll() {
@@ -201,6 +203,48 @@ RunningWorld::RunningWorld(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 RunningWorld::~RunningWorld() { impl_->StopAll(); }
 const WorldState& RunningWorld::State() const { return impl_->state; }
 void RunningWorld::Stop() { impl_->StopAll(); }
+
+bool RunningWorld::BrokerRunning(const std::string& name) {
+    for (std::size_t i = 0; i < impl_->state.accounts.size() && i < impl_->brokers.size(); ++i) {
+        if (impl_->state.accounts[i].name == name) {
+            return impl_->brokers[i]->Running();
+        }
+    }
+    return false;
+}
+
+sim::Status RunningWorld::RestartBroker(const std::string& name, bool hard) {
+    Impl& impl = *impl_;
+    std::size_t index = impl.state.accounts.size();
+    for (std::size_t i = 0; i < impl.state.accounts.size(); ++i) {
+        if (impl.state.accounts[i].name == name) {
+            index = i;
+        }
+    }
+    if (index >= impl.brokers.size() || index >= impl.broker_options.size()) {
+        return sim::MakeError(sim::ErrorCode::kNotFound, "no running account '" + name + "'");
+    }
+    auto& broker = impl.brokers[index];
+    if (hard && broker->Running()) {
+        ::kill(broker->Pid(), SIGKILL);
+    }
+    broker->Stop();
+    auto started = MosquittoProcess::Start(impl.broker_options[index]);
+    if (!started) {
+        return sim::MakeError(started.error().code,
+                              "account '" + name + "': " + started.error().message);
+    }
+    broker = std::move(*started);
+    auto& account = impl.state.accounts[index];
+    account.broker_pid = broker->Pid();
+    const auto port = impl.control_plane_ports[index];
+    if (port != 0 && !WaitForPort(account.address, port, impl.broker_options[index].ready_timeout)) {
+        return sim::MakeError(sim::ErrorCode::kUnavailable,
+                              "account '" + name + "': control plane " +
+                                  account.control_plane_url + " not accepting connections");
+    }
+    return sim::WriteFileAtomically(impl.directory / "world.json", WorldStateToJson(impl.state));
+}
 
 namespace {
 
@@ -390,6 +434,10 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
         account.broker_pid = (*broker)->Pid();
         impl->brokers.push_back(std::move(*broker));
         const auto index = static_cast<std::size_t>(&account - state.accounts.data());
+        impl->broker_options.push_back(broker_options);
+        impl->control_plane_ports.push_back(
+            account.control_plane_url.empty() ? std::uint16_t{0}
+                                              : plan.accounts[index].spec.control_plane_port);
         if (!account.control_plane_url.empty() &&
             !WaitForPort(account.address, plan.accounts[index].spec.control_plane_port,
                          options.ready_timeout)) {

@@ -14,6 +14,7 @@
 #include "sim/world/world_spec_yaml.hpp"
 #include <yaml-cpp/yaml.h>
 
+#include "sim/control_plane/faults.hpp"
 #include "sim/scenario/match.hpp"
 
 namespace sim::scenario {
@@ -21,9 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 16> kStepKinds = {
+constexpr std::array<const char*, 17> kStepKinds = {
     "at",      "event",   "claim", "call", "assert",  "connect",    "disconnect", "subscribe",
-    "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep"};
+    "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep",
+    "fault"};
 
 constexpr std::array<const char*, 7> kBrokenCases = {
     "expired",       "not-yet-valid",    "no-client-auth", "unregistered-ca",
@@ -215,6 +217,7 @@ private:
     std::optional<Step> ParseStep(const YAML::Node& node, const std::string& number,
                                   std::set<std::string>& saved);
     void ParseAssert(const YAML::Node& node, AssertStep& step);
+    FaultStep ParseFault(const YAML::Node& node);
 
     fs::path file_;
     std::string source_;
@@ -823,6 +826,76 @@ void Parser::ParseAssert(const YAML::Node& node, AssertStep& step) {
     }
 }
 
+// `fault: KIND` with account, client, when, count, for, by, op, error: checked by the same rules
+// the account applies (sim::faults::RuleFromJson), reported with the scenario's key names.
+FaultStep Parser::ParseFault(const YAML::Node& node) {
+    FaultStep fault;
+    nlohmann::json rule = nlohmann::json::object();
+    if (auto kind = Text(node["fault"], "fault")) {
+        rule["kind"] = *kind;
+    }
+    if (!node["account"]) {
+        Report(node, "a step of kind 'fault' needs 'account'");
+    } else if (auto account = Text(node["account"], "account")) {
+        fault.account = *account;
+        CheckAccount(node["account"], *account);
+    }
+    if (node["client"]) {
+        if (auto client = Text(node["client"], "client")) {
+            fault.client = *client;
+            rule["client"] = *client;  // checked here, resolved when the step runs
+        }
+    }
+    if (node["when"]) {
+        if (auto when = Text(node["when"], "when")) {
+            rule["on"] = *when;
+        }
+    }
+    if (node["count"]) {
+        if (auto count = IntOf(node["count"], "count", 0, 1'000'000)) {
+            rule["count"] = *count;
+        }
+    }
+    if (node["for"]) {
+        if (auto window = DurationOf(node["for"], "for")) {
+            rule["windowMs"] = window->count();
+        }
+    }
+    if (node["by"]) {
+        if (auto delay = DurationOf(node["by"], "by")) {
+            rule["delayMs"] = delay->count();
+        }
+    }
+    if (node["op"]) {
+        if (auto op = Text(node["op"], "op")) {
+            if (!IsOperationName(*op)) {
+                Report(node["op"], "op: '" + *op + "' is not an AWS IoT operation name");
+            }
+            rule["operation"] = *op;
+        }
+    }
+    if (node["error"]) {
+        if (auto error = Text(node["error"], "error")) {
+            rule["error"] = *error;
+        }
+    }
+    if (rule.contains("kind")) {
+        if (auto checked = faults::RuleFromJson(rule); !checked) {
+            std::string message = checked.error().message;
+            for (const auto& [wire, key] : {std::pair{"windowMs", "for"}, std::pair{"delayMs", "by"},
+                                            std::pair{"operation", "op"}, std::pair{"on", "when"}}) {
+                if (message.rfind(std::string(wire) + ":", 0) == 0) {
+                    message = key + message.substr(std::string_view(wire).size());
+                }
+            }
+            Report(node, "fault: " + message);
+        }
+    }
+    rule.erase("client");
+    fault.rule = std::move(rule);
+    return fault;
+}
+
 std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string& number,
                                       std::set<std::string>& saved) {
     if (!node.IsMap()) {
@@ -865,7 +938,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         {"restart", {{}, 0}},
         {"expect-not", {{"for"}, 0}},
         {"parallel", {{}, 0}},
-        {"sleep", {{}, 0}}};
+        {"sleep", {{}, 0}},
+        {"fault", {{"account", "client", "when", "count", "for", "by", "op", "error"}, 0}}};
     const auto& [keys, default_within] = kKinds.at(kind);
     auto allowed = keys;
     allowed.insert({"name", kind});
@@ -1134,6 +1208,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             saved = std::move(after);
         }
         step.body = std::move(parallel);
+    } else if (kind == "fault") {
+        step.body = ParseFault(node);
     } else {
         if (auto duration = DurationOf(value, "sleep")) {
             step.within = *duration;

@@ -37,6 +37,7 @@
 
 #include "sim/account/registry.hpp"
 #include "sim/control_plane/account_store.hpp"
+#include "sim/control_plane/faults.hpp"
 #include "sim/control_plane/router.hpp"
 #include "sim/core/ports.hpp"
 
@@ -137,6 +138,11 @@ struct ServerOptions {
     /// Idle keep-alive connections are closed after this long. Stop() waits up to this long
     /// for a busy worker (cpp-httplib polls idle connections without checking for shutdown).
     std::chrono::seconds keep_alive_timeout{2};
+    /// Non-null: the account's server-side faults. The server then serves the elsim-only path
+    /// /_elsim/faults (not an AWS API: GET lists, POST adds a rule, DELETE clears; see
+    /// sim/broker/README.md "Faults") and answers operations an api-error rule names with
+    /// that AWS error.
+    std::shared_ptr<faults::FaultBoard> faults;
 };
 
 class ControlPlaneServer {

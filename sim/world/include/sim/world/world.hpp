@@ -70,6 +70,14 @@ public:
     /// removes world.pid.
     void Stop();
 
+    /// Takes account `name`'s broker down if it still runs (SIGTERM, or SIGKILL when `hard`)
+    /// and starts it again with the same configuration; its registry is on disk, so the
+    /// account's state is kept. Returns when its listener and control plane accept
+    /// connections again. Errors: kNotFound (no such account), kUnavailable (did not start).
+    sim::Status RestartBroker(const std::string& name, bool hard);
+    /// True while account `name`'s broker process runs (false once it exited or was killed).
+    bool BrokerRunning(const std::string& name);
+
 private:
     struct Impl;
     explicit RunningWorld(std::unique_ptr<Impl> impl);

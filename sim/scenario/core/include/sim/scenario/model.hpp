@@ -131,6 +131,13 @@ struct PowerStep {
     std::string module;
 };
 struct SleepStep {};
+/// `fault: KIND` (elsim only): a server-side fault of one account (sim/broker/README.md
+/// "Faults"; the kinds are sim::faults::KindNames()).
+struct FaultStep {
+    std::string account;
+    std::string client;  ///< An actor, or a literal MQTT client id (may hold ${...}); empty: any.
+    nlohmann::json rule;  ///< The wire form (sim/control_plane/faults.hpp) without "client".
+};
 
 struct Step;
 struct ExpectNotStep {
@@ -145,7 +152,7 @@ struct Step {
     int line = 0;
     Duration within{0};  ///< The timeout / window; the parser fills each kind's default.
     std::variant<AtStep, EventStep, ClaimStep, CallStep, AssertStep, ClientStep, MessageStep,
-                 PowerStep, SleepStep, ExpectNotStep, ParallelStep>
+                 PowerStep, SleepStep, ExpectNotStep, ParallelStep, FaultStep>
         body;
 };
 
