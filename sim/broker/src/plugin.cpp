@@ -305,10 +305,9 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
             input.server_name = Safe(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
         }
 
-        const auto connection_faults = plugin.faults->With([&](sim::faults::FaultTable& t) {
-            return t.OnConnect(input.client_id, FaultNow());
-        });
-        if (connection_faults.drop) {
+        if (plugin.faults->With([&](sim::faults::FaultTable& t) {
+                return t.TakeDropOnConnect(input.client_id, FaultNow());
+            })) {
             LogFired(plugin);
             mosquitto_log_printf(MOSQ_LOG_NOTICE,
                                  "elsim[%s]: fault drop action=connect client_id=%s",
@@ -328,7 +327,9 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
             if (ssl != nullptr && plugin.tap.tag != nullptr) {
                 plugin.tap.tag(ssl, input.client_id.c_str());
             }
-            HoldConnection(plugin, ssl, connection_faults);
+            HoldConnection(plugin, ssl, plugin.faults->With([&](sim::faults::FaultTable& t) {
+                return t.OnConnect(input.client_id, FaultNow());
+            }));
             LogFired(plugin);
             if (plugin.explain) {
                 LogKeepAlive(plugin, ssl, input.protocol_version, input.client_id);

@@ -390,10 +390,6 @@ ConnectionFaults FaultTable::OnConnect(std::string_view client_id, Millis now) {
         }
         bool applies = true;
         switch (rule.kind) {
-            case Kind::kDrop:
-                applies = rule.on == Trigger::kConnect;
-                out.drop = out.drop || applies;
-                break;
             case Kind::kWithholdConnack:
                 out.withhold_connack = true;
                 break;
@@ -436,16 +432,24 @@ std::optional<Kind> FaultTable::TakeCrash(std::string_view client_id, bool auto_
     return std::nullopt;
 }
 
-bool FaultTable::TakeDropOnPublish(std::string_view client_id, Millis now) {
+bool FaultTable::TakeDrop(Trigger trigger, std::string_view client_id, Millis now) {
     for (auto& entry : entries_) {
         const Rule& rule = entry.rule;
-        if (rule.kind == Kind::kDrop && rule.on == Trigger::kPublish && InForce(entry, now) &&
+        if (rule.kind == Kind::kDrop && rule.on == trigger && InForce(entry, now) &&
             Matches(rule, client_id)) {
             Use(entry);
             return true;
         }
     }
     return false;
+}
+
+bool FaultTable::TakeDropOnConnect(std::string_view client_id, Millis now) {
+    return TakeDrop(Trigger::kConnect, client_id, now);
+}
+
+bool FaultTable::TakeDropOnPublish(std::string_view client_id, Millis now) {
+    return TakeDrop(Trigger::kPublish, client_id, now);
 }
 
 std::optional<ApiErrorType> FaultTable::TakeApiError(std::string_view operation, Millis now) {

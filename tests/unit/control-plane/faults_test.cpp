@@ -132,7 +132,6 @@ TEST(FaultTable, ScopesByClientCountAndWindow) {
         const auto faults = table.OnConnect(call.client, milliseconds{call.at_ms});
         EXPECT_EQ(faults.withhold_connack, call.withheld);
         EXPECT_EQ(faults.connack_delay.count(), call.connack_delay_ms);
-        EXPECT_FALSE(faults.drop);
     }
     EXPECT_EQ(table.TakeFired().size(), 7U);  // 5 delays + 2 withholds
     EXPECT_TRUE(table.TakeFired().empty());
@@ -196,11 +195,12 @@ TEST(FaultTable, TriggersFireOnceAtTheirPoint) {
     EXPECT_TRUE(table.TakeTlsRefusal(milliseconds{7}));
     EXPECT_FALSE(table.TakeTlsRefusal(milliseconds{8}));
 
+    EXPECT_FALSE(table.TakeDropOnConnect("d2", milliseconds{50}));
+    EXPECT_TRUE(table.TakeDropOnConnect("d1", milliseconds{50}));
+    EXPECT_FALSE(table.TakeDropOnConnect("d1", milliseconds{51}));
     auto connect = table.OnConnect("d1", milliseconds{50});
-    EXPECT_TRUE(connect.drop);
     EXPECT_EQ(connect.blackhole.count(), 50);  // what is left of the window
     connect = table.OnConnect("d1", milliseconds{150});
-    EXPECT_FALSE(connect.drop);
     EXPECT_EQ(connect.blackhole.count(), 0);
 
     table.Add(Parsed(R"({"kind":"withhold-connack"})"), milliseconds{200});

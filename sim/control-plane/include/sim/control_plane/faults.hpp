@@ -84,9 +84,8 @@ nlohmann::json ToJson(const Rule& rule);
 /// One line for logs and the timeline: "delay-puback by 2000ms client=m1 count=1".
 std::string Describe(const Rule& rule);
 
-/// What applies to one new connection, decided at its CONNECT.
+/// What applies to one new connection the account accepted, decided at its CONNECT.
 struct ConnectionFaults {
-    bool drop = false;             ///< Close it without CONNACK.
     bool withhold_connack = false;
     Millis connack_delay{0};
     Millis puback_delay{0};
@@ -116,7 +115,11 @@ public:
 
     /// A TLS handshake is starting: true when a refuse-tls rule takes it (uses one count).
     bool TakeTlsRefusal(Millis now);
-    /// An accepted CONNECT by `client_id`, before its CONNACK: what applies to the connection.
+    /// A CONNECT by `client_id`, before the account sees it: true when a drop-on-connect rule
+    /// takes it.
+    bool TakeDropOnConnect(std::string_view client_id, Millis now);
+    /// A CONNECT by `client_id` the account accepted, before its CONNACK: what applies to the
+    /// connection (a refused or auto-registration connect uses none of them).
     ConnectionFaults OnConnect(std::string_view client_id, Millis now);
     /// A restart or kill triggered by this CONNECT (kConnect, or kAutoRegistration when
     /// `auto_registered`), or nullopt.
@@ -140,6 +143,7 @@ private:
         bool announced = false;
     };
     bool InForce(const Entry& entry, Millis now) const;
+    bool TakeDrop(Trigger trigger, std::string_view client_id, Millis now);
     static bool Matches(const Rule& rule, std::string_view client_id);
     void Use(Entry& entry);
     void Prune(Millis now);
