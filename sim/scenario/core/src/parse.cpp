@@ -1201,6 +1201,10 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
                 ++index;
                 auto scratch = saved;
                 if (auto inner = ParseStep(child, number + "." + std::to_string(index), scratch)) {
+                    if (std::holds_alternative<FaultStep>(inner->body)) {
+                        // A restarted broker belongs to the thread that started it.
+                        Report(child, "a fault step runs on its own, not inside parallel");
+                    }
                     parallel.steps.push_back(std::move(*inner));
                 }
                 after.insert(scratch.begin(), scratch.end());
