@@ -326,6 +326,7 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
         }
         server_options.port = port;
         server_options.threads = 4;
+        server_options.faults = host->faults_;
         BlockSignals block;
         auto server = cp::ControlPlaneServer::Start(server_options, {host->hosted_},
                                                     std::move(*issuer), host->random_);

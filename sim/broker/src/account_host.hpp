@@ -82,6 +82,8 @@ public:
     AccountHost& operator=(const AccountHost&) = delete;
 
     AccountView& view() { return *view_; }
+    /// The account's server-side faults, filled through its control plane (/_elsim/faults).
+    std::shared_ptr<sim::faults::FaultBoard> faults() const { return faults_; }
     bool staging() const { return options_.staging; }
     std::string ControlPlaneUrl() const;
 
@@ -130,6 +132,7 @@ private:
     std::shared_ptr<const sim::Clock> clock_;
     std::shared_ptr<sim::Random> random_;
     std::shared_ptr<sim::controlplane::HostedAccount> hosted_;
+    std::shared_ptr<sim::faults::FaultBoard> faults_ = std::make_shared<sim::faults::FaultBoard>();
     std::unique_ptr<sim::controlplane::ControlPlaneServer> server_;
     std::unique_ptr<RegistryAccountView> view_;
     std::shared_ptr<sim::controlplane::PkiCertificateIssuer> issuer_;

@@ -26,6 +26,11 @@
 // what mosquitto does not expose: the client's SSL object (hence its SNI), the CONNECT
 // keep-alive it clamped and the filter count of each SUBSCRIBE. Found with dlsym at init;
 // without it the plugin works and those three rules are not enforced.
+//
+// Faults (sim/broker/README.md "Faults"; elsim only): the account's FaultBoard is filled
+// through its control plane (/_elsim/faults). The plugin asks it at each TLS accept (through
+// the tap's hook), CONNECT, PUBLISH and TICK, and applies what fires: closes connections,
+// raises SIGTERM/SIGKILL on its own broker, and tells the tap which packets to hold.
 
 #include <array>
 #include <chrono>
@@ -33,6 +38,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <csignal>
 #include <random>
 #include <string>
 
@@ -49,6 +55,7 @@ extern "C" {
 
 #include "sim/broker/broker_core.hpp"
 #include "sim/broker/tap/tls_tap.h"
+#include "sim/control_plane/faults.hpp"
 #include "sim/core/hex.hpp"
 
 #if SIM_BROKER_HOSTS_ACCOUNT
@@ -69,6 +76,11 @@ struct TapApi {
     elsim_tap_take_last_ssl_fn take_last_ssl = nullptr;
     elsim_tap_last_subscribe_filters_fn last_subscribe_filters = nullptr;
     elsim_tap_keepalive_fn keepalive = nullptr;
+    elsim_tap_set_accept_hook_fn set_accept_hook = nullptr;
+    elsim_tap_tag_fn tag = nullptr;
+    elsim_tap_hold_fn hold = nullptr;
+    elsim_tap_hold_client_fn hold_client = nullptr;
+    elsim_tap_flush_fn flush = nullptr;
 
     bool Present() const { return take_last_ssl != nullptr; }
 
@@ -83,7 +95,16 @@ struct TapApi {
             dlsym(RTLD_DEFAULT, "elsim_tap_last_subscribe_filters"));
         api.keepalive =
             reinterpret_cast<elsim_tap_keepalive_fn>(dlsym(RTLD_DEFAULT, "elsim_tap_keepalive"));
-        if (api.last_subscribe_filters != nullptr && api.keepalive != nullptr) {
+        api.set_accept_hook = reinterpret_cast<elsim_tap_set_accept_hook_fn>(
+            dlsym(RTLD_DEFAULT, "elsim_tap_set_accept_hook"));
+        api.tag = reinterpret_cast<elsim_tap_tag_fn>(dlsym(RTLD_DEFAULT, "elsim_tap_tag"));
+        api.hold = reinterpret_cast<elsim_tap_hold_fn>(dlsym(RTLD_DEFAULT, "elsim_tap_hold"));
+        api.hold_client = reinterpret_cast<elsim_tap_hold_client_fn>(
+            dlsym(RTLD_DEFAULT, "elsim_tap_hold_client"));
+        api.flush = reinterpret_cast<elsim_tap_flush_fn>(dlsym(RTLD_DEFAULT, "elsim_tap_flush"));
+        if (api.last_subscribe_filters != nullptr && api.keepalive != nullptr &&
+            api.set_accept_hook != nullptr && api.tag != nullptr && api.hold != nullptr &&
+            api.hold_client != nullptr && api.flush != nullptr) {
             api.take_last_ssl = reinterpret_cast<elsim_tap_take_last_ssl_fn>(
                 dlsym(RTLD_DEFAULT, "elsim_tap_take_last_ssl"));
         }
@@ -103,9 +124,79 @@ struct Plugin {
     std::unique_ptr<AccountView> view;
     std::unique_ptr<BrokerCore> core;
     std::mutex mutex;  // the core is driven by the broker thread; the lock guards future users
+    /// The account's faults (the host's, reachable through its control plane; else its own).
+    std::shared_ptr<sim::faults::FaultBoard> faults = std::make_shared<sim::faults::FaultBoard>();
 };
 
 sim::TimePoint Now() { return std::chrono::system_clock::now(); }
+
+// Fault windows are a network condition, not an AWS rule: the monotonic clock (the control
+// plane measures them the same way).
+sim::faults::Millis FaultNow() {
+    return std::chrono::duration_cast<sim::faults::Millis>(
+        std::chrono::steady_clock::now().time_since_epoch());
+}
+
+constexpr unsigned kConnackBit = 1U << 2;
+constexpr unsigned kPublishBit = 1U << 3;
+constexpr unsigned kPubackBit = 1U << 4;
+constexpr unsigned kEveryPacket = 0xFFFFU;
+
+// Logs every fault that fired since the last call (the runner copies "elsim" lines into the
+// scenario's timeline).
+void LogFired(const Plugin& plugin) {
+    const auto fired = plugin.faults->With([](sim::faults::FaultTable& t) { return t.TakeFired(); });
+    for (const auto& line : fired) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "elsim[%s]: fault fired %s",
+                             plugin.account_name.c_str(), line.c_str());
+    }
+}
+
+// The broker takes itself down: SIGTERM (mosquitto stops cleanly, the account's state is
+// saved) or SIGKILL (nothing runs after it).
+void Crash(const Plugin& plugin, sim::faults::Kind kind) {
+    LogFired(plugin);
+    const bool kill = kind == sim::faults::Kind::kKill;
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "elsim[%s]: fault %s: broker going down",
+                         plugin.account_name.c_str(), kill ? "kill (SIGKILL)" : "restart (SIGTERM)");
+    std::raise(kill ? SIGKILL : SIGTERM);
+}
+
+// The tap's accept hook: does a refuse-tls fault take this handshake?
+int RefuseHandshake(void* context) noexcept {
+    try {
+        auto& plugin = *static_cast<Plugin*>(context);
+        const bool refuse = plugin.faults->With(
+            [](sim::faults::FaultTable& t) { return t.TakeTlsRefusal(FaultNow()); });
+        if (refuse) {
+            LogFired(plugin);
+        }
+        return refuse ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+// Connection faults for an accepted CONNECT on `ssl`, handed to the tap.
+void HoldConnection(const Plugin& plugin, SSL* ssl, const sim::faults::ConnectionFaults& faults) {
+    if (ssl == nullptr || plugin.tap.hold == nullptr) {
+        return;
+    }
+    if (faults.withhold_connack) {
+        plugin.tap.hold(ssl, kConnackBit, -1, -1, 0);
+    } else if (faults.connack_delay.count() > 0) {
+        plugin.tap.hold(ssl, kConnackBit, static_cast<int>(faults.connack_delay.count()), -1, 0);
+    }
+    if (faults.puback_delay.count() > 0) {
+        plugin.tap.hold(ssl, kPubackBit, static_cast<int>(faults.puback_delay.count()), -1, 0);
+    }
+    if (faults.publish_delay.count() > 0) {
+        plugin.tap.hold(ssl, kPublishBit, static_cast<int>(faults.publish_delay.count()), -1, 0);
+    }
+    if (faults.blackhole.count() > 0) {
+        plugin.tap.hold(ssl, kEveryPacket, -1, faults.blackhole.count(), 1);
+    }
+}
 
 void Publish(const std::vector<EventMessage>& messages) {
     for (const auto& message : messages) {
@@ -153,6 +244,17 @@ bool ReadPeerCertificate(const TapApi& tap, mosquitto* client, PeerCertificate& 
 }
 
 const char* Safe(const char* text) { return text != nullptr ? text : ""; }
+
+// The SSL object of `client` (through the tap), or nullptr.
+SSL* ClientSsl(const TapApi& tap, mosquitto* client) {
+    if (!tap.Present()) {
+        return nullptr;
+    }
+    tap.take_last_ssl();
+    std::unique_ptr<X509, X509Deleter> cert(
+        static_cast<X509*>(mosquitto_client_certificate(client)));
+    return tap.take_last_ssl();
+}
 
 // Filters in the SUBSCRIBE being checked (the tap has read the whole packet: mosquitto checks
 // ACLs after reading it). 0 when unknown. Asked per SUBSCRIBE filter rather than cached per
@@ -206,10 +308,32 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
             input.server_name = Safe(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
         }
 
+        if (plugin.faults->With([&](sim::faults::FaultTable& t) {
+                return t.TakeDropOnConnect(input.client_id, FaultNow());
+            })) {
+            LogFired(plugin);
+            mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                                 "elsim[%s]: fault drop action=connect client_id=%s",
+                                 plugin.account_name.c_str(), input.client_id.c_str());
+            return MOSQ_ERR_UNKNOWN;  // closed without CONNACK
+        }
+
         std::lock_guard lock(plugin.mutex);
         const ConnectResult result = plugin.core->OnConnect(input, Now());
         Publish(plugin.core->TakeEffects(false).publishes);
+        if (const auto crash = plugin.faults->With([&](sim::faults::FaultTable& t) {
+                return t.TakeCrash(input.client_id, result.auto_registered, FaultNow());
+            })) {
+            Crash(plugin, *crash);
+        }
         if (result.action == ConnectAction::kAccept) {
+            if (ssl != nullptr && plugin.tap.tag != nullptr) {
+                plugin.tap.tag(ssl, input.client_id.c_str());
+            }
+            HoldConnection(plugin, ssl, plugin.faults->With([&](sim::faults::FaultTable& t) {
+                return t.OnConnect(input.client_id, FaultNow());
+            }));
+            LogFired(plugin);
             if (plugin.explain) {
                 LogKeepAlive(plugin, ssl, input.protocol_version, input.client_id);
             }
@@ -266,6 +390,20 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
                 break;
             case MOSQ_ACL_WRITE:
                 action = "publish";
+                if (plugin.faults->With([&](sim::faults::FaultTable& t) {
+                        return t.TakeDropOnPublish(client_id, FaultNow());
+                    })) {
+                    // Nothing of this publish is processed or answered; the connection is
+                    // closed at the next TICK.
+                    LogFired(plugin);
+                    if (SSL* ssl = ClientSsl(plugin.tap, event.client);
+                        ssl != nullptr && plugin.tap.hold != nullptr) {
+                        plugin.tap.hold(ssl, kEveryPacket, -1, -1, 1);
+                    }
+                    plugin.core->Kick(client_id, DisconnectReason::kServerInitiatedDisconnect);
+                    result = {false, "fault: drop on publish", true};
+                    break;
+                }
                 result = plugin.core->OnPublish(client_id, topic, event.qos, event.retain);
 #if SIM_BROKER_HOSTS_ACCOUNT
                 if (result.allowed && plugin.host) {
@@ -316,10 +454,53 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
 #if SIM_BROKER_HOSTS_ACCOUNT
 void PublishFleetReply(const Plugin& plugin, const FleetAnswer& answer);
 #endif
+// Faults added since the last TICK that act at once or on open connections.
+void ApplyNewFaults(Plugin& plugin) {
+    using sim::faults::Kind;
+    const auto standing =
+        plugin.faults->With([](sim::faults::FaultTable& t) { return t.TakeNew(FaultNow()); });
+    LogFired(plugin);
+    for (const auto& fault : standing) {
+        const auto& rule = fault.rule;
+        const char* client = rule.client_id.empty() ? nullptr : rule.client_id.c_str();
+        switch (rule.kind) {
+            case Kind::kDrop:
+                // NULL kicks every client.
+                mosquitto_kick_client_by_clientid(client, false);
+                break;
+            case Kind::kRestart:
+            case Kind::kKill:
+                Crash(plugin, rule.kind);
+                break;
+            case Kind::kDelayPuback:
+            case Kind::kDelayPublish:
+            case Kind::kBlackhole:
+                // Open connections too, for a fault with a window (one with a count applies
+                // to the next connections only).
+                if (rule.window.count() > 0 && plugin.tap.hold_client != nullptr) {
+                    const unsigned mask = rule.kind == Kind::kDelayPuback    ? kPubackBit
+                                          : rule.kind == Kind::kDelayPublish ? kPublishBit
+                                                                             : kEveryPacket;
+                    const int delay = rule.kind == Kind::kBlackhole
+                                          ? -1
+                                          : static_cast<int>(rule.delay.count());
+                    plugin.tap.hold_client(client, mask, delay, rule.window.count(),
+                                           rule.kind == Kind::kBlackhole ? 1 : 0);
+                }
+                break;
+            default:
+                break;
+        }
+    }
+}
 
 int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
     try {
         auto& plugin = *static_cast<Plugin*>(user_data);
+        if (plugin.tap.flush != nullptr) {
+            plugin.tap.flush();
+        }
+        ApplyNewFaults(plugin);
         BrokerEffects effects;
         {
             // Released before kicking: a kick runs our DISCONNECT callback synchronously,
@@ -568,6 +749,7 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 return MOSQ_ERR_INVAL;
             }
             plugin->host = std::move(*host);
+            plugin->faults = plugin->host->faults();
             mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: account %s control plane %s",
                                  plugin->account_name.c_str(), host_options.account_id.c_str(),
                                  plugin->host->ControlPlaneUrl().c_str());
@@ -595,6 +777,9 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 return rc;
             }
         }
+        if (plugin->tap.Present()) {
+            plugin->tap.set_accept_hook(&RefuseHandshake, plugin.get());
+        }
         mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: plugin ready mode=%s tls_tap=%s",
                              plugin->account_name.c_str(), plugin->explain ? "explain" : "strict",
                              plugin->tap.Present() ? "yes" : "no");
@@ -616,6 +801,9 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* userdata, mosquitto_opt* /*
         return MOSQ_ERR_SUCCESS;
     }
     try {
+        if (plugin->tap.Present()) {
+            plugin->tap.set_accept_hook(nullptr, nullptr);
+        }
         for (const int event : kEvents) {
             mosquitto_callback_unregister(plugin->id, event, CallbackFor(event), nullptr);
         }

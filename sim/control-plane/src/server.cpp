@@ -55,6 +55,41 @@ HttpResponse Refuse(int status, std::string_view type, std::string message) {
     return response;
 }
 
+// Fault windows are a network condition, not an AWS rule: measured on the monotonic clock.
+faults::Millis FaultNow() {
+    return std::chrono::duration_cast<faults::Millis>(
+        std::chrono::steady_clock::now().time_since_epoch());
+}
+
+// /_elsim/faults: elsim's own path, not an AWS API (ServerOptions::faults).
+HttpResponse ServeFaults(faults::FaultBoard& board, const HttpRequest& request) {
+    HttpResponse response;
+    response.status = 200;
+    if (request.raw_path != "/_elsim/faults") {
+        return Refuse(404, "ResourceNotFoundException", "no elsim path " + request.raw_path);
+    }
+    if (request.method == "GET") {
+        const auto list = board.With([](faults::FaultTable& t) { return t.List(FaultNow()); });
+        response.body = nlohmann::json{{"faults", list}}.dump();
+    } else if (request.method == "DELETE") {
+        board.With([](faults::FaultTable& t) { t.Clear(); });
+        response.body = "{}";
+    } else if (request.method == "POST") {
+        const auto body = nlohmann::json::parse(request.body, nullptr, false);
+        auto rule = faults::RuleFromJson(body);
+        if (!rule) {
+            return Refuse(400, "InvalidRequestException", "fault: " + rule.error().message);
+        }
+        const std::string description = faults::Describe(*rule);
+        const std::string id = board.With(
+            [&](faults::FaultTable& t) { return t.Add(std::move(*rule), FaultNow()); });
+        response.body = nlohmann::json{{"faultId", id}, {"fault", description}}.dump();
+    } else {
+        return Refuse(405, "MethodNotAllowedException", request.method + " /_elsim/faults");
+    }
+    return response;
+}
+
 bool IsAccountId(std::string_view text) {
     return text.size() == 12 &&
            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -355,6 +390,10 @@ HttpResponse ControlPlaneServer::Dispatch(const HttpRequest& request) {
         return response;
     };
 
+    if (impl.options.faults && request.raw_path.rfind("/_elsim/", 0) == 0) {
+        return finish(ServeFaults(*impl.options.faults, request));
+    }
+
     // 1. Which account: the access key id (see the header comment for the mapping).
     std::shared_ptr<HostedAccount> account = impl.accounts.front();
     std::optional<Authorization> authorization;
@@ -399,6 +438,16 @@ HttpResponse ControlPlaneServer::Dispatch(const HttpRequest& request) {
         impl.log->debug("refused method={} path={} error={}", request.method, request.raw_path,
                         parsed.error().type);
         return finish(ErrorResponse(parsed.error()));
+    }
+    if (impl.options.faults) {
+        const auto error = impl.options.faults->With([&](faults::FaultTable& t) {
+            return t.TakeApiError(parsed->operation, FaultNow());
+        });
+        if (error) {
+            impl.log->info("fault api-error op={} error={}", parsed->operation, error->type);
+            return finish(Refuse(error->status, error->type,
+                                 "injected by an elsim api-error fault"));
+        }
     }
     HttpResponse response = account->Serve(*parsed, *impl.issuer);
     impl.log->debug("request op={} account={} status={}", parsed->operation,

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -223,6 +224,8 @@ private:
     StepOutcome Run(const ExpectNotStep& step, Duration within);
     StepOutcome Run(const ParallelStep& step, Duration within);
     StepOutcome Run(const ProvisionStep& step, Duration within);
+    StepOutcome Run(const FaultStep& step, Duration within);
+    void ReviveBrokers();
 
     // ---- Helpers ----
     const world::AccountState* Account(const std::string& name) const;
@@ -266,6 +269,8 @@ private:
     std::map<std::string, FleetDeviceRuntime> fleet_devices_;
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> handlers_;
+    // Accounts with an armed restart/kill fault -> "broker going down" lines seen in its log.
+    std::map<std::string, std::size_t> armed_crashes_;
 };
 
 // ---- Play ---------------------------------------------------------------------------------------
@@ -318,6 +323,7 @@ ScenarioResult Session::Play() {
                 if (options_.on_step) {
                     options_.on_step(step.name);
                 }
+                ReviveBrokers();
                 if (auto r = RunStep(step); !r) {
                     result.outcome = Outcome::kFail;
                     result.failure = StepFailure{step.name, step.line, r.error()};
@@ -1699,6 +1705,125 @@ StepOutcome Session::Run(const ParallelStep& step, Duration /*within*/) {
 ScenarioResult PlayScenario(const Scenario& scenario, const SessionOptions& options) {
     Session session(scenario, options);
     return session.Play();
+}
+
+}  // namespace sim::scenario
+
+// ---- Faults ---------------------------------------------------------------------------------------
+
+namespace sim::scenario {
+namespace {
+
+// How many times the plugin said it takes its broker down (a restart or kill fault fired).
+std::size_t CrashesLogged(const std::string& log_file) {
+    std::ifstream in(log_file, std::ios::binary);
+    std::size_t count = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.find("broker going down") != std::string::npos) {
+            ++count;
+        }
+    }
+    return count;
+}
+
+}  // namespace
+
+StepOutcome Session::Run(const FaultStep& fault, Duration /*within*/) {
+    const auto* account = Account(fault.account);
+    if (account == nullptr || !world_) {
+        return Fail("no account " + fault.account);
+    }
+    json rule = fault.rule;
+    if (!fault.client.empty()) {
+        // An actor's MQTT client id, or the text as written.
+        std::string client_id;
+        if (modules_.count(fault.client) != 0) {
+            client_id = CertificateOf(fault.client)->common_name;  // a module connects as its ThingName
+        } else if (auto thing = claim_things_.find(fault.client); thing != claim_things_.end()) {
+            client_id = thing->second.thing.uuid;
+        } else if (auto client = mqtt_clients_.find(fault.client); client != mqtt_clients_.end()) {
+            client_id = client->second->ClientId();
+        } else {
+            auto text = Text(fault.client);
+            if (!text) {
+                return Fail(text.error());
+            }
+            client_id = *text;
+        }
+        rule["client"] = client_id;
+    }
+    const std::string kind = rule.value("kind", "");
+    const bool crash = kind == "restart" || kind == "kill";
+    if (crash && rule.value("on", "now") == "now") {
+        // The runner owns the brokers: it takes this one down and starts it again.
+        recorder_.Add(fault.account, EntryKind::kNote,
+                      "fault " + kind + ": broker " +
+                          (kind == "kill" ? "killed (SIGKILL)" : "stopped (SIGTERM)"));
+        {
+            std::lock_guard<std::mutex> lock(clients_mutex_);
+            clients_.erase(fault.account);
+        }
+        if (kind == "kill") {
+            if (auto killed = world_->KillBroker(fault.account, SIGKILL);
+                !killed && killed.error().code != sim::ErrorCode::kFailedPrecondition) {
+                return Fail("broker of " + fault.account + " not killed: " +
+                            killed.error().message);
+            }
+        }
+        // A running broker is stopped with SIGTERM first; its state is on disk.
+        if (auto s = world_->RestartBroker(fault.account); !s) {
+            return Fail("broker of " + fault.account + " did not start again: " + s.error().message);
+        }
+        recorder_.Add(fault.account, EntryKind::kNote, "broker up again, state kept");
+        return {};
+    }
+    auto* client = Client(fault.account);
+    if (client == nullptr) {
+        return Fail("no control plane for " + fault.account);
+    }
+    auto reply = client->Call("POST", "/_elsim/faults", {}, rule);
+    if (!reply) {
+        return Fail("the account refused the fault: " + reply.error().message);
+    }
+    recorder_.Add(fault.account, EntryKind::kNote,
+                  "fault armed " + reply->value("faultId", std::string()) + ": " +
+                      reply->value("fault", std::string()));
+    if (crash && armed_crashes_.count(fault.account) == 0) {
+        armed_crashes_[fault.account] = CrashesLogged(account->log_file);
+    }
+    return {};
+}
+
+// A broker that a restart or kill fault took down is started again before the next step (the
+// world's supervisor brings it back); its state is on disk.
+void Session::ReviveBrokers() {
+    for (auto it = armed_crashes_.begin(); it != armed_crashes_.end();) {
+        const auto* account = Account(it->first);
+        if (account == nullptr || !world_ || CrashesLogged(account->log_file) <= it->second) {
+            ++it;
+            continue;
+        }
+        const auto deadline = SteadyClock::now() + 15s;
+        const auto running = [&] {
+            const auto pid = world_->BrokerPid(it->first);
+            return pid && *pid > 0;
+        };
+        while (running() && SteadyClock::now() < deadline) {
+            std::this_thread::sleep_for(20ms);
+        }
+        {
+            std::lock_guard<std::mutex> lock(clients_mutex_);
+            clients_.erase(it->first);
+        }
+        if (auto s = world_->RestartBroker(it->first); !s) {
+            recorder_.Add(it->first, EntryKind::kNote, "broker did not start again: " + s.error().message);
+        } else {
+            recorder_.Add(it->first, EntryKind::kNote,
+                          "broker went down (fault); started again, state kept");
+        }
+        it = armed_crashes_.erase(it);
+    }
 }
 
 }  // namespace sim::scenario

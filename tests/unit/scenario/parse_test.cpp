@@ -247,6 +247,24 @@ TEST(ParseScenarioTest, ClaimThroughAnotherStagingAndRepeatedPublishes) {
     EXPECT_EQ(std::get<ClientStep>(parsed->steps[1].body).repeat, 40);
 }
 
+TEST(ParseScenarioTest, ParsesFaultSteps) {
+    const auto parsed = Parse(std::string(kHead) +
+                              "  - {fault: drop, account: staging, client: portal, when: publish}\n"
+                              "  - {fault: delay-puback, account: oem-a, by: 2s, for: 30s}\n"
+                              "  - {fault: api-error, account: oem-a, op: CreateThing, "
+                              "error: ThrottlingException, count: 2}\n");
+    ASSERT_TRUE(parsed) << ::testing::PrintToString(parsed.error());
+    const auto& drop = std::get<FaultStep>(parsed->steps[0].body);
+    EXPECT_EQ(drop.account, "staging");
+    EXPECT_EQ(drop.client, "portal");
+    EXPECT_EQ(drop.rule, nlohmann::json::parse(R"({"kind":"drop","on":"publish"})"));
+    EXPECT_EQ(std::get<FaultStep>(parsed->steps[1].body).rule,
+              nlohmann::json::parse(R"({"kind":"delay-puback","delayMs":2000,"windowMs":30000})"));
+    EXPECT_EQ(std::get<FaultStep>(parsed->steps[2].body).rule,
+              nlohmann::json::parse(R"({"kind":"api-error","operation":"CreateThing",
+                                        "error":"ThrottlingException","count":2})"));
+}
+
 TEST(ParseScenarioTest, AcceptsAnInlineWorld) {
     const auto parsed = Parse(R"(description: d
 world:
@@ -392,7 +410,7 @@ INSTANTIATE_TEST_SUITE_P(
                     true,
                     {kF + "11: a step needs one of at, event, claim, call, assert, connect, "
                           "disconnect, subscribe, publish, message, start, stop, restart, "
-                          "expect-not, parallel, sleep, provision"}},
+                          "expect-not, parallel, sleep, provision, fault"}},
         InvalidCase{
             "UnknownActor", "  - {at: m9, send: AT}\n", true, {kF + "11: unknown actor 'm9'"}},
         InvalidCase{"WrongActorKind",
@@ -493,7 +511,35 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"ExpectNotOfAWrongKind",
                     "  - {expect-not: {sleep: 1s}, for: 1s}\n",
                     true,
-                    {kF + "11: expect-not takes an at, event, message, assert or claim step"}}),
+                    {kF + "11: expect-not takes an at, event, message, assert or claim step"}},
+        InvalidCase{"FaultSteps",
+                    "  - {fault: drop}\n"
+                    "  - {fault: explode, account: oem-a}\n"
+                    "  - {fault: delay-puback, account: oem-a}\n"
+                    "  - {fault: refuse-tls, account: oem-a, client: m1}\n"
+                    "  - {fault: withhold-connack, account: oem-z}\n"
+                    "  - {fault: kill, account: oem-a, when: publish}\n"
+                    "  - {fault: api-error, account: oem-a, op: listThings, error: SlowDown}\n"
+                    "  - {fault: blackhole, account: oem-a, by: 1s}\n"
+                    "  - {fault: drop, account: oem-a, colour: red}\n"
+                    "  - parallel:\n"
+                    "      - {fault: restart, account: oem-a}\n",
+                    true,
+                    {kF + "11: a step of kind 'fault' needs 'account'",
+                     kF + "12: fault: kind: 'explode' is not a fault kind",
+                     kF + "13: fault: by: a delay-puback fault needs the delay",
+                     kF + "14: fault: client: a refuse-tls fault acts before the client id is "
+                          "known; scope it with count or window",
+                     kF + "15: unknown account 'oem-z'",
+                     kF + "16: fault: when: a kill fault fires now, at connect or at "
+                          "auto-registration",
+                     kF + "17: op: 'listThings' is not an AWS IoT operation name",
+                     kF + "17: fault: error: 'SlowDown' is not ThrottlingException, "
+                          "InternalFailureException or ServiceUnavailableException",
+                     kF + "18: fault: by: only delay-connack, delay-puback and delay-publish "
+                          "take a delay",
+                     kF + "19: unknown key 'colour' in a step of kind 'fault'",
+                     kF + "21: a fault step runs on its own, not inside parallel"}}),
     [](const auto& test_info) { return test_info.param.name; });
 
 TEST(ParseDurationTest, Table) {

@@ -115,6 +115,7 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
             result.reason = identity.reason.empty() ? "certificate refused" : identity.reason;
             return result;
         case Identification::Verdict::kCloseAfterRegistration:
+            result.auto_registered = true;
             result.reason =
                 identity.reason.empty() ? "certificate auto-registered" : identity.reason;
             return result;

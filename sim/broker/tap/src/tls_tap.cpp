@@ -6,17 +6,27 @@
 // mosquitto 2.0.11 gives plugins no packet hook, no way to set the keep-alive and no SNI
 // (reference/deps.md §2), and AWS IoT applies all three (aws-iot-core.md §5, §8).
 //
-// Per-connection state is an MqttFramer in the SSL object's ex_data (index allocated once,
-// freed by OpenSSL with the SSL): no global map, no lock. mosquitto reads every connection on
-// its main thread; "the SSL last asked" is thread_local.
+// Per-connection state (an MqttFramer, and the faults held on it) is in the SSL object's
+// ex_data (index allocated once, freed by OpenSSL with the SSL). mosquitto reads and writes
+// every connection on its main thread; "the SSL last asked" is thread_local. Faults
+// (sim/broker/README.md "Faults") also interpose SSL_accept (refuse a handshake), SSL_write
+// (hold or discard packets) and SSL_get_error (a blackholed read looks like "no data yet").
 
 #include "sim/broker/tap/tls_tap.h"
 
 #include <cstdint>
+#include <deque>
+#include <limits>
+#include <mutex>
 #include <new>
+#include <optional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include <dlfcn.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
@@ -28,44 +38,145 @@ namespace {
 
 using sim::broker::tap::MqttFramer;
 using SslReadFn = int (*)(SSL*, void*, int);
+using SslWriteFn = int (*)(SSL*, const void*, int);
+using SslAcceptFn = int (*)(SSL*);
+using SslGetErrorFn = int (*)(const SSL*, int);
 using SslGetPeerFn = X509* (*)(const SSL*);
 
 thread_local const SSL* last_ssl = nullptr;
+// An SSL_read whose bytes a blackhole discarded returns -1; mosquitto then asks SSL_get_error,
+// which answers SSL_ERROR_WANT_READ for this SSL once.
+thread_local const SSL* discarded_read = nullptr;
 
-void FreeFramer(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
-                void* /*argp*/) noexcept {
-    delete static_cast<MqttFramer*>(ptr);
+// Network faults are a network condition, not an AWS rule: the monotonic clock.
+long long NowMs() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+struct Hold {
+    unsigned mask = 0;
+    int delay_ms = 0;  // < 0: discard
+    long long until_ms = 0;  // LLONG_MAX: for the connection's life
+    bool discard_reads = false;
+};
+
+struct ClientHold {
+    std::string client_id;  // empty: every connection
+    Hold hold;
+};
+
+struct Pending {
+    std::vector<std::uint8_t> bytes;
+    long long due_ms = 0;
+};
+
+// Per-connection state, in the SSL's ex_data.
+struct Conn {
+    MqttFramer framer;
+    std::string client_id;
+    std::vector<Hold> holds;
+    std::deque<Pending> queue;
+    bool accept_seen = false;
+};
+
+struct Globals {
+    std::mutex mutex;
+    elsim_tap_accept_hook hook = nullptr;
+    void* hook_context = nullptr;
+    std::vector<ClientHold> client_holds;
+    std::vector<SSL*> with_queue;  // connections whose queue is not empty
+};
+
+Globals& G() {
+    static Globals* globals = new Globals();  // never destroyed: used until exit
+    return *globals;
+}
+
+void FreeConn(void* parent, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+              void* /*argp*/) noexcept {
+    auto* conn = static_cast<Conn*>(ptr);
+    if (conn != nullptr && !conn->queue.empty()) {
+        std::lock_guard lock(G().mutex);
+        std::erase(G().with_queue, static_cast<SSL*>(parent));
+    }
+    delete conn;
 }
 
 // -1 when OpenSSL could not allocate an index (then nothing is observed).
-int FramerIndex() noexcept {
-    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &FreeFramer);
+int ConnIndex() noexcept {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &FreeConn);
     return index;
 }
 
-MqttFramer* FramerOf(const SSL* ssl) noexcept {
-    const int index = FramerIndex();
-    return index < 0 ? nullptr : static_cast<MqttFramer*>(SSL_get_ex_data(ssl, index));
+Conn* ConnOf(const SSL* ssl) noexcept {
+    const int index = ConnIndex();
+    return index < 0 || ssl == nullptr ? nullptr : static_cast<Conn*>(SSL_get_ex_data(ssl, index));
+}
+
+Conn* MakeConn(SSL* ssl) noexcept {
+    if (Conn* conn = ConnOf(ssl)) {
+        return conn;
+    }
+    const int index = ConnIndex();
+    if (index < 0 || ssl == nullptr) {
+        return nullptr;
+    }
+    auto* conn = new (std::nothrow) Conn();
+    if (conn == nullptr) {
+        return nullptr;
+    }
+    if (SSL_set_ex_data(ssl, index, conn) != 1) {
+        delete conn;
+        return nullptr;
+    }
+    return conn;
+}
+
+const MqttFramer* FramerOf(const SSL* ssl) noexcept {
+    const Conn* conn = ConnOf(ssl);
+    return conn == nullptr ? nullptr : &conn->framer;
 }
 
 void Observe(SSL* ssl, void* buffer, int size) noexcept {
-    const int index = FramerIndex();
-    if (index < 0) {
+    Conn* conn = MakeConn(ssl);
+    if (conn == nullptr) {
         return;
     }
-    auto* framer = static_cast<MqttFramer*>(SSL_get_ex_data(ssl, index));
-    if (framer == nullptr) {
-        framer = new (std::nothrow) MqttFramer();
-        if (framer == nullptr) {
-            return;
-        }
-        if (SSL_set_ex_data(ssl, index, framer) != 1) {
-            delete framer;
-            return;
+    conn->framer.Feed(std::span<std::uint8_t>(static_cast<std::uint8_t*>(buffer),
+                                              static_cast<std::size_t>(size)));
+}
+
+// The hold that applies to a packet of `type` on `conn` now, if any (client holds included).
+std::optional<Hold> HoldFor(const Conn& conn, int type, bool reads, long long now) {
+    auto applies = [&](const Hold& hold) {
+        return now < hold.until_ms &&
+               (reads ? hold.discard_reads : (hold.mask & (1U << type)) != 0);
+    };
+    for (const auto& hold : conn.holds) {
+        if (applies(hold)) {
+            return hold;
         }
     }
-    framer->Feed(std::span<std::uint8_t>(static_cast<std::uint8_t*>(buffer),
-                                         static_cast<std::size_t>(size)));
+    std::lock_guard lock(G().mutex);
+    for (const auto& client : G().client_holds) {
+        if ((client.client_id.empty() || client.client_id == conn.client_id) &&
+            !conn.client_id.empty() && applies(client.hold)) {
+            return client.hold;
+        }
+    }
+    return std::nullopt;
+}
+
+SslWriteFn RealWrite() {
+    static const auto real = reinterpret_cast<SslWriteFn>(dlsym(RTLD_NEXT, "SSL_write"));
+    return real;
+}
+
+SslGetErrorFn RealGetError() {
+    static const auto real = reinterpret_cast<SslGetErrorFn>(dlsym(RTLD_NEXT, "SSL_get_error"));
+    return real;
 }
 
 }  // namespace
@@ -77,9 +188,80 @@ ELSIM_TAP_EXPORT int SSL_read(SSL* ssl, void* buf, int num) {
     }
     const int got = real(ssl, buf, num);
     if (got > 0 && ssl != nullptr && buf != nullptr) {
+        const Conn* conn = ConnOf(ssl);
+        if (conn != nullptr && HoldFor(*conn, 0, true, NowMs())) {
+            discarded_read = ssl;  // a blackhole: the bytes are gone
+            return -1;
+        }
         Observe(ssl, buf, got);
     }
     return got;
+}
+
+ELSIM_TAP_EXPORT int SSL_get_error(const SSL* ssl, int ret) {
+    if (ssl != nullptr && ssl == discarded_read) {
+        discarded_read = nullptr;
+        return SSL_ERROR_WANT_READ;
+    }
+    const auto real = RealGetError();
+    return real == nullptr ? SSL_ERROR_SSL : real(ssl, ret);
+}
+
+ELSIM_TAP_EXPORT int SSL_write(SSL* ssl, const void* buf, int num) {
+    const auto real = RealWrite();
+    if (real == nullptr) {
+        return -1;
+    }
+    Conn* conn = ConnOf(ssl);
+    if (conn == nullptr || buf == nullptr || num <= 0) {
+        return real(ssl, buf, num);
+    }
+    // mosquitto writes one packet (or the rest of one) per call: its first byte names it.
+    const int type = static_cast<const std::uint8_t*>(buf)[0] >> 4;
+    const long long now = NowMs();
+    const auto hold = HoldFor(*conn, type, false, now);
+    if (conn->queue.empty() && !hold) {
+        return real(ssl, buf, num);
+    }
+    if (hold && hold->delay_ms < 0) {
+        return num;  // discarded; mosquitto believes it was sent
+    }
+    Pending pending;
+    const auto* bytes = static_cast<const std::uint8_t*>(buf);
+    pending.bytes.assign(bytes, bytes + num);
+    pending.due_ms = hold ? now + hold->delay_ms : now;
+    if (!conn->queue.empty() && conn->queue.back().due_ms > pending.due_ms) {
+        pending.due_ms = conn->queue.back().due_ms;  // behind what is held already
+    }
+    if (conn->queue.empty()) {
+        std::lock_guard lock(G().mutex);
+        G().with_queue.push_back(ssl);
+    }
+    conn->queue.push_back(std::move(pending));
+    return num;
+}
+
+ELSIM_TAP_EXPORT int SSL_accept(SSL* ssl) {
+    static const auto real = reinterpret_cast<SslAcceptFn>(dlsym(RTLD_NEXT, "SSL_accept"));
+    if (real == nullptr) {
+        return -1;
+    }
+    Conn* conn = MakeConn(ssl);
+    if (conn != nullptr && !conn->accept_seen) {
+        conn->accept_seen = true;
+        elsim_tap_accept_hook hook = nullptr;
+        void* context = nullptr;
+        {
+            std::lock_guard lock(G().mutex);
+            hook = G().hook;
+            context = G().hook_context;
+        }
+        if (hook != nullptr && hook(context) != 0) {
+            // The handshake then fails at once (end of stream), as a refused TLS connection.
+            ::shutdown(SSL_get_fd(ssl), SHUT_RDWR);
+        }
+    }
+    return real(ssl);
 }
 
 ELSIM_TAP_EXPORT X509* SSL_get1_peer_certificate(const SSL* ssl) {
@@ -90,6 +272,87 @@ ELSIM_TAP_EXPORT X509* SSL_get1_peer_certificate(const SSL* ssl) {
     }
     last_ssl = ssl;
     return real(ssl);
+}
+
+ELSIM_TAP_EXPORT void elsim_tap_set_accept_hook(elsim_tap_accept_hook hook, void* context) {
+    std::lock_guard lock(G().mutex);
+    G().hook = hook;
+    G().hook_context = context;
+}
+
+ELSIM_TAP_EXPORT void elsim_tap_tag(SSL* ssl, const char* client_id) {
+    if (Conn* conn = MakeConn(ssl); conn != nullptr && client_id != nullptr) {
+        conn->client_id = client_id;
+    }
+}
+
+namespace {
+Hold MakeHold(unsigned mask, int delay_ms, long long for_ms, int discard_reads, long long now) {
+    Hold hold;
+    hold.mask = mask;
+    hold.delay_ms = delay_ms;
+    hold.until_ms = for_ms < 0 ? std::numeric_limits<long long>::max() : now + for_ms;
+    hold.discard_reads = discard_reads != 0;
+    return hold;
+}
+}  // namespace
+
+ELSIM_TAP_EXPORT int elsim_tap_hold(SSL* ssl, unsigned packet_mask, int delay_ms,
+                                    long long for_ms, int discard_reads) {
+    Conn* conn = MakeConn(ssl);
+    if (conn == nullptr) {
+        return 0;
+    }
+    conn->holds.push_back(MakeHold(packet_mask, delay_ms, for_ms, discard_reads, NowMs()));
+    return 1;
+}
+
+ELSIM_TAP_EXPORT void elsim_tap_hold_client(const char* client_id, unsigned packet_mask,
+                                            int delay_ms, long long for_ms, int discard_reads) {
+    const long long now = NowMs();
+    std::lock_guard lock(G().mutex);
+    std::erase_if(G().client_holds,
+                  [&](const ClientHold& client) { return client.hold.until_ms <= now; });
+    G().client_holds.push_back(
+        {client_id != nullptr ? client_id : "",
+         MakeHold(packet_mask, delay_ms, for_ms > 0 ? for_ms : 0, discard_reads, now)});
+}
+
+ELSIM_TAP_EXPORT void elsim_tap_flush(void) {
+    const auto real = RealWrite();
+    const auto get_error = RealGetError();
+    if (real == nullptr || get_error == nullptr) {
+        return;
+    }
+    std::vector<SSL*> connections;
+    {
+        std::lock_guard lock(G().mutex);
+        connections = G().with_queue;
+    }
+    const long long now = NowMs();
+    for (SSL* ssl : connections) {
+        Conn* conn = ConnOf(ssl);
+        if (conn == nullptr) {
+            continue;
+        }
+        while (!conn->queue.empty() && conn->queue.front().due_ms <= now) {
+            auto& front = conn->queue.front();
+            const int wrote = real(ssl, front.bytes.data(), static_cast<int>(front.bytes.size()));
+            if (wrote > 0) {
+                conn->queue.pop_front();
+                continue;
+            }
+            const int error = get_error(ssl, wrote);
+            if (error != SSL_ERROR_WANT_WRITE && error != SSL_ERROR_WANT_READ) {
+                conn->queue.clear();  // the connection failed: mosquitto will notice on read
+            }
+            break;
+        }
+        if (conn->queue.empty()) {
+            std::lock_guard lock(G().mutex);
+            std::erase(G().with_queue, ssl);
+        }
+    }
 }
 
 ELSIM_TAP_EXPORT int elsim_tap_abi_version(void) { return ELSIM_TAP_ABI_VERSION; }

@@ -162,6 +162,8 @@ struct Session {
     std::uint64_t attempt = 0;
     ResolvedAddress address;
     std::shared_ptr<mqtt::async_client> client;
+    std::chrono::steady_clock::time_point started;  // when the connect was issued
+    std::chrono::seconds connect_timeout{0};
 };
 
 enum class OpKind { kConnect, kSubscribe };
@@ -218,12 +220,23 @@ private:
             // TLS failure or unreachable? The probe may block up to 500 ms, and this is the
             // one Paho receive thread every client of the process shares: probe elsewhere.
             MqttConnectFailed tls{attempt, 4, "Failed to securely authenticate with AWS"};
+            // Assumed: an attempt that failed only when the connect timeout ran out, at a
+            // reachable endpoint, got through TLS and waited for a CONNACK that never came:
+            // the MQTT login failed (PG-CMD 4.7.2.2 hint 5). Paho does not say which stage
+            // timed out, so a TLS handshake that hangs is reported the same way.
+            const bool timed_out =
+                ctx->session->connect_timeout.count() > 0 &&
+                std::chrono::steady_clock::now() - ctx->session->started >=
+                    ctx->session->connect_timeout - std::chrono::milliseconds{500};
             try {
                 std::thread([shared = ctx->shared, address = ctx->session->address, attempt, rc,
-                             tls] {
+                             tls, timed_out] {
                     if (TcpUnreachable(address)) {
                         Report(*shared, attempt, rc,
                                MqttConnectFailed{attempt, 3, "Failed to reach endpoint"});
+                    } else if (timed_out) {
+                        Report(*shared, attempt, rc,
+                               MqttConnectFailed{attempt, 5, "Failed to login AWS (MQTT) broker"});
                     } else {
                         Report(*shared, attempt, rc, tls);
                     }
@@ -318,6 +331,7 @@ public:
         auto session = std::make_shared<Session>();
         session->attempt = request.attempt;
         session->address = *address;
+        session->connect_timeout = options_.connect_timeout;
         const std::string uri = "ssl://" + address->ip + ":" + std::to_string(address->port);
         try {
             session->client = std::make_shared<mqtt::async_client>(
@@ -367,6 +381,7 @@ public:
                 current_ = session;
             }
             auto context = std::make_unique<OpContext>(OpContext{shared_, session, OpKind::kConnect, 0});
+            session->started = std::chrono::steady_clock::now();
             session->client->connect(builder.finalize(), context.get(), TheListener());
             context.release();  // NOLINT(bugprone-unused-return-value): owned by the listener.
         } catch (const std::exception& e) {

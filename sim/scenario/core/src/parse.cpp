@@ -14,6 +14,7 @@
 #include "sim/world/world_spec_yaml.hpp"
 #include <yaml-cpp/yaml.h>
 
+#include "sim/control_plane/faults.hpp"
 #include "sim/scenario/match.hpp"
 
 namespace sim::scenario {
@@ -21,10 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 17> kStepKinds = {
+constexpr std::array<const char*, 18> kStepKinds = {
     "at",      "event",   "claim", "call", "assert",  "connect",    "disconnect", "subscribe",
     "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep",
-    "provision"};
+    "provision", "fault"};
 
 constexpr std::array<const char*, 7> kBrokenCases = {
     "expired",       "not-yet-valid",    "no-client-auth", "unregistered-ca",
@@ -233,6 +234,7 @@ private:
     std::optional<Step> ParseStep(const YAML::Node& node, const std::string& number,
                                   std::set<std::string>& saved);
     void ParseAssert(const YAML::Node& node, AssertStep& step);
+    FaultStep ParseFault(const YAML::Node& node);
 
     fs::path file_;
     std::string source_;
@@ -891,6 +893,76 @@ void Parser::ParseAssert(const YAML::Node& node, AssertStep& step) {
     }
 }
 
+// `fault: KIND` with account, client, when, count, for, by, op, error: checked by the same rules
+// the account applies (sim::faults::RuleFromJson), reported with the scenario's key names.
+FaultStep Parser::ParseFault(const YAML::Node& node) {
+    FaultStep fault;
+    nlohmann::json rule = nlohmann::json::object();
+    if (auto kind = Text(node["fault"], "fault")) {
+        rule["kind"] = *kind;
+    }
+    if (!node["account"]) {
+        Report(node, "a step of kind 'fault' needs 'account'");
+    } else if (auto account = Text(node["account"], "account")) {
+        fault.account = *account;
+        CheckAccount(node["account"], *account);
+    }
+    if (node["client"]) {
+        if (auto client = Text(node["client"], "client")) {
+            fault.client = *client;
+            rule["client"] = *client;  // checked here, resolved when the step runs
+        }
+    }
+    if (node["when"]) {
+        if (auto when = Text(node["when"], "when")) {
+            rule["on"] = *when;
+        }
+    }
+    if (node["count"]) {
+        if (auto count = IntOf(node["count"], "count", 0, 1'000'000)) {
+            rule["count"] = *count;
+        }
+    }
+    if (node["for"]) {
+        if (auto window = DurationOf(node["for"], "for")) {
+            rule["windowMs"] = window->count();
+        }
+    }
+    if (node["by"]) {
+        if (auto delay = DurationOf(node["by"], "by")) {
+            rule["delayMs"] = delay->count();
+        }
+    }
+    if (node["op"]) {
+        if (auto op = Text(node["op"], "op")) {
+            if (!IsOperationName(*op)) {
+                Report(node["op"], "op: '" + *op + "' is not an AWS IoT operation name");
+            }
+            rule["operation"] = *op;
+        }
+    }
+    if (node["error"]) {
+        if (auto error = Text(node["error"], "error")) {
+            rule["error"] = *error;
+        }
+    }
+    if (rule.contains("kind")) {
+        if (auto checked = faults::RuleFromJson(rule); !checked) {
+            std::string message = checked.error().message;
+            for (const auto& [wire, key] : {std::pair{"windowMs", "for"}, std::pair{"delayMs", "by"},
+                                            std::pair{"operation", "op"}, std::pair{"on", "when"}}) {
+                if (message.rfind(std::string(wire) + ":", 0) == 0) {
+                    message = key + message.substr(std::string_view(wire).size());
+                }
+            }
+            Report(node, "fault: " + message);
+        }
+    }
+    rule.erase("client");
+    fault.rule = std::move(rule);
+    return fault;
+}
+
 std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string& number,
                                       std::set<std::string>& saved) {
     if (!node.IsMap()) {
@@ -934,7 +1006,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         {"expect-not", {{"for"}, 0}},
         {"parallel", {{}, 0}},
         {"sleep", {{}, 0}},
-        {"provision", {{"within", "expect", "error-code", "failed-step"}, 60'000}}};
+        {"provision", {{"within", "expect", "error-code", "failed-step"}, 60'000}},
+        {"fault", {{"account", "client", "when", "count", "for", "by", "op", "error"}, 0}}};
     const auto& [keys, default_within] = kKinds.at(kind);
     auto allowed = keys;
     allowed.insert({"name", kind});
@@ -1196,6 +1269,10 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
                 ++index;
                 auto scratch = saved;
                 if (auto inner = ParseStep(child, number + "." + std::to_string(index), scratch)) {
+                    if (std::holds_alternative<FaultStep>(inner->body)) {
+                        // A restarted broker belongs to the thread that started it.
+                        Report(child, "a fault step runs on its own, not inside parallel");
+                    }
                     parallel.steps.push_back(std::move(*inner));
                 }
                 after.insert(scratch.begin(), scratch.end());
@@ -1226,6 +1303,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             Report(node, "error-code and failed-step go with expect: rejected");
         }
         step.body = std::move(provision);
+    } else if (kind == "fault") {
+        step.body = ParseFault(node);
     } else {
         if (auto duration = DurationOf(value, "sleep")) {
             step.within = *duration;

@@ -37,6 +37,7 @@
 
 #include "sim/account/registry.hpp"
 #include "sim/control_plane/account_store.hpp"
+#include "sim/control_plane/faults.hpp"
 #include "sim/control_plane/router.hpp"
 #include "sim/core/ports.hpp"
 
@@ -141,6 +142,11 @@ struct ServerOptions {
     // Assumed: AWS does not document its front door's read timeouts; 10 s outlasts any honest
     // client on loopback.
     std::chrono::milliseconds request_timeout{10'000};
+    /// Non-null: the account's server-side faults. The server then serves the elsim-only path
+    /// /_elsim/faults (not an AWS API: GET lists, POST adds a rule, DELETE clears; see
+    /// sim/broker/README.md "Faults") and answers operations an api-error rule names with
+    /// that AWS error.
+    std::shared_ptr<faults::FaultBoard> faults;
 };
 
 class ControlPlaneServer {

@@ -62,6 +62,7 @@ struct ConnectResult {
     ConnectAction action = ConnectAction::kCloseWithoutConnack;
     std::string reason;  ///< "accepted" or why not.
     std::string certificate_id;
+    bool auto_registered = false;  ///< Closed because JITP/JITR just registered the certificate.
 };
 
 struct AclResult {

@@ -12,7 +12,8 @@
 //   (DESIGN.md, reference/deps.md §4).
 // - Failure hints (PG-CMD 4.7.2.2): no network (fault knob) → 2; unresolved host or refused /
 //   unreachable TCP → 3; TLS failure or the broker closing before CONNACK (e.g. a JITP first
-//   connect) → 4; CONNACK refused → 5. A refused registration SUBACK (hint 6) is decided by
+//   connect) → 4; CONNACK refused, or no CONNACK within connect_timeout at a reachable
+//   endpoint → 5. A refused registration SUBACK (hint 6) is decided by
 //   the interpreter from MqttSubscribeResult.
 // Thread-safety: all methods may be called from any thread; events come from Paho threads.
 

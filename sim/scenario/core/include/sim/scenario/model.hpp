@@ -150,6 +150,13 @@ struct ProvisionStep {
     std::string error_code;   ///< Rejected: the reply's errorCode; empty: any.
     std::string failed_step;  ///< Rejected: the step that fails ("register-thing"); empty: any.
 };
+/// `fault: KIND` (elsim only): a server-side fault of one account (sim/broker/README.md
+/// "Faults"; the kinds are sim::faults::KindNames()).
+struct FaultStep {
+    std::string account;
+    std::string client;  ///< An actor, or a literal MQTT client id (may hold ${...}); empty: any.
+    nlohmann::json rule;  ///< The wire form (sim/control_plane/faults.hpp) without "client".
+};
 
 struct Step;
 struct ExpectNotStep {
@@ -164,7 +171,7 @@ struct Step {
     int line = 0;
     Duration within{0};  ///< The timeout / window; the parser fills each kind's default.
     std::variant<AtStep, EventStep, ClaimStep, CallStep, AssertStep, ClientStep, MessageStep,
-                 PowerStep, SleepStep, ExpectNotStep, ParallelStep, ProvisionStep>
+                 PowerStep, SleepStep, ExpectNotStep, ParallelStep, ProvisionStep, FaultStep>
         body;
 };
 

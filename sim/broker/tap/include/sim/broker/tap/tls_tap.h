@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 /// ABI version of the functions below (bumped on incompatible change).
-#define ELSIM_TAP_ABI_VERSION 1
+#define ELSIM_TAP_ABI_VERSION 2
 int elsim_tap_abi_version(void);
 
 /// The SSL object of the most recent SSL_get1_peer_certificate call on this thread, or NULL;
@@ -39,7 +39,38 @@ int elsim_tap_last_subscribe_filters(const SSL* ssl);
 /// parsed after the tap's clamp. Returns 1 when known, 0 otherwise (outputs untouched).
 int elsim_tap_keepalive(const SSL* ssl, unsigned* requested, unsigned* granted);
 
+/// Faults (sim/broker/README.md "Faults"). Called by the plugin on mosquitto's main thread.
+///
+/// `hook(context)` is asked at each new TLS connection (mosquitto's SSL_accept): non-zero
+/// refuses it (the socket is shut down before the handshake, so the client sees the
+/// connection closed during TLS). NULL removes the hook.
+typedef int (*elsim_tap_accept_hook)(void* context);
+void elsim_tap_set_accept_hook(elsim_tap_accept_hook hook, void* context);
+
+/// Tags `ssl` with its MQTT client id (so that elsim_tap_hold_client finds it).
+void elsim_tap_tag(SSL* ssl, const char* client_id);
+
+/// Holds what mosquitto writes on `ssl` for MQTT packets whose type bit (1 << type) is in
+/// `packet_mask`: delayed by `delay_ms` (> 0; sent by elsim_tap_flush) or discarded
+/// (`delay_ms` < 0), for writes made in the next `for_ms` ms (< 0: for the connection's
+/// life). `discard_reads` also discards what the client sends in that time. Once one write is
+/// held, later writes on the connection queue behind it (order is kept). Returns 1, or 0 when
+/// the connection is unknown to the tap.
+int elsim_tap_hold(SSL* ssl, unsigned packet_mask, int delay_ms, long long for_ms,
+                   int discard_reads);
+/// The same for every connection tagged `client_id` (NULL: every connection), open now or
+/// opened within `for_ms` (which must be > 0).
+void elsim_tap_hold_client(const char* client_id, unsigned packet_mask, int delay_ms,
+                           long long for_ms, int discard_reads);
+/// Writes the held bytes that are due. Call often (the plugin calls it at every TICK).
+void elsim_tap_flush(void);
+
 typedef int (*elsim_tap_abi_version_fn)(void);
+typedef void (*elsim_tap_set_accept_hook_fn)(elsim_tap_accept_hook, void*);
+typedef void (*elsim_tap_tag_fn)(SSL*, const char*);
+typedef int (*elsim_tap_hold_fn)(SSL*, unsigned, int, long long, int);
+typedef void (*elsim_tap_hold_client_fn)(const char*, unsigned, int, long long, int);
+typedef void (*elsim_tap_flush_fn)(void);
 typedef SSL* (*elsim_tap_take_last_ssl_fn)(void);
 typedef int (*elsim_tap_last_subscribe_filters_fn)(const SSL*);
 typedef int (*elsim_tap_keepalive_fn)(const SSL*, unsigned*, unsigned*);
