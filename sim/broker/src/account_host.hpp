@@ -18,6 +18,7 @@
 // threads touch only HostedAccount and the capath sync (own lock).
 
 #include <filesystem>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,11 @@ struct AccountHostOptions {
     /// rule holds across the world's broker processes. Empty: an in-memory index (this account
     /// only).
     std::filesystem::path shared_dir;
+    /// The world's clock (registry timestamps, validity, claim and token expiry); nullptr =
+    /// the system clock.
+    std::shared_ptr<const sim::Clock> clock;
+    /// Seeds the account's random source (ids, tokens); empty = from the OS.
+    std::optional<std::uint64_t> seed;
 };
 
 class AccountHost {

@@ -74,6 +74,10 @@ public:
     std::vector<std::string> At(const std::string& line, std::chrono::milliseconds timeout);
     /// Reads one event with AT+EVENT? ("" when the queue is empty, nullopt when off/silent).
     std::optional<std::string> PollEvent();
+    /// The earliest pending timer of the module's clock; nullopt when off or none is pending.
+    std::optional<sim::TimePoint> NextDue() const;
+    /// Waits until the timers due at the clock's current time have run (true when off).
+    bool SettleTimers(std::chrono::milliseconds timeout);
     /// Events read but not matched by a step yet, oldest first.
     std::deque<std::string>& Unmatched() { return unmatched_; }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "actors.hpp"
+#include "clock_step.hpp"
 #include "pki/certificate.hpp"
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
@@ -214,6 +215,7 @@ private:
     StepOutcome Run(const PowerStep& step, Duration within);
     StepOutcome Run(const ExpectNotStep& step, Duration within);
     StepOutcome Run(const ParallelStep& step, Duration within);
+    StepOutcome Run(const AdvanceStep& step, Duration within);
 
     // ---- Helpers ----
     const world::AccountState* Account(const std::string& name) const;
@@ -351,6 +353,7 @@ StepOutcome Session::StartWorld() {
     world::UpOptions up;
     up.directory = options_.world_dir;
     up.explain = true;  // The account's reasons go to the broker log, and so to the timeline.
+    up.seed = options_.seed;
     world::WorldPlan plan;
     {
         std::lock_guard<std::mutex> lock(random_mutex_);
@@ -439,7 +442,8 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
             return Fail(out.error().message);
         }
         pki::CaChain chain{std::move(*root), std::nullopt};
-        if (auto cases = pki::WriteBroken(chain, std::chrono::system_clock::now(), *out); !cases) {
+        // Expired and not-yet-valid relative to world time.
+        if (auto cases = pki::WriteBroken(chain, world_->Clock()->Now(), *out); !cases) {
             return Fail(cases.error().message);
         }
         if (auto s = out->Commit(); !s) {
@@ -475,6 +479,7 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
     fleet.root_ca_file = state_.server_ca_file;
     fleet.resolver = endpoints.MakeResolver();
     fleet.state_dir = (dir / "state").string();
+    fleet.clock = world_->Clock();
     {
         std::lock_guard<std::mutex> lock(random_mutex_);
         fleet.backoff_seed = random_.Next64();
@@ -538,9 +543,13 @@ sim::Result<CertificateFiles, std::string> Session::ClientCertificate(const Acto
         return *existing;
     }
     const fs::path dir = options_.world_dir / "actors" / actor.name;
-    if (which == "new") {
-        auto reply = Call(account, "CreateKeysAndCertificate", json{{"setAsActive", true}},
-                          actor.name);
+    const bool claim = which.rfind("claim:", 0) == 0;
+    if (which == "new" || claim) {
+        // claim:TEMPLATE: a provisioning claim certificate of the account (5 minutes).
+        auto reply = claim ? Call(account, "CreateProvisioningClaim",
+                                  json{{"templateName", which.substr(6)}}, actor.name)
+                           : Call(account, "CreateKeysAndCertificate",
+                                  json{{"setAsActive", true}}, actor.name);
         if (!reply) {
             return R(sim::Unexpected<std::string>(reply.error()));
         }
@@ -572,7 +581,8 @@ sim::Result<CertificateFiles, std::string> Session::ClientCertificate(const Acto
         return *files;
     }
     return R(sim::Unexpected<std::string>("certificate '" + which +
-                                          "': not an actor defined earlier, 'new' or a manufacturer"));
+                                          "': not an actor defined earlier, 'new', "
+                                          "'claim:TEMPLATE' or a manufacturer"));
 }
 
 StepOutcome Session::CreateClient(const Actor& actor, const ClientActor& spec) {
@@ -1373,6 +1383,9 @@ StepOutcome Session::Run(const MessageStep& step, Duration within) {
         return Fail("expected a message on " + *filter + " within " + Seconds(within) +
                     ", observed " + (last_reason.empty() ? "none" : last_reason));
     }
+    if (!step.save.empty()) {
+        return Save(step.save, json::parse(message->second, nullptr, false));
+    }
     return {};
 }
 
@@ -1421,8 +1434,8 @@ StepOutcome Session::Run(const ExpectNotStep& step, Duration within) {
     auto outcome = std::visit(
         [&](const auto& body) -> StepOutcome {
             using T = std::decay_t<decltype(body)>;
-            if constexpr (std::is_same_v<T, SleepStep>) {
-                return Fail("sleep cannot be negated");
+            if constexpr (std::is_same_v<T, SleepStep> || std::is_same_v<T, AdvanceStep>) {
+                return Fail("sleep and advance cannot be negated");
             } else {
                 return Run(body, within);
             }
@@ -1433,6 +1446,14 @@ StepOutcome Session::Run(const ExpectNotStep& step, Duration within) {
                     Describe(inner));
     }
     return {};
+}
+
+StepOutcome Session::Run(const AdvanceStep& step, Duration /*within*/) {
+    std::vector<ModuleRuntime*> running;
+    for (auto& [name, module] : modules_) {
+        running.push_back(module.get());
+    }
+    return AdvanceWorldClock(*world_->Clock(), step.by, running, recorder_);
 }
 
 StepOutcome Session::Run(const ParallelStep& step, Duration /*within*/) {

@@ -179,6 +179,7 @@ struct RunningWorld::Impl {
     WorldState state;
     std::vector<std::unique_ptr<MosquittoProcess>> brokers;
     fs::path directory;
+    std::shared_ptr<sim::WorldClock> clock;
 
     void StopAll() {
         // Send the first SIGTERM to all of them before waiting on any: stops overlap.
@@ -200,6 +201,7 @@ struct RunningWorld::Impl {
 RunningWorld::RunningWorld(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RunningWorld::~RunningWorld() { impl_->StopAll(); }
 const WorldState& RunningWorld::State() const { return impl_->state; }
+const std::shared_ptr<sim::WorldClock>& RunningWorld::Clock() const { return impl_->clock; }
 void RunningWorld::Stop() { impl_->StopAll(); }
 
 namespace {
@@ -302,6 +304,16 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
     if (!mosquitto) {
         return sim::Unexpected<sim::Error>(mosquitto.error());
     }
+    // The world clock, made before any broker maps it. A new one at every start: virtual time
+    // does not carry over from a previous run in this directory.
+    const sim::ClockMode clock_mode = options.clock.value_or(plan.spec.clock);
+    auto clock = sim::WorldClock::Create(dir / sim::kWorldClockFile, clock_mode);
+    if (!clock) {
+        return sim::Unexpected<sim::Error>(clock.error());
+    }
+    impl->clock = std::move(*clock);
+    const std::uint64_t seed = options.seed ? *options.seed : sim::OsRandom().Next64();
+    sim::Logger("world")->info("world clock={} seed={}", sim::ToString(clock_mode), seed);
     for (const auto& account : plan.accounts) {
         const fs::path account_dir = dir / "accounts" / account.spec.name;
         const fs::path capath = account_dir / "capath";
@@ -346,6 +358,11 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             config.plugin_options.emplace_back("account_dir", (account_dir / "state").string());
             config.plugin_options.emplace_back("control_plane", control_plane);
             config.plugin_options.emplace_back("shared_dir", shared_dir.string());
+            config.plugin_options.emplace_back("clock_file", impl->clock->path().string());
+            // One seed per account, derived from the world's (splitmix64's increment).
+            const auto index = static_cast<std::uint64_t>(&account - plan.accounts.data());
+            config.plugin_options.emplace_back(
+                "seed", std::to_string(seed + (index + 1) * 0x9e3779b97f4a7c15ULL));
             if (account.spec.kind == AccountKind::kStaging) {
                 config.plugin_options.emplace_back(
                     "manufacturer_ca",

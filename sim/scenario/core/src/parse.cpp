@@ -14,6 +14,7 @@
 #include "sim/world/world_spec_yaml.hpp"
 #include <yaml-cpp/yaml.h>
 
+#include "sim/core/clock_state.hpp"
 #include "sim/scenario/match.hpp"
 
 namespace sim::scenario {
@@ -21,9 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 16> kStepKinds = {
+constexpr std::array<const char*, 17> kStepKinds = {
     "at",      "event",   "claim", "call", "assert",  "connect",    "disconnect", "subscribe",
-    "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep"};
+    "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep",
+    "advance"};
 
 constexpr std::array<const char*, 7> kBrokenCases = {
     "expired",       "not-yet-valid",    "no-client-auth", "unregistered-ca",
@@ -609,11 +611,15 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
                     other != actor_kinds_.end() && *certificate != name &&
                     (other->second == ActorKind::kModule || other->second == ActorKind::kClient ||
                      other->second == ActorKind::kClaimThing);
-                if (!is_actor && *certificate != "new" &&
-                    !(world_ok_ ? IsManufacturer(*certificate) : true)) {
+                const bool is_claim = certificate->rfind("claim:", 0) == 0;
+                if (is_claim && certificate->size() == 6) {
+                    Report(body["certificate"], "certificate 'claim:' needs a template name");
+                } else if (!is_actor && !is_claim && *certificate != "new" &&
+                           !(world_ok_ ? IsManufacturer(*certificate) : true)) {
                     Report(body["certificate"],
                            "certificate '" + *certificate +
-                               "' is not another module, client or claim-thing actor, new, or a manufacturer");
+                               "' is not another module, client or claim-thing actor, new, "
+                               "claim:TEMPLATE, or a manufacturer");
                 }
             }
             if (body["client-id"]) {
@@ -859,13 +865,14 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         {"disconnect", {{}, 0}},
         {"subscribe", {{"within", "topic", "expect"}, 5'000}},
         {"publish", {{"within", "topic", "payload", "qos", "expect", "repeat"}, 5'000}},
-        {"message", {{"within", "topic", "payload", "json"}, 5'000}},
+        {"message", {{"within", "topic", "payload", "json", "save"}, 5'000}},
         {"start", {{}, 0}},
         {"stop", {{}, 0}},
         {"restart", {{}, 0}},
         {"expect-not", {{"for"}, 0}},
         {"parallel", {{}, 0}},
-        {"sleep", {{}, 0}}};
+        {"sleep", {{}, 0}},
+        {"advance", {{}, 0}}};
     const auto& [keys, default_within] = kKinds.at(kind);
     auto allowed = keys;
     allowed.insert({"name", kind});
@@ -1087,6 +1094,12 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         if (node["json"]) {
             message.json = ExpectationsOf(node["json"], "json");
         }
+        if (node["save"]) {
+            message.save = SavesOf(node["save"]);
+            for (const auto& [name, path] : message.save) {
+                saved.insert(name);
+            }
+        }
         step.body = std::move(message);
     } else if (kind == "start" || kind == "stop" || kind == "restart") {
         PowerStep power;
@@ -1134,6 +1147,16 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             saved = std::move(after);
         }
         step.body = std::move(parallel);
+    } else if (kind == "advance") {
+        AdvanceStep advance;
+        if (auto text = Text(value, "advance")) {
+            if (auto by = sim::ParseClockDuration(*text)) {
+                advance.by = *by;
+            } else {
+                Report(value, "advance: " + by.error().message);
+            }
+        }
+        step.body = advance;
     } else {
         if (auto duration = DurationOf(value, "sleep")) {
             step.within = *duration;

@@ -124,6 +124,7 @@ struct MessageStep {
     std::string topic;  ///< A filter the client subscribed to.
     std::optional<Match> payload;
     std::vector<JsonExpectation> json;
+    SaveList save;  ///< From the matched message's JSON payload.
 };
 struct PowerStep {
     enum class Action { kStart, kStop, kRestart };
@@ -131,6 +132,10 @@ struct PowerStep {
     std::string module;
 };
 struct SleepStep {};
+/// `advance: 5m`: moves the world clock forward (sim-only); due timers fire before it ends.
+struct AdvanceStep {
+    std::chrono::milliseconds by{0};
+};
 
 struct Step;
 struct ExpectNotStep {
@@ -145,7 +150,7 @@ struct Step {
     int line = 0;
     Duration within{0};  ///< The timeout / window; the parser fills each kind's default.
     std::variant<AtStep, EventStep, ClaimStep, CallStep, AssertStep, ClientStep, MessageStep,
-                 PowerStep, SleepStep, ExpectNotStep, ParallelStep>
+                 PowerStep, SleepStep, ExpectNotStep, ParallelStep, AdvanceStep>
         body;
 };
 
