@@ -345,8 +345,6 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         context.exit_code = kExitOk;
     });
 
-    AddWorldClockVerb(*world, context);
-
     auto id_args = std::make_shared<IdentitiesArgs>();
     auto* identities = world->add_subcommand(
         "identities",
@@ -367,6 +365,8 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         ->required();
     identities->add_flag("--force", id_args->force, "Replace the output directory if it exists");
     identities->callback([id_args, &context] { context.exit_code = MakeIdentities(*id_args); });
+
+    AddWorldClockVerb(*world, context);
 }
 
 }  // namespace elsim
