@@ -102,7 +102,12 @@ std::string FormatUtc(TimePoint t) {
 }
 
 std::string DescribeClock(const ClockReading& reading, TimePoint wall) {
-    const auto ahead = std::chrono::duration_cast<milliseconds>(AheadOfWall(reading, wall));
+    // Whole seconds once a second or more: virtual time flows while an advance is made, so the
+    // exact offset ends in a few stray milliseconds.
+    auto ahead = std::chrono::duration_cast<milliseconds>(AheadOfWall(reading, wall));
+    if (ahead >= std::chrono::seconds{1}) {
+        ahead = std::chrono::round<std::chrono::seconds>(ahead);
+    }
     return FormatUtc(TimeAt(reading, wall)) + " (" + ToString(reading.mode) + ", " +
            FormatClockDuration(ahead) + " ahead of the wall clock, generation " +
            std::to_string(reading.generation) + ")";

@@ -146,6 +146,16 @@ TEST(ClockReadingTest, AdvancesAccumulate) {
     EXPECT_FALSE(Advanced(reading, kWall, kMaxAhead));
 }
 
+TEST(ClockReadingTest, DescribesTimeModeAndOffset) {
+    ClockReading reading = StartReading(ClockMode::kWall, kWall);
+    EXPECT_EQ(DescribeClock(reading, kWall),
+              "2023-11-14T22:13:20.000Z (wall, 0s ahead of the wall clock, generation 1)");
+    reading = Advanced(reading, kWall, minutes{61} - milliseconds{1}).value();
+    EXPECT_EQ(DescribeClock(reading, kWall),
+              "2023-11-14T23:14:19.999Z (virtual, 1h1m ahead of the wall clock, generation 2)");
+    EXPECT_EQ(FormatUtc(TimePoint{milliseconds{-1}}), "1969-12-31T23:59:59.999Z");
+}
+
 TEST(ClockReadingTest, WallReadingIsTheWall) {
     const ClockReading reading = StartReading(ClockMode::kWall, kWall);
     EXPECT_EQ(TimeAt(reading, kWall + hours{3}), kWall + hours{3});
