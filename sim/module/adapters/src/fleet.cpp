@@ -104,7 +104,7 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
             return MakePahoMqttPort(paho, std::move(sink));
         };
         module_options.timers = fleet->timers_.get();
-        module_options.clock = &fleet->timers_->clock();
+        module_options.clock = options.clock;
         module_options.resolver = resolver;
         module_options.logger = options.logger;
         auto module = SoftwareModule::Create(std::move(module_options));
