@@ -363,6 +363,23 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             const auto index = static_cast<std::uint64_t>(&account - plan.accounts.data());
             config.plugin_options.emplace_back(
                 "seed", std::to_string(seed + (index + 1) * 0x9e3779b97f4a7c15ULL));
+            if (!account.spec.lambda_functions.empty()) {
+                const fs::path functions = account_dir / "lambda-functions.json";
+                nlohmann::json list = nlohmann::json::array();
+                for (const auto& function : account.spec.lambda_functions) {
+                    list.push_back(function.command.empty()
+                                       ? nlohmann::json{{"arn", function.arn},
+                                                        {"url", function.url}}
+                                       : nlohmann::json{{"arn", function.arn},
+                                                        {"command", function.command}});
+                }
+                if (auto s = sim::WriteFileAtomically(
+                        functions, nlohmann::json{{"functions", list}}.dump(2) + "\n");
+                    !s) {
+                    return sim::Unexpected<sim::Error>(s.error());
+                }
+                config.plugin_options.emplace_back("lambda_functions", functions.string());
+            }
             if (account.spec.kind == AccountKind::kStaging) {
                 config.plugin_options.emplace_back(
                     "manufacturer_ca",
