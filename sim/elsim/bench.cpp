@@ -20,11 +20,11 @@ void AddBenchVerb(CLI::App& app, VerbContext& context) {
     AddPkiBench(*bench, context);
     AddControlPlaneBench(*bench, context);
     AddModulesBench(*bench, context);
-    AddClockBench(*bench, context);
     AddConnectBench(*bench, context);
     AddClaimBench(*bench, context);
     AddSuiteBench(*bench, context);
     AddFleetBench(*bench, context);
+    AddClockBench(*bench, context);
 }
 
 }  // namespace elsim
