@@ -7,6 +7,7 @@ namespace elsim {
 void AddPkiBench(CLI::App& bench, VerbContext& context);  // pki/cli/bench_pki.cpp
 void AddControlPlaneBench(CLI::App& bench, VerbContext& context);  // sim/control-plane/cli
 void AddModulesBench(CLI::App& bench, VerbContext& context);  // sim/module/cli
+void AddClockBench(CLI::App& bench, VerbContext& context);  // sim/module/cli/bench_clock.cpp
 void AddConnectBench(CLI::App& bench, VerbContext& context);  // sim/world/cli/bench_connect.cpp
 void AddClaimBench(CLI::App& bench, VerbContext& context);  // sim/oem-account/cli/src/bench_claim.cpp
 void AddSuiteBench(CLI::App& bench, VerbContext& context);  // sim/scenario/cli/run_verb.cpp
@@ -23,6 +24,7 @@ void AddBenchVerb(CLI::App& app, VerbContext& context) {
     AddClaimBench(*bench, context);
     AddSuiteBench(*bench, context);
     AddFleetBench(*bench, context);
+    AddClockBench(*bench, context);
 }
 
 }  // namespace elsim

@@ -178,8 +178,9 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
                                   "' is not 12 digits");
     }
     std::unique_ptr<AccountHost> host(new AccountHost(options));
-    host->clock_ = std::make_shared<sim::SystemClock>();
-    host->random_ = std::make_shared<sim::OsRandom>();
+    host->clock_ = options.clock ? options.clock : std::make_shared<sim::SystemClock>();
+    host->random_ = options.seed ? std::make_shared<sim::OsRandom>(*options.seed)
+                                 : std::make_shared<sim::OsRandom>();
 
     cp::HostedAccount::Options account_options;
     account_options.settings.account_id = options.account_id;

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,11 @@ struct AccountHostOptions {
     /// rule holds across the world's broker processes. Empty: an in-memory index (this account
     /// only).
     std::filesystem::path shared_dir;
+    /// The world's clock (registry timestamps, validity, claim and token expiry); nullptr =
+    /// the system clock.
+    std::shared_ptr<const sim::Clock> clock;
+    /// Seeds the account's random source (ids, tokens); empty = from the OS.
+    std::optional<std::uint64_t> seed;
     /// The account's Lambda stand-ins (plugin_opt_lambda_functions; lambda_functions.hpp).
     /// Empty: no function is served (a template's hook then refuses every RegisterThing).
     std::filesystem::path lambda_functions;

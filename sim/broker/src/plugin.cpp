@@ -17,7 +17,9 @@
 // Every refusal is logged with its reason; explain mode adds the keep-alive log line.
 // Options (plugin_opt_<name>): mode strict|explain, account_name, account_id, region,
 // endpoint, kind (or account_kind) staging|oem, capath, connect_interval_ms (default 1000; 0
-// disables the limit), and to host the account (registry + control plane, AccountHost):
+// disables the limit), clock_file (the world clock, sim/core/world_clock.hpp; default: the
+// system clock), seed (the account's random source; default: from the OS), and to host the
+// account (registry + control plane, AccountHost):
 // account_dir, control_plane (127.0.0.N:PORT), manufacturer_ca (staging), address, shared_dir,
 // lambda_functions (the JSON file of the account's Lambda stand-ins).
 // Without account_dir the plugin serves an open account (OpenAccountView: benchmarks).
@@ -33,12 +35,14 @@
 // raises SIGTERM/SIGKILL on its own broker, and tells the tap which packets to hold.
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <csignal>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -56,7 +60,9 @@ extern "C" {
 #include "sim/broker/broker_core.hpp"
 #include "sim/broker/tap/tls_tap.h"
 #include "sim/control_plane/faults.hpp"
+#include "sim/core/adapters.hpp"
 #include "sim/core/hex.hpp"
+#include "sim/core/world_clock.hpp"
 
 #if SIM_BROKER_HOSTS_ACCOUNT
 #include "account_host.hpp"
@@ -81,6 +87,8 @@ struct TapApi {
     elsim_tap_hold_fn hold = nullptr;
     elsim_tap_hold_client_fn hold_client = nullptr;
     elsim_tap_flush_fn flush = nullptr;
+    // Optional (a tap without it verifies client certificates against the system clock).
+    elsim_tap_set_verify_time_fn set_verify_time = nullptr;
 
     bool Present() const { return take_last_ssl != nullptr; }
 
@@ -108,6 +116,8 @@ struct TapApi {
             api.take_last_ssl = reinterpret_cast<elsim_tap_take_last_ssl_fn>(
                 dlsym(RTLD_DEFAULT, "elsim_tap_take_last_ssl"));
         }
+        api.set_verify_time = reinterpret_cast<elsim_tap_set_verify_time_fn>(
+            dlsym(RTLD_DEFAULT, "elsim_tap_set_verify_time"));
         return api;
     }
 };
@@ -117,6 +127,7 @@ struct Plugin {
     TapApi tap;
     std::string account_name = "account";
     bool explain = false;
+    std::shared_ptr<const sim::Clock> clock = std::make_shared<sim::SystemClock>();
     sim::SeededRandom random{std::random_device{}()};
 #if SIM_BROKER_HOSTS_ACCOUNT
     std::unique_ptr<AccountHost> host;  // declared before core: the core refers to its view
@@ -128,7 +139,26 @@ struct Plugin {
     std::shared_ptr<sim::faults::FaultBoard> faults = std::make_shared<sim::faults::FaultBoard>();
 };
 
-sim::TimePoint Now() { return std::chrono::system_clock::now(); }
+sim::TimePoint Now(const Plugin& plugin) { return plugin.clock->Now(); }
+
+// The world clock the TLS tap asks at each handshake (one plugin per broker process).
+// Owned by the Plugin (Plugin::clock); set at init, cleared at cleanup.
+std::atomic<const sim::WorldClock*> g_world_clock{nullptr};
+
+// The tap's verify time: the world time in epoch seconds, or -1 while the world runs on wall
+// time (OpenSSL then uses the system clock, as without a world clock).
+long long VerifyTime() noexcept {
+    const sim::WorldClock* clock = g_world_clock.load();
+    if (clock == nullptr) {
+        return -1;
+    }
+    const sim::ClockReading reading = clock->Read();
+    if (reading.mode == sim::ClockMode::kWall) {
+        return -1;
+    }
+    const auto now = sim::TimeAt(reading, std::chrono::system_clock::now());
+    return std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+}
 
 // Fault windows are a network condition, not an AWS rule: the monotonic clock (the control
 // plane measures them the same way).
@@ -319,7 +349,7 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
         }
 
         std::lock_guard lock(plugin.mutex);
-        const ConnectResult result = plugin.core->OnConnect(input, Now());
+        const ConnectResult result = plugin.core->OnConnect(input, Now(plugin));
         Publish(plugin.core->TakeEffects(false).publishes);
         if (const auto crash = plugin.faults->With([&](sim::faults::FaultTable& t) {
                 return t.TakeCrash(input.client_id, result.auto_registered, FaultNow());
@@ -421,11 +451,11 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
                 break;
             case MOSQ_ACL_SUBSCRIBE:
                 action = "subscribe";
-                result = plugin.core->OnSubscribe(client_id, topic, event.qos, Now(),
+                result = plugin.core->OnSubscribe(client_id, topic, event.qos, Now(plugin),
                                                   SubscribeFilters(plugin.tap, event.client));
                 break;
             case MOSQ_ACL_UNSUBSCRIBE:
-                plugin.core->OnUnsubscribe(client_id, topic, Now());
+                plugin.core->OnUnsubscribe(client_id, topic, Now(plugin));
                 result.allowed = true;
                 break;
             default:
@@ -564,7 +594,7 @@ int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
                              plugin.account_name.c_str(), client_id, event.reason);
         std::lock_guard lock(plugin.mutex);
         plugin.core->OnDisconnect(reinterpret_cast<std::uintptr_t>(event.client), client_id,
-                                  CauseOf(event.reason), Now());
+                                  CauseOf(event.reason), Now(plugin));
 #if SIM_BROKER_HOSTS_ACCOUNT
         if (plugin.host) {
             plugin.host->OnDisconnected(client_id);
@@ -676,6 +706,7 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
         auto plugin = std::make_unique<Plugin>();
         plugin->id = identifier;
         BrokerSettings settings;
+        std::optional<std::uint64_t> seed;
 #if SIM_BROKER_HOSTS_ACCOUNT
         AccountHostOptions host_options;
 #endif
@@ -697,6 +728,24 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
 #if SIM_BROKER_HOSTS_ACCOUNT
                 host_options.endpoint = value;
 #endif
+            } else if (key == "clock_file") {
+                auto clock = sim::WorldClock::Open(value);
+                if (!clock) {
+                    mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: plugin_opt_clock_file: %s",
+                                         clock.error().message.c_str());
+                    return MOSQ_ERR_INVAL;
+                }
+                g_world_clock.store(clock->get());
+                plugin->clock = std::move(*clock);
+            } else if (key == "seed") {
+                try {
+                    seed = std::stoull(value);
+                } catch (const std::exception&) {
+                    mosquitto_log_printf(MOSQ_LOG_ERR,
+                                         "elsim: plugin_opt_seed must be a number, not '%s'",
+                                         value.c_str());
+                    return MOSQ_ERR_INVAL;
+                }
             } else if (key == "connect_interval_ms") {
                 settings.connect_interval = std::chrono::milliseconds{std::stol(value)};
             } else if (key == "kind" || key == "account_kind") {
@@ -733,7 +782,13 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
 #endif
         }
         settings.explain = plugin->explain;
+        if (seed) {
+            plugin->random = sim::SeededRandom(*seed);
+        }
         plugin->tap = TapApi::Find();
+        if (plugin->tap.set_verify_time != nullptr) {
+            plugin->tap.set_verify_time(&VerifyTime);
+        }
         if (!plugin->tap.Present()) {
             mosquitto_log_printf(MOSQ_LOG_WARNING,
                                  "elsim: TLS tap not preloaded; keep-alive clamp, 8-filter limit "
@@ -742,6 +797,11 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
 #if SIM_BROKER_HOSTS_ACCOUNT
         if (!host_options.account_dir.empty()) {
             host_options.account_name = plugin->account_name;
+            host_options.clock = plugin->clock;
+            if (seed) {
+                // The account's own stream (ids, tokens), apart from the broker core's.
+                host_options.seed = *seed ^ 0x5bd1e9955bd1e995ULL;
+            }
             auto host = AccountHost::Start(host_options);
             if (!host) {
                 mosquitto_log_printf(MOSQ_LOG_ERR, "elsim[%s]: %s", plugin->account_name.c_str(),
@@ -780,9 +840,12 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
         if (plugin->tap.Present()) {
             plugin->tap.set_accept_hook(&RefuseHandshake, plugin.get());
         }
-        mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: plugin ready mode=%s tls_tap=%s",
+        mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: plugin ready mode=%s tls_tap=%s clock=%s",
                              plugin->account_name.c_str(), plugin->explain ? "explain" : "strict",
-                             plugin->tap.Present() ? "yes" : "no");
+                             plugin->tap.Present() ? "yes" : "no",
+                             g_world_clock.load() != nullptr
+                                 ? g_world_clock.load()->path().c_str()
+                                 : "system");
         *userdata = plugin.release();
         return MOSQ_ERR_SUCCESS;
     } catch (const std::exception& e) {
@@ -800,6 +863,10 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void* userdata, mosquitto_opt* /*
     if (!plugin) {
         return MOSQ_ERR_SUCCESS;
     }
+    if (plugin->tap.set_verify_time != nullptr) {
+        plugin->tap.set_verify_time(nullptr);
+    }
+    g_world_clock.store(nullptr);
     try {
         if (plugin->tap.Present()) {
             plugin->tap.set_accept_hook(nullptr, nullptr);

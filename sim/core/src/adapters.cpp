@@ -32,6 +32,10 @@ OsRandom::OsRandom() : impl_(std::make_shared<Impl>()) {
     impl_->engine.seed(seed);
 }
 
+OsRandom::OsRandom(std::uint64_t seed) : impl_(std::make_shared<Impl>()) {
+    impl_->engine.seed(seed);
+}
+
 std::uint64_t OsRandom::Next64() {
     std::lock_guard lock(impl_->mutex);
     return impl_->engine();

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sim/core/adapters.hpp"
+#include "sim/core/world_clock.hpp"
 #include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/world/world.hpp"
@@ -77,6 +78,12 @@ sim::Status ApplyWorld(ModuleVerbOptions& o) {
         // world.json carries the endpoints map under "endpoints", a form EndpointsMap reads.
         o.fleet.endpoints_file = (fs::path(o.world) / "world.json").string();
     }
+    // The world's clock (back-off, TIME?, SLEEP), shared with its accounts.
+    auto clock = sim::WorldClock::OpenInWorld(o.world);
+    if (!clock) {
+        return sim::MakeError(clock.error().code, "--world " + clock.error().message);
+    }
+    o.fleet.clock = std::move(*clock);
     return {};
 }
 
@@ -259,7 +266,8 @@ void AddModuleVerb(CLI::App& app, VerbContext& context) {
         "--world", options->world,
         "A running world's directory (world.json): the factory Endpoint is its staging "
         "account's endpoint, RootCA its serverCaFile, and its endpoints map resolves host "
-        "names. --staging-endpoint, --root-ca and --endpoints override each part");
+        "names, and its clock (DIR/clock) times back-off, TIME? and SLEEP. --staging-endpoint, "
+        "--root-ca and --endpoints override each part");
     verb->add_option("--staging", options->staging_account,
                      "With --world: name of the staging account (default: the first one)")
         ->needs(world);

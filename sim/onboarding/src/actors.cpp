@@ -9,6 +9,7 @@
 
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/world_clock.hpp"
 #include "sim/staging/oem_registration.hpp"
 #include "sim/staging/staging_client.hpp"
 
@@ -126,6 +127,12 @@ sim::Result<std::unique_ptr<module::Fleet>> StartModules(const world::WorldState
     options.root_ca_file = world.server_ca_file;
     options.resolver = endpoints.MakeResolver();
     options.state_dir = state_dir.string();
+    // The world's clock times the modules' back-off, TIME? and SLEEP.
+    auto clock = sim::WorldClock::OpenInWorld(world.directory);
+    if (!clock) {
+        return sim::Unexpected<sim::Error>(clock.error());
+    }
+    options.clock = std::move(*clock);
     return module::Fleet::Start(options, identities);
 }
 

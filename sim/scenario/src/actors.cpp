@@ -136,6 +136,16 @@ bool ModuleRuntime::Running() const {
     return fleet_ != nullptr;
 }
 
+std::optional<sim::TimePoint> ModuleRuntime::NextDue() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fleet_ ? fleet_->timers().NextDue() : std::nullopt;
+}
+
+bool ModuleRuntime::SettleTimers(std::chrono::milliseconds timeout) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return !fleet_ || fleet_->timers().Settle(timeout);
+}
+
 std::vector<std::string> ModuleRuntime::At(const std::string& line,
                                            std::chrono::milliseconds timeout) {
     std::shared_ptr<module::SoftwareModule> module;

@@ -98,6 +98,11 @@ public:
                                 std::chrono::milliseconds timeout) override;
     std::optional<std::string> PollEvent() override;
 
+    /// The earliest pending timer of the module's clock; nullopt when off or none is pending.
+    std::optional<sim::TimePoint> NextDue() const;
+    /// Waits until the timers due at the clock's current time have run (true when off).
+    bool SettleTimers(std::chrono::milliseconds timeout);
+
     const std::string& name() const override { return name_; }
     const CertificateFiles& certificate() const override { return certificate_; }
 

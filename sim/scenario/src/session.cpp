@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "actors.hpp"
+#include "clock_step.hpp"
 #include "fleet_device.hpp"
 #include "linked_module.hpp"
 #include "pki/certificate.hpp"
@@ -226,6 +227,7 @@ private:
     StepOutcome Run(const ProvisionStep& step, Duration within);
     StepOutcome Run(const FaultStep& step, Duration within);
     void ReviveBrokers();
+    StepOutcome Run(const AdvanceStep& step, Duration within);
 
     // ---- Helpers ----
     const world::AccountState* Account(const std::string& name) const;
@@ -515,6 +517,7 @@ StepOutcome Session::StartWorld() {
     world::UpOptions up;
     up.directory = options_.world_dir;
     up.explain = true;  // The account's reasons go to the broker log, and so to the timeline.
+    up.seed = options_.seed;
     world::WorldPlan plan;
     {
         std::lock_guard<std::mutex> lock(random_mutex_);
@@ -627,7 +630,8 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
             return Fail(out.error().message);
         }
         pki::CaChain chain{std::move(*root), std::nullopt};
-        if (auto cases = pki::WriteBroken(chain, std::chrono::system_clock::now(), *out); !cases) {
+        // Expired and not-yet-valid relative to world time.
+        if (auto cases = pki::WriteBroken(chain, world_->Clock()->Now(), *out); !cases) {
             return Fail(cases.error().message);
         }
         if (auto s = out->Commit(); !s) {
@@ -663,6 +667,7 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
     fleet.root_ca_file = state_.server_ca_file;
     fleet.resolver = endpoints.MakeResolver();
     fleet.state_dir = (dir / "state").string();
+    fleet.clock = world_->Clock();
     {
         std::lock_guard<std::mutex> lock(random_mutex_);
         fleet.backoff_seed = random_.Next64();
@@ -726,9 +731,13 @@ sim::Result<CertificateFiles, std::string> Session::ClientCertificate(const Acto
         return *existing;
     }
     const fs::path dir = options_.world_dir / "actors" / actor.name;
-    if (which == "new") {
-        auto reply = Call(account, "CreateKeysAndCertificate", json{{"setAsActive", true}},
-                          actor.name);
+    const bool claim = which.rfind("claim:", 0) == 0;
+    if (which == "new" || claim) {
+        // claim:TEMPLATE: a provisioning claim certificate of the account (5 minutes).
+        auto reply = claim ? Call(account, "CreateProvisioningClaim",
+                                  json{{"templateName", which.substr(6)}}, actor.name)
+                           : Call(account, "CreateKeysAndCertificate",
+                                  json{{"setAsActive", true}}, actor.name);
         if (!reply) {
             return R(sim::Unexpected<std::string>(reply.error()));
         }
@@ -760,7 +769,8 @@ sim::Result<CertificateFiles, std::string> Session::ClientCertificate(const Acto
         return *files;
     }
     return R(sim::Unexpected<std::string>("certificate '" + which +
-                                          "': not an actor defined earlier, 'new' or a manufacturer"));
+                                          "': not an actor defined earlier, 'new', "
+                                          "'claim:TEMPLATE' or a manufacturer"));
 }
 
 StepOutcome Session::CreateClient(const Actor& actor, const ClientActor& spec) {
@@ -1619,6 +1629,9 @@ StepOutcome Session::Run(const MessageStep& step, Duration within) {
         return Fail("expected a message on " + *filter + " within " + Seconds(within) +
                     ", observed " + (last_reason.empty() ? "none" : last_reason));
     }
+    if (!step.save.empty()) {
+        return Save(step.save, json::parse(message->second, nullptr, false));
+    }
     return {};
 }
 
@@ -1667,8 +1680,8 @@ StepOutcome Session::Run(const ExpectNotStep& step, Duration within) {
     auto outcome = std::visit(
         [&](const auto& body) -> StepOutcome {
             using T = std::decay_t<decltype(body)>;
-            if constexpr (std::is_same_v<T, SleepStep>) {
-                return Fail("sleep cannot be negated");
+            if constexpr (std::is_same_v<T, SleepStep> || std::is_same_v<T, AdvanceStep>) {
+                return Fail("sleep and advance cannot be negated");
             } else {
                 return Run(body, within);
             }
@@ -1679,6 +1692,18 @@ StepOutcome Session::Run(const ExpectNotStep& step, Duration within) {
                     Describe(inner));
     }
     return {};
+}
+
+StepOutcome Session::Run(const AdvanceStep& step, Duration /*within*/) {
+    // Software modules in this process: their timers run on the world clock. A linked module
+    // (a real one, or `elsim module` in its own process) keeps its own time.
+    std::vector<ModuleRuntime*> running;
+    for (auto& [name, module] : modules_) {
+        if (auto* software = dynamic_cast<ModuleRuntime*>(module.get())) {
+            running.push_back(software);
+        }
+    }
+    return AdvanceWorldClock(*world_->Clock(), step.by, running, recorder_);
 }
 
 StepOutcome Session::Run(const ParallelStep& step, Duration /*within*/) {

@@ -19,6 +19,9 @@
 #include "sim/world/world_trust.hpp"
 
 namespace elsim {
+
+void AddWorldClockVerb(CLI::App& world, VerbContext& context);  // world_clock_verb.cpp
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -51,6 +54,9 @@ struct WorldArgs {
     std::string plugin;
     bool explain = false;
     bool foreground = false;
+    std::string clock;
+    std::uint64_t seed = 0;
+    bool seed_given = false;
 };
 
 struct IdentitiesArgs {
@@ -218,6 +224,15 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
     up->add_flag("--explain", args->explain, "Log the reason of every refusal in broker logs");
     up->add_flag("--foreground", args->foreground,
                  "Run the supervisor here and block until SIGTERM/SIGINT");
+    up->add_option("--clock", args->clock,
+                   "The world clock: wall (the system clock), virtual (the system clock plus "
+                   "what `elsim world clock advance` added) or frozen (moves only when advanced); "
+                   "default: the world file's `clock:`, else wall")
+        ->check(CLI::IsMember({"wall", "virtual", "frozen"}));
+    up->add_option("--seed", args->seed,
+                   "Seed of the accounts' random sources (ids, tokens), so that a run replays; "
+                   "default: drawn from the OS and logged in supervisor.log")
+        ->each([args](const std::string&) { args->seed_given = true; });
     up->callback([args, &context] {
         sim::world::UpOptions options;
         options.config_file = args->config;
@@ -225,6 +240,12 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         options.mosquitto = args->mosquitto;
         options.plugin = args->plugin;
         options.explain = args->explain;
+        if (!args->clock.empty()) {
+            options.clock = sim::ParseClockMode(args->clock).value();
+        }
+        if (args->seed_given) {
+            options.seed = args->seed;
+        }
         const auto status = args->foreground ? sim::world::WorldRunForeground(options)
                                              : sim::world::WorldUp(options);
         if (!status) {
@@ -360,6 +381,8 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         ->required();
     identities->add_flag("--force", id_args->force, "Replace the output directory if it exists");
     identities->callback([id_args, &context] { context.exit_code = MakeIdentities(*id_args); });
+
+    AddWorldClockVerb(*world, context);
 }
 
 }  // namespace elsim

@@ -24,6 +24,7 @@ struct RunningWorld::Impl {
     std::unique_ptr<AddressLease> lease;
     WorldState state;
     std::filesystem::path directory;
+    std::shared_ptr<sim::WorldClock> clock;  // DIR/clock, shared with every broker
 
     // Guards everything below. Held while a broker is (re)started.
     mutable std::mutex mutex;

@@ -175,6 +175,7 @@ sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& rand
 RunningWorld::RunningWorld(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RunningWorld::~RunningWorld() { impl_->StopAll(); }
 const WorldState& RunningWorld::State() const { return impl_->state; }
+const std::shared_ptr<sim::WorldClock>& RunningWorld::Clock() const { return impl_->clock; }
 void RunningWorld::Stop() { impl_->StopAll(); }
 
 namespace {
@@ -277,6 +278,16 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
     if (!mosquitto) {
         return sim::Unexpected<sim::Error>(mosquitto.error());
     }
+    // The world clock, made before any broker maps it. A new one at every start: virtual time
+    // does not carry over from a previous run in this directory.
+    const sim::ClockMode clock_mode = options.clock.value_or(plan.spec.clock);
+    auto clock = sim::WorldClock::Create(dir / sim::kWorldClockFile, clock_mode);
+    if (!clock) {
+        return sim::Unexpected<sim::Error>(clock.error());
+    }
+    impl->clock = std::move(*clock);
+    const std::uint64_t seed = options.seed ? *options.seed : sim::OsRandom().Next64();
+    sim::Logger("world")->info("world clock={} seed={}", sim::ToString(clock_mode), seed);
     for (const auto& account : plan.accounts) {
         const fs::path account_dir = dir / "accounts" / account.spec.name;
         const fs::path capath = account_dir / "capath";
@@ -321,6 +332,11 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             config.plugin_options.emplace_back("account_dir", (account_dir / "state").string());
             config.plugin_options.emplace_back("control_plane", control_plane);
             config.plugin_options.emplace_back("shared_dir", shared_dir.string());
+            config.plugin_options.emplace_back("clock_file", impl->clock->path().string());
+            // One seed per account, derived from the world's (splitmix64's increment).
+            const auto index = static_cast<std::uint64_t>(&account - plan.accounts.data());
+            config.plugin_options.emplace_back(
+                "seed", std::to_string(seed + (index + 1) * 0x9e3779b97f4a7c15ULL));
             if (!account.spec.lambda_functions.empty()) {
                 const fs::path functions = account_dir / "lambda-functions.json";
                 nlohmann::json list = nlohmann::json::array();

@@ -229,8 +229,15 @@ WorldSpec ParseRoot(const YAML::Node& root) {
     if (!root.IsMap()) {
         Fail(root, "the world must be a mapping with 'accounts'");
     }
-    CheckKeys(root, {"region", "manufacturers", "accounts"}, "the world");
+    CheckKeys(root, {"region", "clock", "manufacturers", "accounts"}, "the world");
     WorldSpec spec;
+    if (root["clock"]) {
+        auto mode = sim::ParseClockMode(Scalar(root["clock"], "clock"));
+        if (!mode) {
+            Fail(root["clock"], mode.error().message);
+        }
+        spec.clock = *mode;
+    }
     if (root["region"]) {
         spec.region = Scalar(root["region"], "region");
         if (spec.region.empty() ||

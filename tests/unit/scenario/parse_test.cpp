@@ -265,6 +265,27 @@ TEST(ParseScenarioTest, ParsesFaultSteps) {
                                         "error":"ThrottlingException","count":2})"));
 }
 
+TEST(ParseScenarioTest, AdvanceClaimCertificatesAndMessageSaves) {
+    const auto parsed = Parse(R"(description: d
+world: ../worlds/default.yaml
+actors:
+  c3: {client: oem-a, certificate: "claim:FleetTemplate"}
+steps:
+  - {name: later, advance: 1h30m}
+  - {advance: 3651d}
+  - {message: c3, topic: a/b, save: {TOKEN: $.certificateOwnershipToken}}
+  - {publish: c3, topic: a/c, payload: "${TOKEN}"}
+)");
+    ASSERT_TRUE(parsed) << ::testing::PrintToString(parsed.error());
+    EXPECT_EQ(std::get<AdvanceStep>(parsed->steps[0].body).by, std::chrono::minutes{90});
+    EXPECT_EQ(parsed->steps[0].name, "later");
+    EXPECT_EQ(std::get<AdvanceStep>(parsed->steps[1].body).by, std::chrono::hours{24 * 3651});
+    const auto& message = std::get<MessageStep>(parsed->steps[2].body);
+    ASSERT_EQ(message.save.size(), 1U);
+    EXPECT_EQ(message.save[0].first, "TOKEN");
+    EXPECT_EQ(std::get<ClientActor>(parsed->actors[0].kind).certificate, "claim:FleetTemplate");
+}
+
 TEST(ParseScenarioTest, AcceptsAnInlineWorld) {
     const auto parsed = Parse(R"(description: d
 world:
@@ -353,7 +374,7 @@ INSTANTIATE_TEST_SUITE_P(
                      kF + "6: claim-thing account 'staging' is not an oem account",
                      kF + "7: unknown account 'oem-z'",
                      kF + "7: certificate 'zz' is not another module, client, claim-thing or device "
-                          "actor, new, or a manufacturer",
+                          "actor, new, claim:TEMPLATE, or a manufacturer",
                      kF + "8: actor 'x' has two kinds, 'module' and 'client'",
                      kF + "9: broken 'melted' is not one of expired, not-yet-valid, "
                           "no-client-auth, unregistered-ca, look-alike-ca, chain-without-ca, "
@@ -410,7 +431,23 @@ INSTANTIATE_TEST_SUITE_P(
                     true,
                     {kF + "11: a step needs one of at, event, claim, call, assert, connect, "
                           "disconnect, subscribe, publish, message, start, stop, restart, "
-                          "expect-not, parallel, sleep, provision, fault"}},
+                          "expect-not, parallel, sleep, provision, fault, advance"}},
+        InvalidCase{"ClaimWithoutTemplate",
+                    "description: d\nworld: ../worlds/default.yaml\nactors:\n"
+                    "  c: {client: oem-a, certificate: \"claim:\"}\n"
+                    "steps: [{sleep: 1s}]\n",
+                    false,
+                    {kF + "4: certificate 'claim:' needs a template name"}},
+        InvalidCase{"BadAdvance",
+                    "  - {advance: 5x}\n"
+                    "  - {advance: 0s}\n"
+                    "  - {advance: 1h, within: 5s}\n",
+                    true,
+                    {kF + "11: advance: bad duration '5x': unknown unit 'x' (d, h, m, s or ms) "
+                          "(write e.g. 90s, 5m, 1h30m, 24h, 2d)",
+                     kF + "12: advance: bad duration '0s': must be at least 1ms (write e.g. 90s, "
+                          "5m, 1h30m, 24h, 2d)",
+                     kF + "13: unknown key 'within' in a step of kind 'advance'"}},
         InvalidCase{
             "UnknownActor", "  - {at: m9, send: AT}\n", true, {kF + "11: unknown actor 'm9'"}},
         InvalidCase{"WrongActorKind",

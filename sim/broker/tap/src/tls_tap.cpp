@@ -14,10 +14,12 @@
 
 #include "sim/broker/tap/tls_tap.h"
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <ctime>
 #include <new>
 #include <optional>
 #include <span>
@@ -29,6 +31,7 @@
 #include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "sim/broker/tap/mqtt_framer.hpp"
 
@@ -42,11 +45,14 @@ using SslWriteFn = int (*)(SSL*, const void*, int);
 using SslAcceptFn = int (*)(SSL*);
 using SslGetErrorFn = int (*)(const SSL*, int);
 using SslGetPeerFn = X509* (*)(const SSL*);
+using SslNewFn = SSL* (*)(SSL_CTX*);
+using VerifyTimeFn = long long (*)();
 
 thread_local const SSL* last_ssl = nullptr;
 // An SSL_read whose bytes a blackhole discarded returns -1; mosquitto then asks SSL_get_error,
 // which answers SSL_ERROR_WANT_READ for this SSL once.
 thread_local const SSL* discarded_read = nullptr;
+std::atomic<VerifyTimeFn> verify_time_source{nullptr};
 
 // Network faults are a network condition, not an AWS rule: the monotonic clock.
 long long NowMs() noexcept {
@@ -262,6 +268,30 @@ ELSIM_TAP_EXPORT int SSL_accept(SSL* ssl) {
         }
     }
     return real(ssl);
+}
+
+// mosquitto makes one SSL object per accepted TLS connection (SSL_new, then SSL_accept): the
+// handshake that follows checks the client certificate's validity at the time set here.
+// Assumed: the world time taken when the connection is accepted holds for its handshake (a
+// handshake takes milliseconds; an advance during one applies from the next connection).
+ELSIM_TAP_EXPORT SSL* SSL_new(SSL_CTX* ctx) {
+    static const auto real = reinterpret_cast<SslNewFn>(dlsym(RTLD_NEXT, "SSL_new"));
+    if (real == nullptr) {
+        return nullptr;
+    }
+    SSL* ssl = real(ctx);
+    const VerifyTimeFn source = verify_time_source.load();
+    if (ssl != nullptr && source != nullptr) {
+        const long long now = source();
+        if (now >= 0) {
+            X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl), static_cast<time_t>(now));
+        }
+    }
+    return ssl;
+}
+
+ELSIM_TAP_EXPORT void elsim_tap_set_verify_time(long long (*source)(void)) {
+    verify_time_source.store(source);
 }
 
 ELSIM_TAP_EXPORT X509* SSL_get1_peer_certificate(const SSL* ssl) {

@@ -64,7 +64,7 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
         fleet->temp_dir_ = pattern;
         cache_dir = fleet->temp_dir_;
     }
-    fleet->timers_ = std::make_unique<TimerService>();
+    fleet->timers_ = std::make_unique<TimerService>(options.clock);
     fleet->links_ = std::make_unique<LinkServer>(options.uart_pacing);
     if (options.logger) {
         options.logger->info("fleet modules={} backoff_seed={} staging_endpoint={}",
@@ -104,6 +104,7 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
             return MakePahoMqttPort(paho, std::move(sink));
         };
         module_options.timers = fleet->timers_.get();
+        module_options.clock = options.clock;
         module_options.resolver = resolver;
         module_options.logger = options.logger;
         auto module = SoftwareModule::Create(std::move(module_options));

@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "sim/control_plane/faults.hpp"
+#include "sim/core/clock_state.hpp"
 #include "sim/scenario/match.hpp"
 
 namespace sim::scenario {
@@ -22,10 +23,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 18> kStepKinds = {
+constexpr std::array<const char*, 19> kStepKinds = {
     "at",      "event",   "claim", "call", "assert",  "connect",    "disconnect", "subscribe",
     "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep",
-    "provision", "fault"};
+    "provision", "fault", "advance"};
 
 constexpr std::array<const char*, 7> kBrokenCases = {
     "expired",       "not-yet-valid",    "no-client-auth", "unregistered-ca",
@@ -630,10 +631,15 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
                 Report(body, where + " needs certificate (an actor, new, or a manufacturer)");
             } else if (auto certificate = Text(body["certificate"], "certificate")) {
                 client.certificate = *certificate;
-                if (!IsCertificateSource(*certificate, name, /*devices=*/true)) {
+                const bool is_claim = certificate->rfind("claim:", 0) == 0;
+                if (is_claim && certificate->size() == 6) {
+                    Report(body["certificate"], "certificate 'claim:' needs a template name");
+                } else if (!is_claim &&
+                           !IsCertificateSource(*certificate, name, /*devices=*/true)) {
                     Report(body["certificate"],
                            "certificate '" + *certificate +
-                               "' is not another module, client, claim-thing or device actor, new, or a manufacturer");
+                               "' is not another module, client, claim-thing or device actor, new, "
+                               "claim:TEMPLATE, or a manufacturer");
                 }
             }
             if (body["client-id"]) {
@@ -999,7 +1005,7 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         {"disconnect", {{}, 0}},
         {"subscribe", {{"within", "topic", "expect"}, 5'000}},
         {"publish", {{"within", "topic", "payload", "qos", "expect", "repeat"}, 5'000}},
-        {"message", {{"within", "topic", "payload", "json"}, 5'000}},
+        {"message", {{"within", "topic", "payload", "json", "save"}, 5'000}},
         {"start", {{}, 0}},
         {"stop", {{}, 0}},
         {"restart", {{}, 0}},
@@ -1007,7 +1013,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         {"parallel", {{}, 0}},
         {"sleep", {{}, 0}},
         {"provision", {{"within", "expect", "error-code", "failed-step"}, 60'000}},
-        {"fault", {{"account", "client", "when", "count", "for", "by", "op", "error"}, 0}}};
+        {"fault", {{"account", "client", "when", "count", "for", "by", "op", "error"}, 0}},
+        {"advance", {{}, 0}}};
     const auto& [keys, default_within] = kKinds.at(kind);
     auto allowed = keys;
     allowed.insert({"name", kind});
@@ -1229,6 +1236,12 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         if (node["json"]) {
             message.json = ExpectationsOf(node["json"], "json");
         }
+        if (node["save"]) {
+            message.save = SavesOf(node["save"]);
+            for (const auto& [name, path] : message.save) {
+                saved.insert(name);
+            }
+        }
         step.body = std::move(message);
     } else if (kind == "start" || kind == "stop" || kind == "restart") {
         PowerStep power;
@@ -1305,6 +1318,16 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         step.body = std::move(provision);
     } else if (kind == "fault") {
         step.body = ParseFault(node);
+    } else if (kind == "advance") {
+        AdvanceStep advance;
+        if (auto text = Text(value, "advance")) {
+            if (auto by = sim::ParseClockDuration(*text)) {
+                advance.by = *by;
+            } else {
+                Report(value, "advance: " + by.error().message);
+            }
+        }
+        step.body = advance;
     } else {
         if (auto duration = DurationOf(value, "sleep")) {
             step.within = *duration;

@@ -21,10 +21,12 @@ public:
     TimePoint Now() const override { return std::chrono::system_clock::now(); }
 };
 
-/// Random seeded from the OS (std::random_device). Thread-safe.
+/// Random seeded from the OS (std::random_device), or from `seed` so that a run replays (a
+/// world's accounts take theirs from the run's --seed). Thread-safe.
 class OsRandom final : public Random {
 public:
     OsRandom();
+    explicit OsRandom(std::uint64_t seed);
     std::uint64_t Next64() override;
 
 private:

@@ -26,15 +26,20 @@
 //   pki/manufacturers/<m>-ca.{pem,key}
 //   accounts/<name>/{mosquitto.conf,server.pem,server.key,broker.log,capath/}
 //   shared/default-mode-cas/       DEFAULT-mode CA slots of every account (plugin_opt_shared_dir)
+//   clock                          the world clock every process maps (sim/core/world_clock.hpp),
+//                                  made anew at every start (plugin_opt_clock_file)
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/core/ports.hpp"
+#include "sim/core/world_clock.hpp"
 #include "sim/core/result.hpp"
 #include "sim/world/world_state.hpp"
 
@@ -48,6 +53,11 @@ struct UpOptions {
     bool explain = false;             ///< plugin_opt_mode explain (reasons in the broker log).
     std::filesystem::path lease_directory;  ///< Empty: DefaultLeaseDirectory().
     std::chrono::milliseconds ready_timeout{5000};
+    /// Overrides the world file's `clock:` (wall, virtual, frozen).
+    std::optional<sim::ClockMode> clock;
+    /// Seeds each account's random source (plugin_opt_seed: ids, tokens, jitter), so that a run
+    /// replays. Empty: drawn from the OS and logged.
+    std::optional<std::uint64_t> seed;
 };
 
 /// Checks the world file and the machine (mosquitto, plugin, explicit addresses free) without
@@ -99,6 +109,8 @@ public:
     RunningWorld& operator=(RunningWorld&&) = delete;
 
     const WorldState& State() const;
+    /// The world's clock (DIR/clock), shared with every broker of the world.
+    const std::shared_ptr<sim::WorldClock>& Clock() const;
     /// Stops every broker (SIGTERM loop, SIGKILL fallback), releases the address lease and
     /// removes world.pid.
     void Stop();

@@ -5,6 +5,8 @@
 //
 // world.yaml:
 //   region: us-east-1            # optional, default us-east-1
+//   clock: wall                  # optional: wall (default) | virtual | frozen (the world clock,
+//                                # sim/core/clock_state.hpp)
 //   manufacturers:               # module manufacturers: each gets a CA; staging trusts them
 //     - name: acme
 //   accounts:
@@ -42,6 +44,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/core/clock_state.hpp"
 #include "sim/core/ports.hpp"
 #include "sim/core/result.hpp"
 
@@ -87,6 +90,7 @@ struct AccountSpec {
 
 struct WorldSpec {
     std::string region = "us-east-1";
+    sim::ClockMode clock = sim::ClockMode::kWall;
     std::vector<ManufacturerSpec> manufacturers;
     std::vector<AccountSpec> accounts;
 };

@@ -34,6 +34,8 @@ struct FleetOptions {
     std::uint64_t backoff_seed = 0;  ///< Mixed with each ThingName.
     int keep_alive_seconds = 60;
     std::shared_ptr<spdlog::logger> logger;
+    /// The world's clock (back-off, TIME?, SLEEP timers); nullptr = the system clock.
+    std::shared_ptr<sim::WorldClock> clock;
 };
 
 class Fleet {
@@ -49,6 +51,8 @@ public:
 
     const std::vector<std::shared_ptr<SoftwareModule>>& modules() const { return modules_; }
     LinkServer& links() { return *links_; }
+    /// The fleet's timers (Settle after the world clock moved).
+    TimerService& timers() { return *timers_; }
     /// Sends `AT+CONNECT!` to every module (a load run without hosts).
     void ConnectAll();
 

@@ -53,7 +53,9 @@ struct SoftwareModuleOptions {
     /// Makes the module's MQTT port; the sink feeds events back into the module.
     std::function<std::unique_ptr<MqttPort>(MqttEventSink)> make_mqtt;
     TimerService* timers = nullptr;      ///< For SLEEP durations; not owned; may be null.
-    const sim::Clock* clock = nullptr;   ///< Stamps events (back-off, TIME?); null = system.
+    /// Stamps events (back-off, TIME?); null = system. Shared: a module may outlive its fleet
+    /// (a connection-lost callback during shutdown).
+    std::shared_ptr<const sim::Clock> clock;
     Resolver resolver;                   ///< For DIAG PING.
     std::shared_ptr<spdlog::logger> logger;  ///< Optional; AT lines at debug.
 };

@@ -136,6 +136,7 @@ struct MessageStep {
     std::string topic;  ///< A filter the client subscribed to.
     std::optional<Match> payload;
     std::vector<JsonExpectation> json;
+    SaveList save;  ///< From the matched message's JSON payload.
 };
 struct PowerStep {
     enum class Action { kStart, kStop, kRestart };
@@ -143,6 +144,10 @@ struct PowerStep {
     std::string module;
 };
 struct SleepStep {};
+/// `advance: 5m`: moves the world clock forward (sim-only); due timers fire before it ends.
+struct AdvanceStep {
+    std::chrono::milliseconds by{0};
+};
 /// `provision: DEVICE`: the fleet device runs its flow; provisioned, or rejected at a step.
 struct ProvisionStep {
     std::string device;
@@ -171,7 +176,8 @@ struct Step {
     int line = 0;
     Duration within{0};  ///< The timeout / window; the parser fills each kind's default.
     std::variant<AtStep, EventStep, ClaimStep, CallStep, AssertStep, ClientStep, MessageStep,
-                 PowerStep, SleepStep, ExpectNotStep, ParallelStep, ProvisionStep, FaultStep>
+                 PowerStep, SleepStep, ExpectNotStep, ParallelStep, ProvisionStep, FaultStep,
+                 AdvanceStep>
         body;
 };
 

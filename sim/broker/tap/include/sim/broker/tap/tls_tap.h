@@ -7,6 +7,8 @@
 // - interposes SSL_read: the bytes mosquitto receives go through one MqttFramer per SSL object
 //   (kept in the SSL's ex_data, freed with the SSL): the CONNECT keep-alive is clamped in the
 //   buffer before mosquitto parses it, and the filters of each SUBSCRIBE are counted;
+// - interposes SSL_new: with a verify-time source set (elsim_tap_set_verify_time), the new SSL
+//   object verifies the client certificate at the world's time, not the system's;
 // - interposes SSL_get1_peer_certificate: remembers, per thread, the SSL object last asked.
 //   mosquitto_client_certificate(client) calls it, which lets the plugin map a mosquitto client
 //   to its SSL object.
@@ -71,6 +73,15 @@ typedef void (*elsim_tap_tag_fn)(SSL*, const char*);
 typedef int (*elsim_tap_hold_fn)(SSL*, unsigned, int, long long, int);
 typedef void (*elsim_tap_hold_client_fn)(const char*, unsigned, int, long long, int);
 typedef void (*elsim_tap_flush_fn)(void);
+
+/// Where the world's time comes from for verifying client certificates: `source` returns epoch
+/// seconds, or -1 for the system clock. Each SSL object mosquitto creates from then on
+/// (SSL_new, interposed) verifies its peer's notBefore/notAfter at that time
+/// (X509_VERIFY_PARAM_set_time). NULL restores the system clock. Optional: looked up apart
+/// from the ABI version.
+void elsim_tap_set_verify_time(long long (*source)(void));
+
+typedef void (*elsim_tap_set_verify_time_fn)(long long (*)(void));
 typedef SSL* (*elsim_tap_take_last_ssl_fn)(void);
 typedef int (*elsim_tap_last_subscribe_filters_fn)(const SSL*);
 typedef int (*elsim_tap_keepalive_fn)(const SSL*, unsigned*, unsigned*);
