@@ -27,6 +27,7 @@
 namespace {
 
 using sim::broker::tap::MqttFramer;
+using sim::broker::tap::RefusalReason;
 using SslReadFn = int (*)(SSL*, void*, int);
 using SslGetPeerFn = X509* (*)(const SSL*);
 
@@ -48,24 +49,27 @@ MqttFramer* FramerOf(const SSL* ssl) noexcept {
     return index < 0 ? nullptr : static_cast<MqttFramer*>(SSL_get_ex_data(ssl, index));
 }
 
-void Observe(SSL* ssl, void* buffer, int size) noexcept {
+// Feeds the bytes just read to the connection's framer. False when the framer refuses the
+// packet being read (MqttFramer::Refused): the read must then fail.
+bool Observe(SSL* ssl, void* buffer, int size) noexcept {
     const int index = FramerIndex();
     if (index < 0) {
-        return;
+        return true;
     }
     auto* framer = static_cast<MqttFramer*>(SSL_get_ex_data(ssl, index));
     if (framer == nullptr) {
         framer = new (std::nothrow) MqttFramer();
         if (framer == nullptr) {
-            return;
+            return true;
         }
         if (SSL_set_ex_data(ssl, index, framer) != 1) {
             delete framer;
-            return;
+            return true;
         }
     }
     framer->Feed(std::span<std::uint8_t>(static_cast<std::uint8_t*>(buffer),
                                          static_cast<std::size_t>(size)));
+    return !framer->Refused();
 }
 
 }  // namespace
@@ -75,9 +79,18 @@ ELSIM_TAP_EXPORT int SSL_read(SSL* ssl, void* buf, int num) {
     if (real == nullptr) {
         return -1;
     }
+    if (ssl != nullptr) {
+        if (const MqttFramer* framer = FramerOf(ssl); framer != nullptr && framer->Refused()) {
+            return -1;  // the connection is being closed: nothing more reaches the broker
+        }
+    }
     const int got = real(ssl, buf, num);
-    if (got > 0 && ssl != nullptr && buf != nullptr) {
-        Observe(ssl, buf, got);
+    if (got > 0 && ssl != nullptr && buf != nullptr && !Observe(ssl, buf, got)) {
+        // A refused packet (QoS 2, payload over 128 KB): the read fails before the broker has
+        // parsed the packet, so it answers nothing and closes the connection. With no OpenSSL
+        // error queued and no retry wanted, SSL_get_error reports SSL_ERROR_SYSCALL, which
+        // mosquitto treats as a socket error on that client.
+        return -1;
     }
     return got;
 }
@@ -103,6 +116,12 @@ ELSIM_TAP_EXPORT SSL* elsim_tap_take_last_ssl(void) {
 ELSIM_TAP_EXPORT int elsim_tap_last_subscribe_filters(const SSL* ssl) {
     const MqttFramer* framer = ssl != nullptr ? FramerOf(ssl) : nullptr;
     return framer == nullptr || framer->Broken() ? -1 : framer->LastSubscribeFilters();
+}
+
+ELSIM_TAP_EXPORT const char* elsim_tap_refusal(const SSL* ssl) {
+    const MqttFramer* framer = ssl != nullptr ? FramerOf(ssl) : nullptr;
+    return framer == nullptr || !framer->Refused() ? nullptr
+                                                   : RefusalReason(framer->GetRefusal());
 }
 
 ELSIM_TAP_EXPORT int elsim_tap_keepalive(const SSL* ssl, unsigned* requested, unsigned* granted) {

@@ -9,7 +9,10 @@
 //   buffer before mosquitto parses it, and the filters of each SUBSCRIBE are counted;
 // - interposes SSL_get1_peer_certificate: remembers, per thread, the SSL object last asked.
 //   mosquitto_client_certificate(client) calls it, which lets the plugin map a mosquitto client
-//   to its SSL object.
+//   to its SSL object;
+// - fails the SSL_read that brings a packet AWS IoT refuses before answering (a QoS 2 PUBLISH or
+//   SUBSCRIBE, a PUBLISH payload over 128 KB), and every later read of that SSL: mosquitto then
+//   closes the connection without having parsed the packet, so it sends no PUBREC/SUBACK/PUBACK.
 // Every interposer forwards to the real OpenSSL function (dlsym(RTLD_NEXT, ...)) first.
 //
 // The plugin looks these functions up with dlsym(RTLD_DEFAULT, ...): when the tap is not
@@ -24,7 +27,7 @@ extern "C" {
 #endif
 
 /// ABI version of the functions below (bumped on incompatible change).
-#define ELSIM_TAP_ABI_VERSION 1
+#define ELSIM_TAP_ABI_VERSION 2
 int elsim_tap_abi_version(void);
 
 /// The SSL object of the most recent SSL_get1_peer_certificate call on this thread, or NULL;
@@ -39,10 +42,15 @@ int elsim_tap_last_subscribe_filters(const SSL* ssl);
 /// parsed after the tap's clamp. Returns 1 when known, 0 otherwise (outputs untouched).
 int elsim_tap_keepalive(const SSL* ssl, unsigned* requested, unsigned* granted);
 
+/// Why the tap closed `ssl` ("qos2_not_supported", "payload_too_large"), or NULL when it did
+/// not. The string is static.
+const char* elsim_tap_refusal(const SSL* ssl);
+
 typedef int (*elsim_tap_abi_version_fn)(void);
 typedef SSL* (*elsim_tap_take_last_ssl_fn)(void);
 typedef int (*elsim_tap_last_subscribe_filters_fn)(const SSL*);
 typedef int (*elsim_tap_keepalive_fn)(const SSL*, unsigned*, unsigned*);
+typedef const char* (*elsim_tap_refusal_fn)(const SSL*);
 
 #ifdef __cplusplus
 }
