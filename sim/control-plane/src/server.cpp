@@ -61,6 +61,45 @@ bool IsAccountId(std::string_view text) {
            std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+void WriteResponse(const HttpResponse& response, httplib::Response& res) {
+    res.status = response.status;
+    std::string content_type = "application/json";
+    for (const auto& [name, value] : response.headers) {
+        if (name == "Content-Type") {
+            content_type = value;
+        } else {
+            res.set_header(name, value);
+        }
+    }
+    res.set_content(response.body, content_type);
+}
+
+// A refusal the HTTP library wrote before any handler ran (no x-amzn-ErrorType yet): a body over
+// its payload limit (413), a method it routes nowhere (404), a request it could not read (400).
+// Rewritten in AWS's error shape; the router's own replies are left alone.
+// Assumed: AWS answers a body over the limit like any other too-large body (400
+// InvalidRequestException), and any other unreadable request with InvalidRequestException.
+void FrontDoorError(const httplib::Request& req, httplib::Response& res) {
+    if (res.has_header("x-amzn-ErrorType")) {
+        return;
+    }
+    HttpResponse response;
+    if (res.status == 413) {
+        response = Refuse(400, et::kInvalidRequest,
+                          "request body is larger than " + std::to_string(kMaxBodyBytes) +
+                              " bytes");
+    } else if (res.status == 404) {
+        response = Refuse(404, kUnknownOperation,
+                          req.method + " " + req.path + " is not an operation of this API");
+    } else {
+        response = Refuse(res.status >= 500 ? res.status : 400,
+                          res.status >= 500 ? et::kInternalFailure : et::kInvalidRequest,
+                          "the request could not be read (HTTP " + std::to_string(res.status) +
+                              ")");
+    }
+    WriteResponse(response, res);
+}
+
 }  // namespace
 
 // ---- HostedAccount ----------------------------------------------------------------------------
@@ -298,6 +337,8 @@ Result<std::unique_ptr<ControlPlaneServer>> ControlPlaneServer::Start(
     impl.http.set_keep_alive_timeout(options.keep_alive_timeout.count());
     impl.http.set_tcp_nodelay(true);
     impl.http.set_payload_max_length(4 * kMaxBodyBytes);
+    impl.http.set_error_handler(
+        [](const httplib::Request& req, httplib::Response& res) { FrontDoorError(req, res); });
     ControlPlaneServer* self = server.get();
     auto handler = [self](const httplib::Request& req, httplib::Response& res) {
         HttpRequest request;
@@ -307,17 +348,7 @@ Result<std::unique_ptr<ControlPlaneServer>> ControlPlaneServer::Start(
             request.headers.emplace_back(name, value);
         }
         request.body = req.body;
-        HttpResponse response = self->Dispatch(request);
-        res.status = response.status;
-        std::string content_type = "application/json";
-        for (const auto& [name, value] : response.headers) {
-            if (name == "Content-Type") {
-                content_type = value;
-            } else {
-                res.set_header(name, value);
-            }
-        }
-        res.set_content(response.body, content_type);
+        WriteResponse(self->Dispatch(request), res);
     };
     impl.http.Get(".*", handler);
     impl.http.Post(".*", handler);

@@ -279,6 +279,18 @@ def main():
         cli.run("delete-thing", "--thing-name", "Thing-2")
         cli.run("describe-thing", "--thing-name", "Thing-2", expect_error="ResourceNotFoundException")
 
+        # -- Refusals by the service model's constraints (those the CLI does not check itself:
+        # patterns, maximum lengths and values, enum values); nothing is created
+        cli.run("create-thing", "--thing-name", "not a name", expect_error="InvalidRequestException")
+        cli.run("create-thing", "--thing-name", "Thing-3", "--attribute-payload",
+                json.dumps({"attributes": {"a": "v" * 801}}), expect_error="InvalidRequestException")
+        cli.run("list-things", "--max-results", "251", expect_error="InvalidRequestException")
+        cli.run("update-certificate", "--certificate-id", "ab" * 32, "--new-status", "ENABLED",
+                expect_error="InvalidRequestException")
+        names = [t["thingName"] for t in cli.run("list-things")["things"]]
+        check("Thing-3" not in names and "not a name" not in names,
+              "refused requests created nothing: %s" % names)
+
         # -- SIGKILL, restart: nothing lost
         server.kill()
         server.stop()
