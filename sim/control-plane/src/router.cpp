@@ -1221,14 +1221,19 @@ std::string AllowedMethods(std::string_view raw_path) {
     return allowed;
 }
 
+HttpResponse RefusalResponse(const HttpRequest& request, const AwsError& error) {
+    HttpResponse response = ErrorResponse(error);
+    if (error.type == kMethodNotAllowed) {
+        response.headers.emplace_back("Allow", AllowedMethods(request.raw_path));  // RFC 9110
+    }
+    return response;
+}
+
 HttpResponse Handle(const HttpRequest& request, account::Registry& registry,
                     CertificateIssuer& issuer, std::string_view request_id) {
     auto parsed = ParseRequest(request);
     HttpResponse response = parsed ? Execute(*parsed, registry, issuer)
-                                   : ErrorResponse(parsed.error());
-    if (!parsed && parsed.error().type == kMethodNotAllowed) {
-        response.headers.emplace_back("Allow", AllowedMethods(request.raw_path));  // RFC 9110
-    }
+                                   : RefusalResponse(request, parsed.error());
     response.headers.emplace_back("x-amzn-RequestId", std::string(request_id));
     return response;
 }

@@ -461,7 +461,7 @@ HttpResponse ControlPlaneServer::Dispatch(const HttpRequest& request) {
     if (!parsed) {
         impl.log->debug("refused method={} path={} error={}", request.method, request.raw_path,
                         parsed.error().type);
-        return finish(ErrorResponse(parsed.error()));
+        return finish(RefusalResponse(request, parsed.error()));
     }
     HttpResponse response = account->Serve(*parsed, *impl.issuer);
     impl.log->debug("request op={} account={} status={}", parsed->operation,

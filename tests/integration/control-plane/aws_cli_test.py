@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 AWS = "/usr/bin/aws"
 ACCOUNT = "123456789012"
@@ -287,8 +289,25 @@ def main():
         cli.run("list-things", "--max-results", "251", expect_error="InvalidRequestException")
         cli.run("update-certificate", "--certificate-id", "ab" * 32, "--new-status", "ENABLED",
                 expect_error="InvalidRequestException")
+        # What the CLI cannot send: a body over the server's 2 MiB read limit, a wrong method
+        def raw(method, path, body=b""):
+            request = urllib.request.Request(server.endpoint + path, data=body or None,
+                                             method=method,
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as reply:
+                    return reply.status, dict(reply.headers), reply.read()
+            except urllib.error.HTTPError as error:
+                return error.code, dict(error.headers), error.read()
+        status, headers, body = raw("POST", "/things/Huge", b'{"x":"' + b"x" * (3 << 20) + b'"}')
+        check(status == 400 and headers.get("x-amzn-ErrorType") == "InvalidRequestException"
+              and json.loads(body)["__type"] == "InvalidRequestException",
+              "3 MiB body: %d %s %s" % (status, headers, body[:200]))
+        status, headers, body = raw("PUT", "/things")
+        check(status == 405 and headers.get("x-amzn-ErrorType") == "MethodNotAllowedException"
+              and "GET" in headers.get("Allow", ""), "PUT /things: %d %s" % (status, headers))
         names = [t["thingName"] for t in cli.run("list-things")["things"]]
-        check("Thing-3" not in names and "not a name" not in names,
+        check(not {"Thing-3", "not a name", "Huge"} & set(names),
               "refused requests created nothing: %s" % names)
 
         # -- SIGKILL, restart: nothing lost

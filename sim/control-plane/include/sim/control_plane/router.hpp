@@ -100,6 +100,10 @@ HttpResponse Execute(const ParsedRequest& parsed, account::Registry& registry,
 /// The AWS error reply for `error`.
 HttpResponse ErrorResponse(const account::AwsError& error);
 
+/// The reply to a request ParseRequest refused with `error`: ErrorResponse, plus an Allow header
+/// naming the methods of the path for MethodNotAllowedException.
+HttpResponse RefusalResponse(const HttpRequest& request, const account::AwsError& error);
+
 /// ParseRequest + Execute, adding `x-amzn-RequestId: request_id`. For tests and the fuzzer;
 /// the server calls the two steps itself so that it can lock in between.
 HttpResponse Handle(const HttpRequest& request, account::Registry& registry,
