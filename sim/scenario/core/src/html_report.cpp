@@ -188,7 +188,7 @@ std::string FailureSummary(const StepFailure& failure) {
 
 bool IsStep(EntryKind kind) {
     return kind == EntryKind::kStepStart || kind == EntryKind::kStepPass ||
-           kind == EntryKind::kStepFail;
+           kind == EntryKind::kStepFail || kind == EntryKind::kStepSkip;
 }
 
 bool SameEntry(const TimelineEntry& a, const TimelineEntry& b) {
@@ -220,6 +220,7 @@ const char* KindClass(EntryKind kind) {
         case EntryKind::kStepStart:
         case EntryKind::kStepPass:
         case EntryKind::kStepFail:
+        case EntryKind::kStepSkip:
             return "k-step";
         case EntryKind::kNote:
             return "k-note";
@@ -688,6 +689,11 @@ std::string HtmlScenarioPage(const ScenarioResult& result) {
             switch (entry.kind) {
                 case EntryKind::kStepPass:
                     break;  // Shown in the step's band.
+                case EntryKind::kStepSkip:
+                    html += row_open(i, "step") + "><span class=\"t\">" + time +
+                            "</span><div class=\"ln\"><div class=\"band\">&#8631; skipped: " +
+                            HtmlEscape(entry.text) + "</div></div></div>\n";
+                    break;
                 case EntryKind::kStepStart: {
                     const auto end = step_end(i);
                     std::string outcome;

@@ -26,6 +26,7 @@
 #include "sim/scenario/parse.hpp"
 #include "sim/scenario/progress.hpp"
 #include "sim/scenario/report.hpp"
+#include "sim/scenario/session.hpp"
 
 namespace sim::scenario {
 
@@ -55,6 +56,11 @@ struct RunOptions {
     std::filesystem::path self;            ///< The elsim executable (children run it).
     /// Called after each scenario ends (serialised with `print`), e.g. for a progress line.
     std::function<void(const Progress&)> on_progress;
+    /// `--modules`: module actors played by linked modules. A linked module serves one
+    /// scenario at a time, so the scenarios then run one after another.
+    std::vector<LinkSpec> links;
+    std::filesystem::path module_cas;    ///< SessionOptions::module_cas.
+    std::filesystem::path module_hosts;  ///< SessionOptions::module_hosts.
 };
 
 struct RunSummary {
@@ -76,8 +82,10 @@ unsigned DefaultJobs();
 std::uint64_t ScenarioSeed(std::uint64_t run_seed, const std::string& id);
 
 /// The child: plays one scenario and writes its result and timeline under `out_dir`.
-/// Returns the exit code (0 pass, 1 fail/error, 2 the file does not parse).
+/// Returns the exit code (0 pass, 1 fail/error, 2 the file does not parse). `links` gives
+/// the linked modules (SessionOptions::links, module_cas, module_hosts; the rest is unused).
 int RunOneScenario(const ScenarioFile& file, std::uint64_t seed,
-                   const std::filesystem::path& out_dir, bool keep_world);
+                   const std::filesystem::path& out_dir, bool keep_world,
+                   const SessionOptions& links = {});
 
 }  // namespace sim::scenario
