@@ -43,10 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (changed > 2 || framer.Packets() > bytes.size()) {
         std::abort();
     }
+    // A keep-alive outside 30..1200 was left as is. Except 0 (MQTT 3.1/3.1.1): when its two
+    // bytes arrive in two reads the high byte was already handed on (MqttFramer's documented
+    // "Not emulated" case, SplitKeepAlive).
     if (framer.HasKeepAlive() && framer.ProtocolLevel() != 5 &&
+        framer.RequestedKeepAlive() != 0 &&
         (framer.GrantedKeepAlive() < 30 || framer.GrantedKeepAlive() > 1200) &&
         framer.RequestedKeepAlive() == framer.GrantedKeepAlive()) {
-        std::abort();  // a whole keep-alive outside 30..1200 was left as is
+        std::abort();
     }
     return 0;
 }
