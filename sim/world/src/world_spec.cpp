@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "sim/core/net.hpp"
+#include "sim/core/text.hpp"
 #include "sim/world/address_block.hpp"
 #include "sim/world/world_spec_yaml.hpp"
 
@@ -474,7 +475,7 @@ sim::Result<WorldSpec> ParseWorldSpec(std::string_view yaml, std::string_view so
         try {
             root = YAML::Load(std::string(yaml));
         } catch (const YAML::Exception& e) {
-            throw SpecError{e.mark.line + 1, "not YAML: " + e.msg};
+            throw SpecError{e.mark.line + 1, "not YAML: " + sim::OneLine(e.msg)};
         }
         if (!root.IsMap()) {
             throw SpecError{1, "the world file must be a mapping with 'accounts'"};

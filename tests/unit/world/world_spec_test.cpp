@@ -121,7 +121,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "w.yaml:2: account name 'Bad_Name' must match"},
         BadCase{"NoAccounts", "region: us-east-1\n", "w.yaml:1: accounts must be a non-empty list"},
         BadCase{"NotAMapping", "- a\n- b\n", "w.yaml:1: the world file must be a mapping"},
-        BadCase{"NotYaml", "accounts: [\n", "w.yaml:2: not YAML"}),
+        BadCase{"NotYaml", "accounts: [\n", "w.yaml:2: not YAML"},
+        // The YAML library quotes the bad character: still one printable line.
+        BadCase{"NotYamlControlCharacter", "a: \"\\\x0b\"\n",
+                "w.yaml:1: not YAML: unknown escape character: \\x0b"}),
     [](const auto& test_case) { return test_case.param.name; });
 
 TEST(WorldPlanTest, EndpointsLookLikeAwsAtsEndpointsUnderTest) {

@@ -14,6 +14,7 @@
 #include "sim/world/world_spec_yaml.hpp"
 #include <yaml-cpp/yaml.h>
 
+#include "sim/core/text.hpp"
 #include "sim/scenario/match.hpp"
 
 namespace sim::scenario {
@@ -1152,7 +1153,8 @@ sim::Result<Scenario, Diagnostics> Parser::Run(std::string_view yaml, std::strin
         root = YAML::Load(std::string(yaml));
     } catch (const YAML::Exception& e) {
         return sim::Unexpected<Diagnostics>(Diagnostics{
-            source_ + ":" + std::to_string(std::max(1, e.mark.line + 1)) + ": not YAML: " + e.msg});
+            source_ + ":" + std::to_string(std::max(1, e.mark.line + 1)) +
+            ": not YAML: " + sim::OneLine(e.msg)});
     }
     if (!root.IsMap()) {
         return sim::Unexpected<Diagnostics>(Diagnostics{
