@@ -341,18 +341,20 @@ bool IsLoopbackV4(std::string_view address) { return sim::IsLoopbackIpv4(address
 
 namespace {
 
-// Runs `parse`, turning refusals into "<source>:<line>: <reason>".
+// Runs `parse`, turning refusals into "<source>:<line>: <reason>", one printable line however
+// the file's own text (keys, values) appears in the reason.
 template <class Parse>
 sim::Result<WorldSpec> Refusing(std::string_view source, Parse parse) {
     try {
         return parse();
     } catch (const SpecError& e) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              std::string(source) + ":" + std::to_string(e.line) + ": " + e.reason);
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument, std::string(source) + ":" +
+                                                                    std::to_string(e.line) + ": " +
+                                                                    sim::OneLine(e.reason));
     } catch (const YAML::Exception& e) {
-        return sim::MakeError(
-            sim::ErrorCode::kInvalidArgument,
-            std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                              std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " +
+                                  sim::OneLine(e.msg));
     }
 }
 
@@ -475,7 +477,7 @@ sim::Result<WorldSpec> ParseWorldSpec(std::string_view yaml, std::string_view so
         try {
             root = YAML::Load(std::string(yaml));
         } catch (const YAML::Exception& e) {
-            throw SpecError{e.mark.line + 1, "not YAML: " + sim::OneLine(e.msg)};
+            throw SpecError{e.mark.line + 1, "not YAML: " + e.msg};
         }
         if (!root.IsMap()) {
             throw SpecError{1, "the world file must be a mapping with 'accounts'"};

@@ -124,7 +124,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"NotYaml", "accounts: [\n", "w.yaml:2: not YAML"},
         // The YAML library quotes the bad character: still one printable line.
         BadCase{"NotYamlControlCharacter", "a: \"\\\x0b\"\n",
-                "w.yaml:1: not YAML: unknown escape character: \\x0b"}),
+                "w.yaml:1: not YAML: unknown escape character: \\x0b"},
+        BadCase{"UnknownKeyWithControlCharacters", "region: us-east-1\n\"a\\tb\\x01\": 1\n",
+                "w.yaml:2: unknown key 'a\\tb\\x01'"}),
     [](const auto& test_case) { return test_case.param.name; });
 
 TEST(WorldPlanTest, EndpointsLookLikeAwsAtsEndpointsUnderTest) {
