@@ -89,6 +89,7 @@ struct TapApi {
     elsim_tap_flush_fn flush = nullptr;
     // Optional (a tap without it verifies client certificates against the system clock).
     elsim_tap_set_verify_time_fn set_verify_time = nullptr;
+    elsim_tap_refusal_fn refusal = nullptr;
 
     bool Present() const { return take_last_ssl != nullptr; }
 
@@ -110,9 +111,11 @@ struct TapApi {
         api.hold_client = reinterpret_cast<elsim_tap_hold_client_fn>(
             dlsym(RTLD_DEFAULT, "elsim_tap_hold_client"));
         api.flush = reinterpret_cast<elsim_tap_flush_fn>(dlsym(RTLD_DEFAULT, "elsim_tap_flush"));
+        api.refusal =
+            reinterpret_cast<elsim_tap_refusal_fn>(dlsym(RTLD_DEFAULT, "elsim_tap_refusal"));
         if (api.last_subscribe_filters != nullptr && api.keepalive != nullptr &&
             api.set_accept_hook != nullptr && api.tag != nullptr && api.hold != nullptr &&
-            api.hold_client != nullptr && api.flush != nullptr) {
+            api.hold_client != nullptr && api.flush != nullptr && api.refusal != nullptr) {
             api.take_last_ssl = reinterpret_cast<elsim_tap_take_last_ssl_fn>(
                 dlsym(RTLD_DEFAULT, "elsim_tap_take_last_ssl"));
         }
@@ -289,16 +292,29 @@ SSL* ClientSsl(const TapApi& tap, mosquitto* client) {
 // Filters in the SUBSCRIBE being checked (the tap has read the whole packet: mosquitto checks
 // ACLs after reading it). 0 when unknown. Asked per SUBSCRIBE filter rather than cached per
 // client: one refcount up/down on the certificate, and no SSL pointer outlives its connection.
-std::size_t SubscribeFilters(const TapApi& tap, mosquitto* client) {
+// The SSL object of a connected client, through the tap (nullptr without it).
+const SSL* ClientSsl(const TapApi& tap, mosquitto* client) {
     if (!tap.Present()) {
-        return 0;
+        return nullptr;
     }
     tap.take_last_ssl();
     std::unique_ptr<X509, X509Deleter> cert(
         static_cast<X509*>(mosquitto_client_certificate(client)));
-    const SSL* ssl = tap.take_last_ssl();
+    return tap.take_last_ssl();
+}
+
+std::size_t SubscribeFilters(const TapApi& tap, mosquitto* client) {
+    const SSL* ssl = ClientSsl(tap, client);
     const int filters = ssl != nullptr ? tap.last_subscribe_filters(ssl) : -1;
     return filters > 0 ? static_cast<std::size_t>(filters) : 0;
+}
+
+// Why the tap closed this client's connection before mosquitto parsed a packet (QoS 2, payload
+// over 128 KB), or nullptr. Asked while the connection's SSL object still exists: mosquitto
+// calls the DISCONNECT event before it closes the socket.
+const char* TapRefusal(const TapApi& tap, mosquitto* client) {
+    const SSL* ssl = ClientSsl(tap, client);
+    return ssl != nullptr ? tap.refusal(ssl) : nullptr;
 }
 
 // Explain mode: one line when the tap clamped the CONNECT keep-alive (aws-iot-core.md §8).
@@ -592,9 +608,19 @@ int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
         }
         mosquitto_log_printf(MOSQ_LOG_DEBUG, "elsim[%s]: disconnect client_id=%s reason=%d",
                              plugin.account_name.c_str(), client_id, event.reason);
+        DisconnectCause cause = CauseOf(event.reason);
+        if (const char* refusal = TapRefusal(plugin.tap, event.client); refusal != nullptr) {
+            // "MQTT message payload" (AWS IoT Core Developer Guide): an oversized message ends
+            // in a CLIENT_ERROR; aws-iot-core.md §8 for QoS 2.
+            cause = DisconnectCause::kProtocolError;
+            mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                                 "elsim[%s]: decision=deny action=close reason=%s client_id=%s "
+                                 "(closed before the broker answered)",
+                                 plugin.account_name.c_str(), refusal, client_id);
+        }
         std::lock_guard lock(plugin.mutex);
         plugin.core->OnDisconnect(reinterpret_cast<std::uintptr_t>(event.client), client_id,
-                                  CauseOf(event.reason), Now(plugin));
+                                  cause, Now(plugin));
 #if SIM_BROKER_HOSTS_ACCOUNT
         if (plugin.host) {
             plugin.host->OnDisconnected(client_id);
@@ -791,8 +817,8 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
         }
         if (!plugin->tap.Present()) {
             mosquitto_log_printf(MOSQ_LOG_WARNING,
-                                 "elsim: TLS tap not preloaded; keep-alive clamp, 8-filter limit "
-                                 "and SNI rule not enforced");
+                                 "elsim: TLS tap not preloaded; keep-alive clamp, 8-filter limit, "
+                                 "SNI rule, QoS 2 and 128 KB payload closes not enforced");
         }
 #if SIM_BROKER_HOSTS_ACCOUNT
         if (!host_options.account_dir.empty()) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http_front.hpp"
 
+#include "sim/control_plane/router.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -179,8 +181,20 @@ std::string Serialize(const HttpResponse& response, bool head_only, bool keep_al
     return out;
 }
 
+// A request refused before it reached the router, in AWS's error shape (x-amzn-ErrorType and a
+// JSON body) like every other refusal.
+// Assumed: AWS answers a body over the limit like any other too-large body (400
+// InvalidRequestException), and an unreadable request with InvalidRequestException.
 std::string Refusal(int status) {
-    HttpResponse response;
+    std::string message = "the request could not be read (HTTP " + std::to_string(status) + ")";
+    if (status == 413) {
+        status = 400;
+        message = "request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes";
+    } else if (status == 411) {
+        message = "a request with a body needs a Content-Length";
+    }
+    HttpResponse response = ErrorResponse(
+        account::AwsError{std::string(account::error_type::kInvalidRequest), message, {}, {}});
     response.status = status;
     return Serialize(response, false, false);
 }

@@ -75,7 +75,7 @@ std::optional<OperationInfo> FindOperation(std::string_view operation) {
     }
     return OperationInfo{
         it->name, it->method, it->request_uri,
-        std::span<const OperationMember>(kIotMembers).subspan(it->first, it->count)};
+        std::span<const OperationMember>(kIotMembers).subspan(it->first, it->count), it->first};
 }
 
 std::vector<std::string> KnownOperations() {

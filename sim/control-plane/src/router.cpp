@@ -9,6 +9,8 @@
 #include <functional>
 #include <limits>
 
+#include "sim/control_plane/operations.hpp"
+#include "sim/control_plane/validate.hpp"
 #include "sim/core/ports.hpp"
 
 namespace sim::controlplane {
@@ -1060,6 +1062,32 @@ bool Matches(std::string_view path, const std::vector<std::string>& segments,
     return index == segments.size();
 }
 
+// The request's members checked against the AWS IoT service model (ValidateRequest) before
+// the operation runs: AWS validates a request before it changes anything. The router's path
+// labels are named as the model's locationName.
+std::optional<std::string> ValidateMembers(const ParsedRequest& parsed) {
+    const auto operation = FindOperation(parsed.operation);
+    if (!operation) {
+        return std::nullopt;
+    }
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::string_view path = parsed.spec->path;
+    std::size_t index = 0;
+    for (auto open = path.find('{'); open != std::string_view::npos; open = path.find('{')) {
+        const auto close = path.find('}', open);
+        if (close == std::string_view::npos || index >= parsed.labels.size()) {
+            break;
+        }
+        std::string_view name = path.substr(open + 1, close - open - 1);
+        if (!name.empty() && name.back() == '+') {
+            name.remove_suffix(1);
+        }
+        labels.emplace_back(std::string(name), parsed.labels[index++]);
+        path.remove_prefix(close + 1);
+    }
+    return ValidateRequest(*operation, {std::move(labels), parsed.query, parsed.body});
+}
+
 }  // namespace
 
 std::vector<ServedOperation> ServedOperations() {
@@ -1095,11 +1123,13 @@ AwsResult<ParsedRequest> ParseRequest(const HttpRequest& request) {
     }
     if (parsed.spec == nullptr) {
         // Assumed: AWS's front end answers an unknown route with 404 UnknownOperationException
-        // (and a known path with a wrong method with 405); the CLI never sends either.
-        AwsError error{"UnknownOperationException",
+        // and a known path with a wrong method with 405 MethodNotAllowedException (and an
+        // Allow header); the CLI never sends either.
+        AwsError error{std::string(kUnknownOperation),
                        request.method + " " + request.raw_path + " is not an operation of this API",
                        std::nullopt, std::nullopt};
         if (path_known) {
+            error.type = std::string(kMethodNotAllowed);
             error.message = request.method + " is not allowed on " + request.raw_path;
         }
         return Unexpected<AwsError>(std::move(error));
@@ -1127,13 +1157,21 @@ AwsResult<ParsedRequest> ParseRequest(const HttpRequest& request) {
         }
     }
     parsed.principal = request.Header("x-amzn-principal");
+    if (auto invalid = ValidateMembers(parsed)) {
+        return Fail(et::kInvalidRequest, std::move(*invalid));
+    }
     return parsed;
 }
 
 HttpResponse ErrorResponse(const AwsError& error) {
     HttpResponse response;
-    response.status = error.type == "UnknownOperationException" ? 404
-                                                                : account::HttpStatusOf(error.type);
+    if (error.type == kUnknownOperation) {
+        response.status = 404;
+    } else if (error.type == kMethodNotAllowed) {
+        response.status = 405;
+    } else {
+        response.status = account::HttpStatusOf(error.type);
+    }
     response.headers.emplace_back("x-amzn-ErrorType", error.type);
     response.headers.emplace_back("Content-Type", "application/json");
     json body = {{"message", error.message}, {"__type", error.type}};
@@ -1167,11 +1205,35 @@ HttpResponse Execute(const ParsedRequest& parsed, account::Registry& registry,
     return response;
 }
 
+std::string AllowedMethods(std::string_view raw_path) {
+    std::string allowed;
+    const auto segments = SplitPath(raw_path);
+    if (!segments) {
+        return allowed;
+    }
+    for (const auto& spec : kOperations) {
+        std::vector<std::string> labels;
+        if (Matches(spec.path, *segments, labels) &&
+            allowed.find(spec.method) == std::string::npos) {
+            allowed += (allowed.empty() ? "" : ", ") + std::string(spec.method);
+        }
+    }
+    return allowed;
+}
+
+HttpResponse RefusalResponse(const HttpRequest& request, const AwsError& error) {
+    HttpResponse response = ErrorResponse(error);
+    if (error.type == kMethodNotAllowed) {
+        response.headers.emplace_back("Allow", AllowedMethods(request.raw_path));  // RFC 9110
+    }
+    return response;
+}
+
 HttpResponse Handle(const HttpRequest& request, account::Registry& registry,
                     CertificateIssuer& issuer, std::string_view request_id) {
     auto parsed = ParseRequest(request);
     HttpResponse response = parsed ? Execute(*parsed, registry, issuer)
-                                   : ErrorResponse(parsed.error());
+                                   : RefusalResponse(request, parsed.error());
     response.headers.emplace_back("x-amzn-RequestId", std::string(request_id));
     return response;
 }

@@ -437,7 +437,7 @@ HttpResponse ControlPlaneServer::Dispatch(const HttpRequest& request) {
     if (!parsed) {
         impl.log->debug("refused method={} path={} error={}", request.method, request.raw_path,
                         parsed.error().type);
-        return finish(ErrorResponse(parsed.error()));
+        return finish(RefusalResponse(request, parsed.error()));
     }
     if (impl.options.faults) {
         const auto error = impl.options.faults->With([&](faults::FaultTable& t) {

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "sim/core/net.hpp"
+#include "sim/core/text.hpp"
 #include "sim/world/address_block.hpp"
 #include "sim/world/world_spec_yaml.hpp"
 
@@ -397,18 +398,20 @@ bool IsLoopbackV4(std::string_view address) { return sim::IsLoopbackIpv4(address
 
 namespace {
 
-// Runs `parse`, turning refusals into "<source>:<line>: <reason>".
+// Runs `parse`, turning refusals into "<source>:<line>: <reason>", one printable line however
+// the file's own text (keys, values) appears in the reason.
 template <class Parse>
 sim::Result<WorldSpec> Refusing(std::string_view source, Parse parse) {
     try {
         return parse();
     } catch (const SpecError& e) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              std::string(source) + ":" + std::to_string(e.line) + ": " + e.reason);
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument, std::string(source) + ":" +
+                                                                    std::to_string(e.line) + ": " +
+                                                                    sim::OneLine(e.reason));
     } catch (const YAML::Exception& e) {
-        return sim::MakeError(
-            sim::ErrorCode::kInvalidArgument,
-            std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
+                              std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " +
+                                  sim::OneLine(e.msg));
     }
 }
 

@@ -145,6 +145,33 @@ TEST_F(BrokerPluginTest, ClosesMqtt311ConnectionOnQos2Publish) {
     EXPECT_TRUE(broker_->process().WaitForLog("reason=qos2_not_supported", 1s));
 }
 
+TEST_F(BrokerPluginTest, Publish200KiBIsClosedUnacknowledgedWithClientError) {
+    auto watcher = Subscribe("$aws/events/presence/disconnected/+", "watcher");
+    auto client = Paho("big-payload");
+    client->connect(PahoOptions(device_))->wait();
+    ASSERT_TRUE(client->is_connected());
+    bool acknowledged = false;
+    try {
+        acknowledged = client->publish("dt/device-1/big", std::string(200 * 1024, 'b'), 1, false)
+                           ->wait_for(3s);
+    } catch (const mqtt::exception&) {  // NOLINT(bugprone-empty-catch): lost, as expected
+    }
+    EXPECT_FALSE(acknowledged) << "AWS sends no PUBACK for a payload over 128 KB";
+    EXPECT_TRUE(WaitDisconnected(*client, 3s));
+    EXPECT_TRUE(broker_->process().WaitForLog("reason=payload_too_large client_id=big-payload", 1s))
+        << broker_->Log();
+    ASSERT_TRUE(watcher->WaitForOutput("$aws/events/presence/disconnected/big-payload {", 5s))
+        << watcher->Output();
+    EXPECT_NE(watcher->Output().find("\"disconnectReason\":\"CLIENT_ERROR\""), std::string::npos)
+        << watcher->Output();
+    // 128 KiB exactly is acknowledged.
+    auto fits = Paho("fits");
+    fits->connect(PahoOptions(device_))->wait();
+    EXPECT_TRUE(
+        fits->publish("dt/device-1/big", std::string(128 * 1024, 'b'), 1, false)->wait_for(3s));
+    fits->disconnect()->wait();
+}
+
 TEST_F(BrokerPluginTest, ClosesConnectionOnTopicLongerThan256Bytes) {
     auto client = Paho("long-topic");
     client->connect(PahoOptions(device_))->wait();

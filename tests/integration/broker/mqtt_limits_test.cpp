@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The last MQTT rules, through the TLS tap preloaded into a real mosquitto with
 // elsim_broker: keep-alive clamped to 30..1200 s, at most 8 filters per SUBSCRIBE, no SNI / another
-// account's endpoint refused (aws-iot-core.md §5, §8). A raw TLS MQTT client (OpenSSL) controls
+// account's endpoint refused, QoS 2 and payloads over 128 KB closed before any answer
+// (aws-iot-core.md §5, §8). A raw TLS MQTT client (OpenSSL) controls
 // every byte: keep-alive values, filter counts, SNI or none. Each rule is also run against the
 // same plugin WITHOUT the tap, where it does not hold, so these tests can fail.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -73,6 +75,32 @@ Bytes SubscribePacket(int level, int filters, const std::string& prefix) {
 }
 
 const Bytes kPingReq{0xC0, 0x00};
+
+// PUBLISH of `payload_bytes` to `topic` with packet identifier 1 when qos > 0.
+Bytes PublishPacket(int level, int qos, const std::string& topic, std::size_t payload_bytes) {
+    Bytes body;
+    AppendString(body, topic);
+    if (qos > 0) {
+        body.push_back(0x00);
+        body.push_back(0x01);
+    }
+    if (level == 5) {
+        body.push_back(0);  // no properties
+    }
+    body.insert(body.end(), payload_bytes, 'x');
+    return Packet(static_cast<std::uint8_t>(0x30 | (qos << 1)), body);
+}
+
+// SUBSCRIBE of one filter at `qos`.
+Bytes SubscribeQosPacket(int level, const std::string& filter, int qos) {
+    Bytes body{0x00, 0x02};
+    if (level == 5) {
+        body.push_back(0);
+    }
+    AppendString(body, filter);
+    body.push_back(static_cast<std::uint8_t>(qos));
+    return Packet(0x82, body);
+}
 
 struct MqttPacket {
     std::uint8_t type = 0;  // high nibble of the first byte
@@ -533,6 +561,89 @@ TEST_F(MqttLimitsTest, WithoutTheTapNineFiltersAreGranted) {
     MqttPacket suback;
     ASSERT_EQ(client->ReadPacket(suback, 5s), Read::kPacket);
     EXPECT_EQ(SubackCodes(suback, 4), Bytes(9, 0x01));
+}
+
+// ---- QoS 2 and payloads over 128 KB: closed before any answer --------------------------------
+
+// The packet types a client receives after `packet` until the connection closes (or 5 s pass:
+// then "timeout" is the last entry).
+std::vector<std::string> AnswersUntilClosed(RawClient& client, const Bytes& packet) {
+    std::vector<std::string> answers;
+    if (!client.Send(packet)) {
+        answers.emplace_back("send failed");
+        return answers;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+        MqttPacket answer;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        const Read read = client.ReadPacket(answer, std::max(left, 1ms));
+        if (read == Read::kClosed) {
+            return answers;
+        }
+        if (read == Read::kTimeout) {
+            answers.emplace_back("timeout");
+            return answers;
+        }
+        answers.push_back("type " + std::to_string(answer.type));
+    }
+}
+
+struct RefusedCase {
+    std::string name;
+    int level;
+    Bytes packet;
+    std::string reason;
+    std::string untapped_answer;  // what mosquitto alone answers first
+};
+
+class MqttLimitsRefusalTest : public MqttLimitsTest,
+                              public ::testing::WithParamInterface<RefusedCase> {};
+
+TEST_P(MqttLimitsRefusalTest, ClosesBeforeAnyAnswerOnlyWithTheTap) {
+    const auto& c = GetParam();
+    auto client = Client(*tapped_);
+    ASSERT_FALSE(Connect(*client, c.level, 60, "refused-" + c.name).empty());
+    EXPECT_EQ(AnswersUntilClosed(*client, c.packet), std::vector<std::string>{});
+    EXPECT_TRUE(tapped_->process().WaitForLog(
+        "decision=deny action=close reason=" + c.reason + " client_id=refused-" + c.name, 2s))
+        << tapped_->Log();
+    // mosquitto alone answers the packet before the plugin's close (or keeps the connection).
+    auto plain = Client(Untapped());
+    ASSERT_FALSE(Connect(*plain, c.level, 60, "plain-" + c.name).empty());
+    const auto answers = AnswersUntilClosed(*plain, c.packet);
+    ASSERT_FALSE(answers.empty());
+    EXPECT_EQ(answers.front(), c.untapped_answer);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Refused, MqttLimitsRefusalTest,
+    ::testing::Values(
+        RefusedCase{"Qos2PublishV311", 4, PublishPacket(4, 2, "dt/q2", 5), "qos2_not_supported",
+                    "type 5"},  // PUBREC
+        RefusedCase{"Qos2PublishV5", 5, PublishPacket(5, 2, "dt/q2", 5), "qos2_not_supported",
+                    "type 5"},
+        RefusedCase{"Qos2SubscribeV311", 4, SubscribeQosPacket(4, "cmd/q2", 2),
+                    "qos2_not_supported", "type 9"},  // SUBACK
+        RefusedCase{"Payload200KiBV311", 4, PublishPacket(4, 1, "dt/big", 200 * 1024),
+                    "payload_too_large", "type 4"},  // PUBACK
+        RefusedCase{"Payload200KiBV5", 5, PublishPacket(5, 1, "dt/big", 200 * 1024),
+                    "payload_too_large", "type 4"},
+        RefusedCase{"PayloadOneByteOver128KiBQos0", 4,
+                    PublishPacket(4, 0, "dt/big", 128 * 1024 + 1), "payload_too_large",
+                    "timeout"}),  // QoS 0: no answer, and mosquitto keeps the connection
+    [](const auto& test_case) { return test_case.param.name; });
+
+TEST_F(MqttLimitsTest, PayloadOfExactly128KiBIsAcknowledged) {
+    for (const int level : {4, 5}) {
+        auto client = Client(*tapped_);
+        ASSERT_FALSE(Connect(*client, level, 60, "at-limit-" + std::to_string(level)).empty());
+        ASSERT_TRUE(client->Send(PublishPacket(level, 1, "dt/at-limit", 128 * 1024)));
+        MqttPacket puback;
+        ASSERT_EQ(client->ReadPacket(puback, 5s), Read::kPacket) << "level " << level;
+        EXPECT_EQ(puback.type, 4);
+    }
 }
 
 // ---- SNI -------------------------------------------------------------------------------------

@@ -14,10 +14,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 AWS = "/usr/bin/aws"
 ACCOUNT = "123456789012"
@@ -278,6 +281,46 @@ def main():
         cli.run("create-thing", "--thing-name", "Thing-2")
         cli.run("delete-thing", "--thing-name", "Thing-2")
         cli.run("describe-thing", "--thing-name", "Thing-2", expect_error="ResourceNotFoundException")
+
+        # -- Refusals by the service model's constraints (those the CLI does not check itself:
+        # patterns, maximum lengths and values, enum values); nothing is created
+        cli.run("create-thing", "--thing-name", "not a name", expect_error="InvalidRequestException")
+        cli.run("create-thing", "--thing-name", "Thing-3", "--attribute-payload",
+                json.dumps({"attributes": {"a": "v" * 801}}), expect_error="InvalidRequestException")
+        cli.run("list-things", "--max-results", "251", expect_error="InvalidRequestException")
+        cli.run("update-certificate", "--certificate-id", "ab" * 32, "--new-status", "ENABLED",
+                expect_error="InvalidRequestException")
+        # What the CLI cannot send: a body over the server's 2 MiB read limit, a wrong method
+        def raw(method, path, body=b""):
+            request = urllib.request.Request(server.endpoint + path, data=body or None,
+                                             method=method,
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as reply:
+                    return reply.status, dict(reply.headers), reply.read()
+            except urllib.error.HTTPError as error:
+                return error.code, dict(error.headers), error.read()
+        # The server refuses on the head (Content-Length) and closes: send only the head.
+        host, port = server.endpoint[len("http://"):].split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(b"POST /things/Huge HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         b"application/json\r\nContent-Length: %d\r\n\r\n" % (3 << 20))
+            reply = b""
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        head, _, body = reply.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 400") and b"x-amzn-ErrorType: InvalidRequestException"
+              in head and json.loads(body)["__type"] == "InvalidRequestException",
+              "3 MiB body: %r" % reply[:300])
+        status, headers, body = raw("PUT", "/things")
+        check(status == 405 and headers.get("x-amzn-ErrorType") == "MethodNotAllowedException"
+              and "GET" in headers.get("Allow", ""), "PUT /things: %d %s" % (status, headers))
+        names = [t["thingName"] for t in cli.run("list-things")["things"]]
+        check(not {"Thing-3", "not a name", "Huge"} & set(names),
+              "refused requests created nothing: %s" % names)
 
         # -- SIGKILL, restart: nothing lost
         server.kill()

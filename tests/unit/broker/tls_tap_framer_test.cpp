@@ -221,11 +221,13 @@ TEST_P(RemainingLengthTest, FollowsPacketsWhateverTheLengthSize) {
     const auto& c = GetParam();
     Bytes stream = Connect(4, 5, c.padding);
     ASSERT_EQ(KeepAliveOffset(stream, 4), 1 + c.length_bytes + 8);
-    // A big PUBLISH of the same size, then a SUBSCRIBE: the framer must land on it.
+    // A big PUBLISH of the same size, then a SUBSCRIBE: the framer must land on it. (Over
+    // 128 KB a PUBLISH is refused, see RefusalTest: then a PUBACK-typed packet of that size,
+    // which the framer follows by its length alone.)
     Bytes publish_body;
     AppendString(publish_body, "dt/x");
     publish_body.resize(c.padding + 20, 0xAB);
-    Append(stream, Packet(0x30, publish_body));
+    Append(stream, Packet(publish_body.size() > kMaxPublishPayload ? 0x40 : 0x30, publish_body));
     Append(stream, Subscribe(4, 3));
     MqttFramer framer;
     FeedInChunks(framer, stream, 4096);
@@ -387,6 +389,119 @@ TEST(MqttFramerTest, SubscribeCountStaysWhenLaterPacketsAreNotSubscribes) {
     MqttFramer framer;
     framer.Feed(stream);
     EXPECT_EQ(framer.LastSubscribeFilters(), 9);
+}
+
+// ---- refusals: QoS 2 and payloads over 128 KB -------------------------------------------------
+
+// A PUBLISH with `payload_bytes` of payload; MQTT 5 carries `property_bytes` of properties
+// (User Property pairs padded to length).
+Bytes Publish(std::uint8_t level, int qos, const std::string& topic, std::size_t payload_bytes,
+              std::size_t property_bytes = 0) {
+    Bytes body;
+    AppendString(body, topic);
+    if (qos > 0) {
+        Append(body, {0x00, 0x09});
+    }
+    if (level == 5) {
+        Append(body, VarInt(property_bytes));
+        body.insert(body.end(), property_bytes, 0x01);  // opaque to the framer
+    }
+    body.insert(body.end(), payload_bytes, 'p');
+    return Packet(static_cast<std::uint8_t>(0x30 | (qos << 1)), body);
+}
+
+struct RefusalCase {
+    std::string name;
+    std::uint8_t level;
+    Bytes packet;
+    Refusal expected;
+};
+
+class RefusalTest : public ::testing::TestWithParam<RefusalCase> {};
+
+TEST_P(RefusalTest, RefusesBeforeTheBrokerParsesThePacket) {
+    const auto& c = GetParam();
+    Bytes stream = Connect(c.level, 60);
+    Append(stream, Publish(c.level, 1, "dt/ok", 10));  // an ordinary packet first
+    const std::size_t before = stream.size();
+    Append(stream, c.packet);
+    Append(stream, Packet(0xC0, {}));
+    for (const std::size_t chunk : {std::size_t{1}, std::size_t{5}, std::size_t{16384},
+                                    stream.size()}) {
+        Bytes copy = stream;
+        MqttFramer framer;
+        FeedInChunks(framer, copy, chunk);
+        EXPECT_EQ(framer.GetRefusal(), c.expected) << "chunk " << chunk;
+        EXPECT_FALSE(framer.Broken());
+        EXPECT_EQ(copy, stream) << "a refusal rewrites nothing";
+        if (c.expected == Refusal::kNone) {
+            EXPECT_EQ(framer.Packets(), 4u);
+        } else {
+            EXPECT_EQ(framer.Packets(), 2u) << "stops at the refused packet";
+        }
+    }
+    // Refused by the time the broker has read at most the bytes before the payload.
+    if (c.expected != Refusal::kNone) {
+        MqttFramer framer;
+        Bytes copy = stream;
+        std::size_t fed = 0;
+        while (!framer.Refused() && fed < copy.size()) {
+            framer.Feed(std::span<std::uint8_t>(copy.data() + fed, 1));
+            ++fed;
+        }
+        EXPECT_LE(fed - before, std::size_t{300}) << "refused " << (fed - before)
+                                                  << " bytes into the packet";
+    }
+}
+
+Bytes SubscribeQos(std::uint8_t level, std::uint8_t options) {
+    Bytes body{0x00, 0x03};
+    if (level == 5) {
+        body.push_back(0);
+    }
+    AppendString(body, "cmd/a");
+    body.push_back(0x01);
+    AppendString(body, "cmd/b");
+    body.push_back(options);
+    return Packet(0x82, body);
+}
+
+constexpr std::size_t kLimit = kMaxPublishPayload;
+
+INSTANTIATE_TEST_SUITE_P(
+    Packets, RefusalTest,
+    ::testing::Values(
+        RefusalCase{"V4Qos2Publish", 4, Publish(4, 2, "dt/q2", 5), Refusal::kQos2Publish},
+        RefusalCase{"V5Qos2Publish", 5, Publish(5, 2, "dt/q2", 5), Refusal::kQos2Publish},
+        RefusalCase{"V4Qos2Subscribe", 4, SubscribeQos(4, 0x02), Refusal::kQos2Subscribe},
+        RefusalCase{"V5Qos2SubscribeWithOptions", 5, SubscribeQos(5, 0x2E),
+                    Refusal::kQos2Subscribe},
+        RefusalCase{"V4Qos1Subscribe", 4, SubscribeQos(4, 0x01), Refusal::kNone},
+        RefusalCase{"V4PayloadAtLimitQos0", 4, Publish(4, 0, "dt/big", kLimit), Refusal::kNone},
+        RefusalCase{"V4PayloadAtLimitQos1", 4, Publish(4, 1, "dt/big", kLimit), Refusal::kNone},
+        RefusalCase{"V4PayloadOverLimitQos0", 4, Publish(4, 0, "dt/big", kLimit + 1),
+                    Refusal::kPayloadTooLarge},
+        RefusalCase{"V4PayloadOverLimitQos1", 4, Publish(4, 1, "dt/big", kLimit + 1),
+                    Refusal::kPayloadTooLarge},
+        RefusalCase{"V4Payload200KiB", 4, Publish(4, 1, "dt/big", 200 * 1024),
+                    Refusal::kPayloadTooLarge},
+        RefusalCase{"V4EmptyTopicOverLimit", 4, Publish(4, 1, "", kLimit + 1),
+                    Refusal::kPayloadTooLarge},
+        RefusalCase{"V5PayloadAtLimitWithProperties", 5, Publish(5, 1, "dt/big", kLimit, 200),
+                    Refusal::kNone},
+        RefusalCase{"V5PayloadOverLimitWithProperties", 5,
+                    Publish(5, 1, "dt/big", kLimit + 1, 200), Refusal::kPayloadTooLarge},
+        RefusalCase{"V5PayloadOverLimitQos0", 5, Publish(5, 0, "dt/big", kLimit + 1),
+                    Refusal::kPayloadTooLarge},
+        RefusalCase{"V4TopicLongerThanPacket", 4,
+                    Packet(0x32, {0x7f, 0xff, 'a', 'b', 0x00, 0x01}), Refusal::kNone}),
+    [](const auto& test_case) { return test_case.param.name; });
+
+TEST(MqttFramerTest, RefusalReasonsAreTheBrokersWords) {
+    EXPECT_STREQ(RefusalReason(Refusal::kQos2Publish), "qos2_not_supported");
+    EXPECT_STREQ(RefusalReason(Refusal::kQos2Subscribe), "qos2_not_supported");
+    EXPECT_STREQ(RefusalReason(Refusal::kPayloadTooLarge), "payload_too_large");
+    EXPECT_STREQ(RefusalReason(Refusal::kNone), "");
 }
 
 }  // namespace

@@ -135,7 +135,8 @@ INSTANTIATE_TEST_SUITE_P(
              "eventConfigurations"},
         // Refusals.
         Case{"unknown_path", "GET", "/nothing-here", "", {}, 404, "UnknownOperationException", ""},
-        Case{"wrong_method", "PUT", "/things", "", {}, 404, "UnknownOperationException", ""},
+        Case{"wrong_method", "PUT", "/things", "", {}, 405, "MethodNotAllowedException",
+             "PUT is not allowed on /things"},
         Case{"malformed_json", "POST", "/things/t9", "{\"attributePayload\":", {}, 400, kInvalid,
              ""},
         Case{"json_not_object", "POST", "/things/t9", "[1,2]", {}, 400, kInvalid, ""},
@@ -160,9 +161,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"page_size_not_number", "GET", "/certificates?pageSize=ten", "", {}, 400, kInvalid,
              ""},
         Case{"page_size_trailing_text", "GET", "/certificates?pageSize=10x", "", {}, 400,
-             kInvalid, "pageSize: not an integer"},
+             kInvalid, "at 'pageSize' failed to satisfy constraint: Member must be an integer"},
         Case{"page_size_past_int64", "GET", "/certificates?pageSize=9999999999999999999", "", {},
-             400, kInvalid, "pageSize: must be between 1 and 250"},
+             400, kInvalid, "at 'pageSize' failed to satisfy constraint: Member must be an integer"},
         Case{"unknown_thing", "GET", "/things/nope", "", {}, 404, kNotFound, ""},
         Case{"unknown_certificate", "GET", "/certificates/" + std::string(64, 'b'), "", {}, 404,
              kNotFound, ""},
@@ -182,6 +183,30 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"delete_unknown_ca", "DELETE", "/cacertificate/" + std::string(64, 'c'), "", {},
              404, kNotFound, ""}),
     [](const testing::TestParamInfo<Case>& p) { return p.param.name; });
+
+class RouterMethodTest : public RouterTest {};
+
+TEST_F(RouterMethodTest, WrongMethodNamesTheAllowedOnes) {
+    const HttpResponse response = Send("DELETE", "/things");
+    EXPECT_EQ(response.status, 405);
+    const std::string allow = response.Header("Allow").value_or("");
+    EXPECT_NE(allow.find("GET"), std::string::npos) << allow;  // ListThings
+    EXPECT_EQ(allow.find("DELETE"), std::string::npos) << allow;
+    const HttpResponse thing = Send("POST", "/things/t1/principals");
+    EXPECT_EQ(thing.status, 405);
+    EXPECT_NE(thing.Header("Allow").value_or("").find("PUT"), std::string::npos);
+}
+
+TEST_F(RouterMethodTest, InvalidMembersChangeNothing) {
+    const auto before = registry_.Snapshot();
+    const HttpResponse response =
+        Send("POST", "/things/t5", R"({"attributePayload":{"attributes":{"a":{"b":"c"}}}})");
+    EXPECT_EQ(response.status, 400);
+    EXPECT_EQ(response.Header("x-amzn-ErrorType").value_or(""), "InvalidRequestException");
+    EXPECT_NE(response.body.find("at 'attributePayload.attributes.a'"), std::string::npos)
+        << response.body;
+    EXPECT_EQ(registry_.Snapshot(), before);
+}
 
 TEST(RouterOperationsTest, ServesEveryOperationOfTheIssue) {
     const auto operations = ListOperations();

@@ -138,6 +138,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"NoAccounts", "region: us-east-1\n", "w.yaml:1: accounts must be a non-empty list"},
         BadCase{"NotAMapping", "- a\n- b\n", "w.yaml:1: the world file must be a mapping"},
         BadCase{"NotYaml", "accounts: [\n", "w.yaml:2: not YAML"},
+        // The YAML library quotes the bad character: still one printable line.
+        BadCase{"NotYamlControlCharacter", "a: \"\\\x0b\"\n",
+                "w.yaml:1: not YAML: unknown escape character: \\x0b"},
+        BadCase{"UnknownKeyWithControlCharacters", "region: us-east-1\n\"a\\tb\\x01\": 1\n",
+                "w.yaml:2: unknown key 'a\\tb\\x01'"},
         BadCase{"LambdaFunctionsNotAList",
                 "accounts:\n  - {name: a, kind: oem, lambda_functions: {arn: x}}\n",
                 "w.yaml:2: lambda_functions must be a list"},

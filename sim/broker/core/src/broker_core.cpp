@@ -190,7 +190,9 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
         return {false, "no session", false};
     }
     // AWS IoT supports QoS 0/1 only; it sends no PUBACK for QoS 2 (aws-iot-core.md §8).
-    // Assumed: the connection is closed, as for other packets AWS does not accept.
+    // Assumed: the connection is closed, as for other packets AWS does not accept. With the TLS
+    // tap the connection is closed before mosquitto parses the packet (no PUBREC); this is the
+    // rule without it.
     if (const auto v = CheckQos(qos); v != RuleViolation::kNone) {
         return Deny(*session, ToString(v), true, DisconnectReason::kClientError);
     }
@@ -239,7 +241,8 @@ AclResult BrokerCore::OnSubscribe(std::string_view client_id, std::string_view f
                     DisconnectReason::kClientError);
     }
     if (const auto v = CheckQos(qos); v != RuleViolation::kNone) {
-        // AWS sends no SUBACK for QoS 2 (§8). Assumed: the connection is closed.
+        // AWS sends no SUBACK for QoS 2 (§8). Assumed: the connection is closed (before any
+        // SUBACK with the TLS tap; without it mosquitto has already queued SUBACK 0x80).
         return Deny(*session, ToString(v), true, DisconnectReason::kClientError);
     }
     if (const auto v = CheckSubscribeFilter(filter); v != RuleViolation::kNone) {

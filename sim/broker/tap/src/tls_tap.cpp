@@ -40,6 +40,7 @@
 namespace {
 
 using sim::broker::tap::MqttFramer;
+using sim::broker::tap::RefusalReason;
 using SslReadFn = int (*)(SSL*, void*, int);
 using SslWriteFn = int (*)(SSL*, const void*, int);
 using SslAcceptFn = int (*)(SSL*);
@@ -145,13 +146,16 @@ const MqttFramer* FramerOf(const SSL* ssl) noexcept {
     return conn == nullptr ? nullptr : &conn->framer;
 }
 
-void Observe(SSL* ssl, void* buffer, int size) noexcept {
+// Feeds the bytes just read to the connection's framer. False when the framer refuses the
+// packet being read (MqttFramer::Refused): the read must then fail.
+bool Observe(SSL* ssl, void* buffer, int size) noexcept {
     Conn* conn = MakeConn(ssl);
     if (conn == nullptr) {
-        return;
+        return true;
     }
     conn->framer.Feed(std::span<std::uint8_t>(static_cast<std::uint8_t*>(buffer),
                                               static_cast<std::size_t>(size)));
+    return !conn->framer.Refused();
 }
 
 // The hold that applies to a packet of `type` on `conn` now, if any (client holds included).
@@ -192,6 +196,11 @@ ELSIM_TAP_EXPORT int SSL_read(SSL* ssl, void* buf, int num) {
     if (real == nullptr) {
         return -1;
     }
+    if (ssl != nullptr) {
+        if (const MqttFramer* framer = FramerOf(ssl); framer != nullptr && framer->Refused()) {
+            return -1;  // the connection is being closed: nothing more reaches the broker
+        }
+    }
     const int got = real(ssl, buf, num);
     if (got > 0 && ssl != nullptr && buf != nullptr) {
         const Conn* conn = ConnOf(ssl);
@@ -199,7 +208,13 @@ ELSIM_TAP_EXPORT int SSL_read(SSL* ssl, void* buf, int num) {
             discarded_read = ssl;  // a blackhole: the bytes are gone
             return -1;
         }
-        Observe(ssl, buf, got);
+        if (!Observe(ssl, buf, got)) {
+            // A refused packet (QoS 2, payload over 128 KB): the read fails before the broker
+            // has parsed the packet, so it answers nothing and closes the connection. With no
+            // OpenSSL error queued and no retry wanted, SSL_get_error reports
+            // SSL_ERROR_SYSCALL, which mosquitto treats as a socket error on that client.
+            return -1;
+        }
     }
     return got;
 }
@@ -396,6 +411,12 @@ ELSIM_TAP_EXPORT SSL* elsim_tap_take_last_ssl(void) {
 ELSIM_TAP_EXPORT int elsim_tap_last_subscribe_filters(const SSL* ssl) {
     const MqttFramer* framer = ssl != nullptr ? FramerOf(ssl) : nullptr;
     return framer == nullptr || framer->Broken() ? -1 : framer->LastSubscribeFilters();
+}
+
+ELSIM_TAP_EXPORT const char* elsim_tap_refusal(const SSL* ssl) {
+    const MqttFramer* framer = ssl != nullptr ? FramerOf(ssl) : nullptr;
+    return framer == nullptr || !framer->Refused() ? nullptr
+                                                   : RefusalReason(framer->GetRefusal());
 }
 
 ELSIM_TAP_EXPORT int elsim_tap_keepalive(const SSL* ssl, unsigned* requested, unsigned* granted) {

@@ -16,6 +16,7 @@
 
 #include "sim/control_plane/faults.hpp"
 #include "sim/core/clock_state.hpp"
+#include "sim/core/text.hpp"
 #include "sim/scenario/match.hpp"
 
 namespace sim::scenario {
@@ -1346,7 +1347,8 @@ sim::Result<Scenario, Diagnostics> Parser::Run(std::string_view yaml, std::strin
         root = YAML::Load(std::string(yaml));
     } catch (const YAML::Exception& e) {
         return sim::Unexpected<Diagnostics>(Diagnostics{
-            source_ + ":" + std::to_string(std::max(1, e.mark.line + 1)) + ": not YAML: " + e.msg});
+            source_ + ":" + std::to_string(std::max(1, e.mark.line + 1)) +
+            ": not YAML: " + sim::OneLine(e.msg)});
     }
     if (!root.IsMap()) {
         return sim::Unexpected<Diagnostics>(Diagnostics{

@@ -46,6 +46,7 @@ struct OperationInfo {
     std::string_view method;       ///< "PUT"
     std::string_view request_uri;  ///< "/certificates/{certificateId}"; `{x+}` is greedy.
     std::span<const OperationMember> members;
+    std::size_t first_member = 0;  ///< Index of members[0] in the whole table (for validation).
 };
 
 /// The operation named `operation` (exact, case-sensitive), or nullopt.

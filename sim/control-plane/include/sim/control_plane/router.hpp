@@ -63,6 +63,11 @@ struct ParsedRequest {
     std::optional<std::string> principal;  ///< Header x-amzn-principal.
 };
 
+/// x-amzn-ErrorType of an unknown route (404) and of a known path with a method it does not
+/// serve (405, with an Allow header).
+inline constexpr std::string_view kUnknownOperation = "UnknownOperationException";
+inline constexpr std::string_view kMethodNotAllowed = "MethodNotAllowedException";
+
 /// Largest request body accepted (the largest modeled member, policyDocument, is 404600
 /// characters). Assumed: bigger bodies get InvalidRequestException.
 inline constexpr std::size_t kMaxBodyBytes = 512 * 1024;
@@ -78,10 +83,12 @@ struct ServedOperation {
 /// Every operation the router serves, in routing order.
 std::vector<ServedOperation> ServedOperations();
 
-/// Matches and decodes. Errors (never throws): UnknownOperationException 404 for a method/path
-/// outside the model (Assumed: AWS's front end answers such requests itself), and
-/// InvalidRequestException for malformed encoding, JSON that is not an object, or a body over
-/// kMaxBodyBytes.
+/// Matches, decodes and validates. Errors (never throws): UnknownOperationException 404 for a
+/// path outside the model, MethodNotAllowedException 405 for a known path with another method
+/// (Assumed: AWS's front end answers such requests itself), and InvalidRequestException for
+/// malformed encoding, JSON that is not an object, a body over kMaxBodyBytes, or members the
+/// service model refuses (ValidateRequest: types, required members, lengths, patterns, enums,
+/// ranges).
 account::AwsResult<ParsedRequest> ParseRequest(const HttpRequest& request);
 
 /// Runs `parsed` against `registry` and shapes the reply (without x-amzn-RequestId). Wrong
@@ -92,6 +99,10 @@ HttpResponse Execute(const ParsedRequest& parsed, account::Registry& registry,
 
 /// The AWS error reply for `error`.
 HttpResponse ErrorResponse(const account::AwsError& error);
+
+/// The reply to a request ParseRequest refused with `error`: ErrorResponse, plus an Allow header
+/// naming the methods of the path for MethodNotAllowedException.
+HttpResponse RefusalResponse(const HttpRequest& request, const account::AwsError& error);
 
 /// ParseRequest + Execute, adding `x-amzn-RequestId: request_id`. For tests and the fuzzer;
 /// the server calls the two steps itself so that it can lock in between.

@@ -5,7 +5,11 @@
 // (reference/aws-iot-core.md §8 quota table):
 //   - the CONNECT keep-alive clamp, by rewriting the two keep-alive bytes in the receive buffer
 //     before the broker parses them;
-//   - the number of topic filters in each SUBSCRIBE (the plugin refuses more than 8).
+//   - the number of topic filters in each SUBSCRIBE (the plugin refuses more than 8);
+//   - the packets AWS IoT closes the connection on before answering anything (Refused()): a
+//     QoS 2 PUBLISH, a QoS 2 SUBSCRIBE and a PUBLISH whose payload is over 128 KB. They are
+//     seen before the broker has parsed the packet, so the tap can fail the read and the broker
+//     closes the connection without a PUBREC, SUBACK or PUBACK.
 //
 // Contract:
 // - Feed() is given every byte the broker reads, in order, in the buffer the broker will parse;
@@ -13,6 +17,7 @@
 // - Pure: no I/O, allocation-free after construction, never throws, never reads or writes
 //   outside the span it is given. Malformed input (bad remaining length, bad lengths inside a
 //   packet) makes the framer stop observing (Broken()); the broker disconnects such a client.
+//   Once Refused(), the framer observes nothing more either.
 // - Not thread-safe: one framer per connection, fed by the thread that reads that connection.
 // - Used by libelsim_tls_tap.so (sim/broker/tap/src/tls_tap.cpp), which keeps one framer per
 //   SSL object; header-only so the tap depends on nothing but OpenSSL and libdl.
@@ -42,14 +47,39 @@ constexpr std::uint16_t ClampKeepAliveV5(std::uint16_t requested) noexcept {
     return requested >= 1 && requested < 30 ? std::uint16_t{30} : requested;
 }
 
+/// Why the connection must be closed before the broker answers the packet being read.
+enum class Refusal : std::uint8_t { kNone, kQos2Publish, kQos2Subscribe, kPayloadTooLarge };
+
+/// The reason word the broker logs for a refusal ("" for kNone).
+constexpr const char* RefusalReason(Refusal refusal) noexcept {
+    switch (refusal) {
+        case Refusal::kQos2Publish:
+        case Refusal::kQos2Subscribe:
+            return "qos2_not_supported";
+        case Refusal::kPayloadTooLarge:
+            return "payload_too_large";
+        case Refusal::kNone:
+            break;
+    }
+    return "";
+}
+
+/// AWS IoT Core endpoints and quotas, "Message broker and protocol limits and quotas": the
+/// payload of a PUBLISH is at most 128 KB; larger publish requests are rejected ("MQTT message
+/// payload": the client gets a CLIENT_ERROR, reason PAYLOAD_LIMIT_EXCEEDED).
+// Assumed: 128 KB means 128 x 1024 bytes, and the payload excludes the topic, the packet
+// identifier and MQTT 5 properties.
+constexpr std::uint32_t kMaxPublishPayload = 128u * 1024u;
+
 class MqttFramer {
 public:
     static constexpr std::uint8_t kConnect = 1;
+    static constexpr std::uint8_t kPublish = 3;
     static constexpr std::uint8_t kSubscribe = 8;
 
     /// Observes (and for the CONNECT keep-alive, rewrites) `bytes`, the next bytes received.
     void Feed(std::span<std::uint8_t> bytes) noexcept {
-        for (std::size_t i = 0; i < bytes.size() && state_ != State::kBroken;) {
+        for (std::size_t i = 0; i < bytes.size() && state_ != State::kBroken && !Refused();) {
             i += Step(bytes, i);
         }
     }
@@ -69,9 +99,15 @@ public:
     std::uint64_t Packets() const noexcept { return packets_; }
     /// Framing was lost on malformed input; nothing more is observed.
     bool Broken() const noexcept { return state_ == State::kBroken; }
+    /// The packet being read must not reach the broker (see Refusal); nothing more is observed.
+    bool Refused() const noexcept { return refusal_ != Refusal::kNone; }
+    Refusal GetRefusal() const noexcept { return refusal_; }
 
 private:
     enum class State : std::uint8_t { kHeader, kLength, kBody, kBroken };
+    // Inside a PUBLISH body (MQTT 3.1.1 §3.3.2, MQTT 5 §3.3.2): topic length, topic, packet
+    // identifier (QoS > 0), MQTT 5 property length; the payload is what remains.
+    enum class Pub : std::uint8_t { kTopicLength, kTopic, kPacketId, kPropertyLength, kDone };
     // Inside a SUBSCRIBE body (MQTT 3.1.1 §3.8.3, MQTT 5 §3.8.2-3.8.3).
     enum class Sub : std::uint8_t {
         kPacketId,
@@ -87,6 +123,13 @@ private:
         switch (state_) {
             case State::kHeader:
                 packet_type_ = static_cast<std::uint8_t>(bytes[at] >> 4);
+                publish_qos_ = static_cast<std::uint8_t>((bytes[at] >> 1) & 0x03);
+                if (packet_type_ == kPublish && publish_qos_ == 2) {
+                    // aws-iot-core.md §8: QoS 0 and 1 only; no PUBACK (here: PUBREC) for QoS 2.
+                    // Assumed: the connection is closed, as for other packets AWS refuses.
+                    refusal_ = Refusal::kQos2Publish;
+                    return 1;
+                }
                 remaining_ = 0;
                 length_shift_ = 0;
                 body_offset_ = 0;
@@ -118,6 +161,12 @@ private:
         // answers by closing the connection).
         in_connect_ = packets_ == 0 && packet_type_ == kConnect;
         in_subscribe_ = packet_type_ == kSubscribe;
+        in_publish_ = packet_type_ == kPublish;
+        pub_ = Pub::kTopicLength;
+        pub_need_ = 2;
+        pub_value_ = 0;
+        pub_header_ = 0;
+        pub_length_shift_ = 0;
         sub_ = Sub::kPacketId;
         sub_count_ = 0;
         sub_need_ = 2;
@@ -135,6 +184,7 @@ private:
         }
         in_connect_ = false;
         in_subscribe_ = false;
+        in_publish_ = false;
         ++packets_;
         state_ = State::kHeader;
     }
@@ -147,9 +197,11 @@ private:
             take = ConnectBytes(bytes, at, take);
         } else if (in_subscribe_) {
             take = SubscribeBytes(bytes, at, take);
+        } else if (in_publish_) {
+            take = PublishBytes(bytes, at, take);
         }
         body_offset_ += static_cast<std::uint32_t>(take);
-        if (body_offset_ == remaining_) {
+        if (body_offset_ == remaining_ && !Refused()) {
             EndPacket();
         }
         return take;
@@ -283,6 +335,12 @@ private:
                 }
                 return 1;
             case Sub::kOptions:
+                if ((bytes[at] & 0x03) == 2) {
+                    // aws-iot-core.md §8: no SUBACK for a QoS 2 subscription.
+                    // Assumed: the connection is closed, as for other packets AWS refuses.
+                    refusal_ = Refusal::kQos2Subscribe;
+                    return take;
+                }
                 ++sub_count_;
                 sub_ = Sub::kFilterLength;
                 sub_need_ = 2;
@@ -290,6 +348,78 @@ private:
                 return 1;
         }
         return take;
+    }
+
+    // PUBLISH: reads up to the payload, then checks its size against kMaxPublishPayload.
+    std::size_t PublishBytes(std::span<std::uint8_t> bytes, std::size_t at,
+                             std::size_t take) noexcept {
+        switch (pub_) {
+            case Pub::kTopicLength:
+            case Pub::kPacketId:
+                pub_value_ = (pub_value_ << 8) | bytes[at];
+                ++pub_header_;
+                if (--pub_need_ == 0) {
+                    if (pub_ == Pub::kTopicLength) {
+                        pub_ = pub_value_ == 0 ? AfterTopic() : Pub::kTopic;
+                        pub_need_ = pub_ == Pub::kTopic ? pub_value_ : 2;
+                    } else {
+                        pub_ = AfterPacketId();
+                    }
+                    pub_value_ = 0;
+                    CheckPayload();
+                }
+                return 1;
+            case Pub::kTopic: {
+                const std::size_t n = take < pub_need_ ? take : static_cast<std::size_t>(pub_need_);
+                pub_need_ -= static_cast<std::uint32_t>(n);
+                pub_header_ += static_cast<std::uint32_t>(n);
+                if (pub_need_ == 0) {
+                    pub_ = AfterTopic();
+                    pub_need_ = 2;
+                    CheckPayload();
+                }
+                return n;
+            }
+            case Pub::kPropertyLength: {
+                const std::uint8_t b = bytes[at];
+                ++pub_header_;
+                pub_value_ |= static_cast<std::uint32_t>(b & 0x7f) << pub_length_shift_;
+                pub_length_shift_ = static_cast<std::uint8_t>(pub_length_shift_ + 7);
+                if ((b & 0x80) != 0) {
+                    if (pub_length_shift_ >= 28) {
+                        pub_ = Pub::kDone;  // malformed: left to the broker
+                    }
+                    return 1;
+                }
+                pub_header_ += pub_value_ > remaining_ ? remaining_ : pub_value_;
+                pub_ = Pub::kDone;
+                CheckPayload();
+                return 1;
+            }
+            case Pub::kDone:
+                break;
+        }
+        return take;
+    }
+
+    Pub AfterTopic() const noexcept {
+        if (publish_qos_ != 0) {
+            return Pub::kPacketId;
+        }
+        return protocol_level_ == 5 ? Pub::kPropertyLength : Pub::kDone;
+    }
+    Pub AfterPacketId() const noexcept {
+        return protocol_level_ == 5 ? Pub::kPropertyLength : Pub::kDone;
+    }
+
+    // Once everything before the payload is known (kDone), the payload is the rest.
+    void CheckPayload() noexcept {
+        if (pub_ != Pub::kDone || pub_header_ > remaining_) {
+            return;  // not yet, or malformed (left to the broker)
+        }
+        if (remaining_ - pub_header_ > kMaxPublishPayload) {
+            refusal_ = Refusal::kPayloadTooLarge;
+        }
     }
 
     static constexpr std::uint32_t kMaxNameLength = 6;
@@ -310,6 +440,15 @@ private:
     std::uint8_t delivered_high_ = 0;  // as the broker got it
     std::uint16_t requested_keepalive_ = 0;
     std::uint16_t granted_keepalive_ = 0;
+
+    Refusal refusal_ = Refusal::kNone;
+    std::uint8_t publish_qos_ = 0;
+    bool in_publish_ = false;
+    Pub pub_ = Pub::kTopicLength;
+    std::uint8_t pub_length_shift_ = 0;
+    std::uint32_t pub_need_ = 0;
+    std::uint32_t pub_value_ = 0;
+    std::uint32_t pub_header_ = 0;  // body bytes before the payload
 
     bool in_subscribe_ = false;
     Sub sub_ = Sub::kPacketId;

@@ -11,7 +11,10 @@
 //   object verifies the client certificate at the world's time, not the system's;
 // - interposes SSL_get1_peer_certificate: remembers, per thread, the SSL object last asked.
 //   mosquitto_client_certificate(client) calls it, which lets the plugin map a mosquitto client
-//   to its SSL object.
+//   to its SSL object;
+// - fails the SSL_read that brings a packet AWS IoT refuses before answering (a QoS 2 PUBLISH or
+//   SUBSCRIBE, a PUBLISH payload over 128 KB), and every later read of that SSL: mosquitto then
+//   closes the connection without having parsed the packet, so it sends no PUBREC/SUBACK/PUBACK.
 // Every interposer forwards to the real OpenSSL function (dlsym(RTLD_NEXT, ...)) first.
 //
 // The plugin looks these functions up with dlsym(RTLD_DEFAULT, ...): when the tap is not
@@ -66,6 +69,9 @@ void elsim_tap_hold_client(const char* client_id, unsigned packet_mask, int dela
                            long long for_ms, int discard_reads);
 /// Writes the held bytes that are due. Call often (the plugin calls it at every TICK).
 void elsim_tap_flush(void);
+/// Why the tap closed `ssl` ("qos2_not_supported", "payload_too_large"), or NULL when it did
+/// not. The string is static.
+const char* elsim_tap_refusal(const SSL* ssl);
 
 typedef int (*elsim_tap_abi_version_fn)(void);
 typedef void (*elsim_tap_set_accept_hook_fn)(elsim_tap_accept_hook, void*);
@@ -85,6 +91,7 @@ typedef void (*elsim_tap_set_verify_time_fn)(long long (*)(void));
 typedef SSL* (*elsim_tap_take_last_ssl_fn)(void);
 typedef int (*elsim_tap_last_subscribe_filters_fn)(const SSL*);
 typedef int (*elsim_tap_keepalive_fn)(const SSL*, unsigned*, unsigned*);
+typedef const char* (*elsim_tap_refusal_fn)(const SSL*);
 
 #ifdef __cplusplus
 }
