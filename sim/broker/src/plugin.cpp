@@ -292,16 +292,6 @@ SSL* ClientSsl(const TapApi& tap, mosquitto* client) {
 // Filters in the SUBSCRIBE being checked (the tap has read the whole packet: mosquitto checks
 // ACLs after reading it). 0 when unknown. Asked per SUBSCRIBE filter rather than cached per
 // client: one refcount up/down on the certificate, and no SSL pointer outlives its connection.
-// The SSL object of a connected client, through the tap (nullptr without it).
-const SSL* ClientSsl(const TapApi& tap, mosquitto* client) {
-    if (!tap.Present()) {
-        return nullptr;
-    }
-    tap.take_last_ssl();
-    std::unique_ptr<X509, X509Deleter> cert(
-        static_cast<X509*>(mosquitto_client_certificate(client)));
-    return tap.take_last_ssl();
-}
 
 std::size_t SubscribeFilters(const TapApi& tap, mosquitto* client) {
     const SSL* ssl = ClientSsl(tap, client);
