@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
     elsim::AddRunVerb(app, context);
     elsim::AddScenarioVerb(app, context);
     elsim::AddDeviceVerb(app, context);
+    elsim::AddAwsVerb(app, context);
 
     for (auto* verb : app.get_subcommands([](CLI::App*) { return true; })) {
         verb->set_version_flag("--version", std::string("elsim ") + ELSIM_VERSION);

@@ -51,6 +51,9 @@ struct AccountHostOptions {
     /// rule holds across the world's broker processes. Empty: an in-memory index (this account
     /// only).
     std::filesystem::path shared_dir;
+    /// plugin_opt_secret_access_key: set, the control plane verifies every request's SigV4
+    /// signature with this secret (access key id = the account id); empty: not verified.
+    std::string secret_access_key;
 };
 
 class AccountHost {

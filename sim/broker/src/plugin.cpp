@@ -16,7 +16,8 @@
 // Options (plugin_opt_<name>): mode strict|explain, account_name, account_id, region,
 // endpoint, kind (or account_kind) staging|oem, capath, connect_interval_ms (default 1000; 0
 // disables the limit), and to host the account (registry + control plane, AccountHost):
-// account_dir, control_plane (127.0.0.N:PORT), manufacturer_ca (staging), address.
+// account_dir, control_plane (127.0.0.N:PORT), manufacturer_ca (staging), address,
+// secret_access_key (the control plane then verifies SigV4 signatures).
 // Without account_dir the plugin serves an open account (OpenAccountView: benchmarks).
 //
 // The TLS tap (libelsim_tls_tap.so, LD_PRELOADed into mosquitto by the world and the tests) adds
@@ -521,6 +522,8 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 host_options.address = value;
             } else if (key == "shared_dir") {  // the world's DEFAULT-mode CA slots
                 host_options.shared_dir = value;
+            } else if (key == "secret_access_key") {  // SigV4 verification on
+                host_options.secret_access_key = value;
             }
 #endif
         }

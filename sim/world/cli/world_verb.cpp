@@ -51,6 +51,7 @@ struct WorldArgs {
     std::string plugin;
     bool explain = false;
     bool foreground = false;
+    std::string signing_secret_file;
 };
 
 struct IdentitiesArgs {
@@ -218,6 +219,11 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
     up->add_flag("--explain", args->explain, "Log the reason of every refusal in broker logs");
     up->add_flag("--foreground", args->foreground,
                  "Run the supervisor here and block until SIGTERM/SIGINT");
+    up->add_option("--signing-secret-file", args->signing_secret_file,
+                   "OEM accounts verify the SigV4 signature of every control-plane request, as "
+                   "AWS does: the file's first line is their secret access key (the access key "
+                   "id is the account id); unsigned or badly signed requests get 403")
+        ->check(CLI::ExistingFile);
     up->callback([args, &context] {
         sim::world::UpOptions options;
         options.config_file = args->config;
@@ -225,6 +231,18 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         options.mosquitto = args->mosquitto;
         options.plugin = args->plugin;
         options.explain = args->explain;
+        if (!args->signing_secret_file.empty()) {
+            auto secret = sim::ReadFile(args->signing_secret_file);
+            std::string line = secret ? secret->substr(0, secret->find('\n')) : std::string();
+            if (line.empty() || line.find_first_of(" \t\r") != std::string::npos) {
+                (void)std::fprintf(stderr,
+                                   "elsim world up: --signing-secret-file: the first line must "
+                                   "be one word (the secret access key)\n");
+                context.exit_code = kExitBadInput;
+                return;
+            }
+            options.signing_secret = line;
+        }
         const auto status = args->foreground ? sim::world::WorldRunForeground(options)
                                              : sim::world::WorldUp(options);
         if (!status) {

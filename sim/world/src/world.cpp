@@ -346,6 +346,9 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             config.plugin_options.emplace_back("account_dir", (account_dir / "state").string());
             config.plugin_options.emplace_back("control_plane", control_plane);
             config.plugin_options.emplace_back("shared_dir", shared_dir.string());
+            if (!options.signing_secret.empty() && account.spec.kind == AccountKind::kOem) {
+                config.plugin_options.emplace_back("secret_access_key", options.signing_secret);
+            }
             if (account.spec.kind == AccountKind::kStaging) {
                 config.plugin_options.emplace_back(
                     "manufacturer_ca",

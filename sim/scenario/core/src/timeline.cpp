@@ -14,6 +14,8 @@ const char* ToString(EntryKind kind) noexcept {
             return "pass";
         case EntryKind::kStepFail:
             return "FAIL";
+        case EntryKind::kStepSkip:
+            return "skip";
         case EntryKind::kAtSend:
             return "at>";
         case EntryKind::kAtAnswer:

@@ -9,11 +9,14 @@
 // Threading: Play() blocks the calling thread; parallel steps and actors run threads of their
 // own, all joined before Play() returns. Network: loopback only.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "sim/scenario/aws_target.hpp"
 #include "sim/scenario/model.hpp"
 #include "sim/scenario/report.hpp"
 #include "sim/scenario/timeline.hpp"
@@ -27,6 +30,17 @@ struct SessionOptions {
     std::function<void(const TimelineEntry&)> on_entry;
     /// Called with the name of each top-level step as it starts (the watchdog names it).
     std::function<void(const std::string&)> on_step;
+
+    /// Set: play against the real accounts of this file instead of a local world
+    /// (aws_target.hpp): no world is started, sim-only steps are skipped with the reason, and
+    /// what the scenario created is deleted at the end (aws_run.hpp).
+    std::optional<aws::AccountsFile> aws_accounts;
+    std::string run_prefix;                ///< Names and tags everything created.
+    std::filesystem::path ledger;          ///< What the run created, one JSON line each.
+    bool keep_resources = false;           ///< --keep: no clean-up at the end.
+    /// Checked between steps: set (SIGINT/SIGTERM, the watchdog), the scenario stops and
+    /// cleans up.
+    const std::atomic<bool>* interrupted = nullptr;
 };
 
 /// Plays `scenario`; the result carries the outcome, the failed step and the timeline.

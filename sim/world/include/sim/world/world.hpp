@@ -43,6 +43,10 @@ struct UpOptions {
     bool explain = false;             ///< plugin_opt_mode explain (reasons in the broker log).
     std::filesystem::path lease_directory;  ///< Empty: DefaultLeaseDirectory().
     std::chrono::milliseconds ready_timeout{5000};
+    /// Set: every OEM account's control plane verifies SigV4 signatures with this secret
+    /// access key (the access key id is the account id), as AWS does; empty: unchecked. The
+    /// staging account is AWS's, not an OEM's: its operator tools keep elsim's own credentials.
+    std::string signing_secret;
 };
 
 /// Checks the world file and the machine (mosquitto, plugin, explicit addresses free) without
