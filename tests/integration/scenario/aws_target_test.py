@@ -22,6 +22,8 @@ What is proved:
   * --keep leaves the resources; `elsim aws cleanup --dry-run` lists them and changes nothing;
     `elsim aws cleanup` deletes them but not a policy with the run's prefix that the run did
     not create (no tag): it says so and exits 1;
+  * Ctrl-C (SIGINT to the process group) after the set-up: the scenario stops between steps,
+    is ERROR "interrupted", and the account again holds exactly what it held before;
   * a `requires: sim` scenario is SKIP (exit 0), JUnit <skipped>;
   * --compare-with an offline run's results finds no step that differs (the stand-in answers
     as the offline world does).
@@ -35,10 +37,12 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -316,6 +320,32 @@ class AwsTargetTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout)
         # The stand-in answers as the offline world does: no step differs.
         self.assertRegex(result.stdout, r"compared with .*offline: 0 difference\(s\)")
+
+    def test_6_ctrl_c_stops_between_steps_and_cleans_up(self):
+        before = self.snapshot("oem-a")
+        out = os.path.join(self.tmp, "run6")
+        ledger = os.path.join(out, "claim", "onboard-by-claim-step-by-step.aws-ledger.jsonl")
+        process = subprocess.Popen(
+            [ELSIM, "run", "--target", "aws", "--accounts", self.accounts_yaml, "--out", out,
+             SCENARIO], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=self.env, cwd=self.tmp, start_new_session=True)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if os.path.exists(ledger) and "ExpressLinkJitpTemplate" in read(ledger):
+                    break
+                time.sleep(0.05)
+            else:
+                self.fail("the run never created its template")
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole process group
+            output, _ = process.communicate(timeout=180)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.assertEqual(process.returncode, 1, output)
+        self.assertIn("interrupted", output)
+        self.assertEqual(self.snapshot("oem-a"), before)
 
 
 if __name__ == "__main__":
