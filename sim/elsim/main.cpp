@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -96,18 +97,36 @@ int main(int argc, char** argv) {
     elsim::AddDeviceVerb(app, context);
     elsim::AddAwsVerb(app, context);
 
-    for (auto* verb : app.get_subcommands([](CLI::App*) { return true; })) {
+    // `--version` at every depth (`elsim device provision --version`).
+    std::vector<CLI::App*> pending = app.get_subcommands([](CLI::App*) { return true; });
+    while (!pending.empty()) {
+        CLI::App* verb = pending.back();
+        pending.pop_back();
         verb->set_version_flag("--version", std::string("elsim ") + ELSIM_VERSION);
+        for (auto* sub : verb->get_subcommands([](CLI::App*) { return true; })) {
+            pending.push_back(sub);
+        }
     }
 
-    // An unknown first word is a verb the user expected; CLI11 would only say that a
-    // subcommand is required.
-    if (argc > 1 && argv[1][0] != '-') {
-        const std::string word = argv[1];
-        if (FindVerb(app, word) == nullptr) {
-            (void)std::fprintf(stderr, "elsim: unknown verb '%s'; the verbs are: %s\n",
-                               word.c_str(), VerbList(app).c_str());
-            return elsim::kExitBadInput;
+    // An unknown word where a verb or sub-verb must come is one the user expected; CLI11 would
+    // only say that a subcommand is required.
+    {
+        const CLI::App* current = &app;
+        std::string path = "elsim";
+        for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+            if (current->get_require_subcommand_min() == 0) {
+                break;  // this command takes arguments, not sub-verbs
+            }
+            const std::string word = argv[i];
+            const CLI::App* next = FindVerb(*current, word);
+            if (next == nullptr) {
+                (void)std::fprintf(stderr, "%s: unknown %s '%s'; the %s are: %s\n", path.c_str(),
+                                   i == 1 ? "verb" : "sub-verb", word.c_str(),
+                                   i == 1 ? "verbs" : "sub-verbs", VerbList(*current).c_str());
+                return elsim::kExitBadInput;
+            }
+            path += " " + word;
+            current = next;
         }
     }
     try {

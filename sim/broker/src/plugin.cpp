@@ -13,6 +13,7 @@
 //               `$aws/provisioning-templates/.../provision/...`): replies go to the requester only.
 // Every callback is noexcept, catches everything and fails closed.
 //
+// Every refusal is logged with its reason; explain mode adds the keep-alive log line.
 // Options (plugin_opt_<name>): mode strict|explain, account_name, account_id, region,
 // endpoint, kind (or account_kind) staging|oem, capath, connect_interval_ms (default 1000; 0
 // disables the limit), and to host the account (registry + control plane, AccountHost):
@@ -229,10 +230,9 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
                              "elsim[%s]: decision=deny action=connect reason=%s cert_id=%s "
                              "client_id=%s%s%s",
                              plugin.account_name.c_str(),
-                             plugin.explain ? result.reason.c_str() : "(strict)",
-                             result.certificate_id.c_str(), input.client_id.c_str(),
-                             plugin.explain && input.server_name ? " sni=" : "",
-                             plugin.explain && input.server_name ? input.server_name->c_str() : "");
+                             result.reason.c_str(), result.certificate_id.c_str(),
+                             input.client_id.c_str(), input.server_name ? " sni=" : "",
+                             input.server_name ? input.server_name->c_str() : "");
         return result.action == ConnectAction::kRefuseWithConnack ? MOSQ_ERR_AUTH
                                                                   : MOSQ_ERR_UNKNOWN;
     } catch (const std::exception& e) {
@@ -301,8 +301,7 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
                              "elsim[%s]: decision=deny action=%s reason=%s cert_id=%s "
                              "client_id=%s topic=%s%s",
                              plugin.account_name.c_str(), action,
-                             plugin.explain ? result.reason.c_str() : "(strict)",
-                             plugin.core->CertificateOf(client_id).c_str(), client_id.c_str(),
+                             result.reason.c_str(), plugin.core->CertificateOf(client_id).c_str(), client_id.c_str(),
                              std::string(topic).c_str(), result.kick ? " kick=next_tick" : "");
         return MOSQ_ERR_ACL_DENIED;
     } catch (const std::exception& e) {

@@ -46,6 +46,9 @@ struct RunArgs {
     std::string explain;
     bool keep = false;
     bool check = false;
+    std::string modules;
+    std::string module_cas;
+    std::string module_hosts;
     // Against real AWS.
     std::string target = "sim";
     std::string accounts;
@@ -166,7 +169,7 @@ private:
 };
 
 // Replays one scenario in this process, printing each timeline entry as it happens.
-int Explain(const RunArgs& args) {
+int Explain(const RunArgs& args, const sc::SessionOptions& links) {
     auto files = sc::FindScenarios({fs::path(args.explain)});
     if (!files || files->size() != 1) {
         (void)std::fprintf(stderr, "elsim run --explain: %s\n",
@@ -184,7 +187,11 @@ int Explain(const RunArgs& args) {
     // With --seed, the scenario plays as it did in that run.
     const std::uint64_t seed = args.seed_given ? sc::ScenarioSeed(args.seed, scenario.id)
                                                : std::random_device{}();
-    sc::SessionOptions session;
+    if (auto error = sc::CheckLinkedActors(links.links, *scenarios)) {
+        (void)std::fprintf(stderr, "elsim run --explain: %s\n", error->c_str());
+        return kExitBadInput;
+    }
+    sc::SessionOptions session = links;
     session.world_dir = fs::path(args.out) / (scenario.id + ".world");
     session.seed = seed;
     session.on_entry = [](const sc::TimelineEntry& entry) {
@@ -279,6 +286,22 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
     run->add_option("--explain", args->explain,
                     "Replay one scenario file in this process, printing its timeline as it "
                     "happens (with --seed: as in that run)");
+    run->add_option("--modules", args->modules,
+                    "Module actors played by linked modules instead of software ones: "
+                    "NAME=serial:/dev/ttyUSB0 (a real module: 115200 8N1 raw, no flow control), "
+                    "NAME=pty:PATH or NAME=tcp:127.0.0.1:PORT (an `elsim module` process), "
+                    "comma-separated. Each is factory-reset with AT+FACTORY_RESET before every "
+                    "scenario that has the actor; steps that need a software module's inside "
+                    "are skipped with the reason; scenarios run one at a time");
+    run->add_option("--module-cas", args->module_cas,
+                    "With --modules: a folder of manufacturer CAs (<maker>-ca.pem and "
+                    "<maker>-ca.key, as a world's pki/manufacturers/ holds) that the scenario "
+                    "worlds use instead of fresh ones, so that linked modules' birth "
+                    "certificates are accepted");
+    run->add_option("--module-hosts", args->module_hosts,
+                    "With --modules: write each scenario world's endpoints map (JSON) to this "
+                    "file once the world is up, for linked `elsim module` processes started "
+                    "with --endpoints on it");
     run->add_option("--one", args->one, "(internal) play one scenario file in this process")
         ->group("");
     run->add_option("--id", args->id, "(internal) the scenario's id with --one")->group("");
@@ -301,6 +324,27 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
                     "The --out folder of an earlier run (e.g. offline): list the steps whose "
                     "outcome or observed values differ in this run");
     run->callback([args, &context] {
+        sc::SessionOptions links;
+        if (!args->modules.empty() || !args->module_cas.empty() || !args->module_hosts.empty()) {
+            auto parsed = args->modules.empty()
+                              ? sim::Result<std::vector<sc::LinkSpec>, std::string>(
+                                    sim::Unexpected<std::string>(
+                                        "--module-cas and --module-hosts go with --modules"))
+                              : sc::ParseModuleLinks(args->modules);
+            std::error_code ec;
+            if (parsed && !args->module_cas.empty() && !fs::is_directory(args->module_cas, ec)) {
+                parsed = sim::Unexpected<std::string>("--module-cas " + args->module_cas +
+                                                      ": not a folder");
+            }
+            if (!parsed) {
+                (void)std::fprintf(stderr, "elsim run: %s\n", parsed.error().c_str());
+                context.exit_code = kExitBadInput;
+                return;
+            }
+            links.links = std::move(*parsed);
+            links.module_cas = args->module_cas;
+            links.module_hosts = args->module_hosts;
+        }
         if (args->target == "aws" && args->accounts.empty()) {
             (void)std::fprintf(stderr,
                                "elsim run: --target aws needs --accounts accounts.yaml (there "
@@ -324,7 +368,7 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
         }
         if (!args->one.empty()) {
             context.exit_code = sc::RunOneScenario(sc::ScenarioFile{args->one, args->id},
-                                                   args->seed, args->out, args->keep, aws);
+                                                   args->seed, args->out, args->keep, links, aws);
             return;
         }
         if (!args->explain.empty() && args->target == "aws") {
@@ -333,7 +377,7 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
             return;
         }
         if (!args->explain.empty()) {
-            context.exit_code = Explain(*args);
+            context.exit_code = Explain(*args, links);
             return;
         }
         if (args->paths.empty()) {
@@ -359,6 +403,9 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
         options.html = args->html;
         options.keep_worlds = args->keep;
         options.self = Self();
+        options.links = links.links;
+        options.module_cas = links.module_cas;
+        options.module_hosts = links.module_hosts;
         options.aws_accounts = aws.accounts;
         options.run_prefix = aws.run_prefix;
         options.keep_resources = aws.keep_resources;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The participants of a running scenario (adapters, private to sim/scenario): a recorder that
-// stamps timeline entries, software modules that can be powered off and on, plain MQTT
-// clients over mutual TLS, and the JITR activation handler.
+// stamps timeline entries, software modules that can be powered off and on (behind ModuleLink,
+// which linked modules implement too: linked_module.hpp), plain MQTT clients over mutual TLS,
+// and the JITR activation handler.
 
 #include <chrono>
 #include <condition_variable>
@@ -54,31 +55,51 @@ struct CertificateFiles {
 sim::Result<CertificateFiles> LoadCertificateFiles(const std::filesystem::path& certificate,
                                                    const std::filesystem::path& key);
 
+/// What steps drive a module actor through: AT lines and events, power, its certificate. A
+/// software module in this process (ModuleRuntime) or a linked module (linked_module.hpp).
+class ModuleLink {
+public:
+    virtual ~ModuleLink() = default;
+    virtual sim::Status Start() = 0;
+    virtual void Stop() = 0;
+    virtual bool Running() const = 0;
+    /// Sends one AT line and returns the response lines (empty: no answer within `timeout`,
+    /// or the module is off). Both directions go to the timeline.
+    virtual std::vector<std::string> At(const std::string& line,
+                                        std::chrono::milliseconds timeout) = 0;
+    /// Reads one event with AT+EVENT? ("" when the queue is empty, nullopt when off/silent).
+    virtual std::optional<std::string> PollEvent() = 0;
+    virtual const std::string& name() const = 0;
+    virtual const CertificateFiles& certificate() const = 0;
+    /// Empty for a software module; for a linked one, its link ("serial:/dev/ttyUSB0").
+    virtual std::string LinkedVia() const { return {}; }
+    /// Events read but not matched by a step yet, oldest first.
+    std::deque<std::string>& Unmatched() { return unmatched_; }
+
+protected:
+    std::deque<std::string> unmatched_;  // Touched by the step that owns the module.
+};
+
 /// A software module in this process, powered on and off by steps. Its persistent
 /// configuration (Endpoint, ...) survives power cycles in its state directory.
-class ModuleRuntime {
+class ModuleRuntime : public ModuleLink {
 public:
     ModuleRuntime(std::string name, module::FleetOptions options,
                   std::filesystem::path identity_dir, CertificateFiles certificate,
                   Recorder& recorder);
-    ~ModuleRuntime();
+    ~ModuleRuntime() override;
     ModuleRuntime(const ModuleRuntime&) = delete;
     ModuleRuntime& operator=(const ModuleRuntime&) = delete;
 
-    sim::Status Start();
-    void Stop();
-    bool Running() const;
+    sim::Status Start() override;
+    void Stop() override;
+    bool Running() const override;
+    std::vector<std::string> At(const std::string& line,
+                                std::chrono::milliseconds timeout) override;
+    std::optional<std::string> PollEvent() override;
 
-    /// Sends one AT line and returns the response lines (empty: no answer within `timeout`,
-    /// or the module is off). Both directions go to the timeline.
-    std::vector<std::string> At(const std::string& line, std::chrono::milliseconds timeout);
-    /// Reads one event with AT+EVENT? ("" when the queue is empty, nullopt when off/silent).
-    std::optional<std::string> PollEvent();
-    /// Events read but not matched by a step yet, oldest first.
-    std::deque<std::string>& Unmatched() { return unmatched_; }
-
-    const std::string& name() const { return name_; }
-    const CertificateFiles& certificate() const { return certificate_; }
+    const std::string& name() const override { return name_; }
+    const CertificateFiles& certificate() const override { return certificate_; }
 
 private:
     std::string name_;
@@ -89,7 +110,6 @@ private:
     mutable std::mutex mutex_;
     std::unique_ptr<module::Fleet> fleet_;
     std::shared_ptr<module::SoftwareModule> module_;
-    std::deque<std::string> unmatched_;  // Touched by the step that owns the module.
 };
 
 /// A plain MQTT 3.1.1 client over mutual TLS (Paho), recording what it receives.

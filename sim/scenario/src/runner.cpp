@@ -67,7 +67,7 @@ const std::vector<EntryKind>& AllKinds() {
         EntryKind::kAtSend,
         EntryKind::kAtAnswer,  EntryKind::kEvent,    EntryKind::kMqtt,     EntryKind::kRefusal,
         EntryKind::kClaim,     EntryKind::kCall,     EntryKind::kReply,    EntryKind::kRegistry,
-        EntryKind::kBrokerLog, EntryKind::kNote};
+        EntryKind::kBrokerLog, EntryKind::kNote,     EntryKind::kStepSkip};
     return kinds;
 }
 
@@ -155,7 +155,9 @@ void WriteResult(ScenarioResult& result, const fs::path& out_dir) {
 // Returns the exit status, or nullopt when the child had to be killed.
 std::optional<int> RunChild(const fs::path& self, const ScenarioFile& file, std::uint64_t seed,
                             const fs::path& out_dir, bool keep_world, std::chrono::milliseconds limit,
-                            const std::atomic<bool>& interrupted, const AwsChildOptions& aws) {
+                            const std::atomic<bool>& interrupted,
+                            const std::vector<std::string>& extra_args,
+                            const AwsChildOptions& aws) {
     const fs::path log = WithSuffix(ResultBase(out_dir, file.id), ".log");
     std::error_code ec;
     fs::create_directories(log.parent_path(), ec);
@@ -166,6 +168,7 @@ std::optional<int> RunChild(const fs::path& self, const ScenarioFile& file, std:
     if (keep_world) {
         args.emplace_back("--keep-worlds");
     }
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     if (!aws.accounts.empty()) {
         args.insert(args.end(), {"--target", "aws", "--accounts", aws.accounts.string(),
                                  "--run-prefix", aws.run_prefix});
@@ -369,8 +372,29 @@ RunSummary RunScenarios(const RunOptions& options,
         summary.exit_code = 2;
         return summary;
     }
+    if (auto error = CheckLinkedActors(options.links, *scenarios)) {
+        print("elsim run: " + *error);
+        summary.exit_code = 2;
+        return summary;
+    }
+    std::vector<std::string> link_args;
+    if (!options.links.empty()) {
+        std::string text;
+        for (const auto& link : options.links) {
+            text += (text.empty() ? "" : ",") + ToString(link);
+        }
+        link_args = {"--modules", text};
+        if (!options.module_cas.empty()) {
+            link_args.insert(link_args.end(), {"--module-cas", options.module_cas.string()});
+        }
+        if (!options.module_hosts.empty()) {
+            link_args.insert(link_args.end(), {"--module-hosts", options.module_hosts.string()});
+        }
+    }
     summary.seed = options.seed ? *options.seed : std::random_device{}();
-    unsigned jobs = options.jobs == 0 ? DefaultJobs() : options.jobs;
+    // A linked module plays one scenario at a time.
+    unsigned jobs =
+        !options.links.empty() ? 1U : options.jobs == 0 ? DefaultJobs() : options.jobs;
     AwsChildOptions aws;
     if (!options.aws_accounts.empty()) {
         // Every scenario is checked against accounts.yaml before any account is touched.
@@ -427,6 +451,11 @@ RunSummary RunScenarios(const RunOptions& options,
           std::to_string(std::min<std::size_t>(jobs, scenarios->size())) + " at a time, seed " + std::to_string(summary.seed) +
           " (replay with --seed " + std::to_string(summary.seed) + "); results in " +
           options.out_dir.string());
+    if (!options.links.empty()) {
+        print("linked modules: " + link_args[1] +
+              " (factory-reset by AT before each scenario that has the actor; one scenario at "
+              "a time)");
+    }
 
     std::mutex mutex;
     std::size_t next = 0;
@@ -473,7 +502,7 @@ RunSummary RunScenarios(const RunOptions& options,
             const auto status = RunChild(
                 options.self, file, seed, options.out_dir, options.keep_worlds,
                 scenario.timeout + kChildGrace + (aws.accounts.empty() ? 0s : kCleanupGrace),
-                aws.accounts.empty() ? interrupted : g_interrupted, aws);
+                aws.accounts.empty() ? interrupted : g_interrupted, link_args, aws);
             const fs::path base = ResultBase(options.out_dir, scenario.id);
             std::optional<ScenarioResult> result;
             if (auto text = sim::ReadFile(WithSuffix(base, ".result.json")); text) {
@@ -599,7 +628,8 @@ std::vector<std::string> CompareResults(const fs::path& offline_out, const fs::p
 }
 
 int RunOneScenario(const ScenarioFile& file, std::uint64_t seed, const fs::path& out_dir,
-                   bool keep_world, const AwsChildOptions& aws) {
+                   bool keep_world, const SessionOptions& links,
+                   const AwsChildOptions& aws) {
     auto loaded = LoadScenarios({file});
     if (!loaded) {
         for (const auto& line : loaded.error()) {
@@ -624,6 +654,9 @@ int RunOneScenario(const ScenarioFile& file, std::uint64_t seed, const fs::path&
     SessionOptions session;
     session.world_dir = world_dir;
     session.seed = seed;
+    session.links = links.links;
+    session.module_cas = links.module_cas;
+    session.module_hosts = links.module_hosts;
     if (!aws.accounts.empty()) {
         auto text = sim::ReadFile(aws.accounts);
         auto accounts = text ? aws::ParseAccountsFile(*text, aws.accounts)

@@ -11,9 +11,11 @@
 
 #include "actors.hpp"
 #include "aws_run.hpp"
+#include "linked_module.hpp"
 #include "pki/certificate.hpp"
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/module/config.hpp"
 #include "sim/module/endpoints.hpp"
 #include "sim/onboarding/actors.hpp"
 #include "sim/onboarding/world.hpp"
@@ -210,6 +212,10 @@ private:
     StepOutcome CreateClient(const Actor& actor, const ClientActor& spec);
     StepOutcome CreateJitrHandler(const Actor& actor, const JitrHandlerActor& spec);
     void TearDown();
+    // ---- Linked modules (--modules) ----
+    StepOutcome OpenLinks(world::WorldPlan& plan);
+    StepOutcome LinkToWorld();
+    std::optional<std::string> SkipReason(const Step& step) const;
 
     // ---- Steps ----
     StepOutcome RunStep(const Step& step);
@@ -257,7 +263,10 @@ private:
     std::mutex saved_mutex_;
     std::map<std::string, std::string> saved_;
 
-    std::map<std::string, std::unique_ptr<ModuleRuntime>> modules_;
+    std::map<std::string, std::unique_ptr<ModuleLink>> modules_;
+    std::map<std::string, std::unique_ptr<LinkedModule>> linked_;  // Until CreateModule.
+    std::vector<LinkedModule*> linked_all_;  // Owned by linked_ or modules_.
+    std::map<std::string, std::string> software_only_;  // Actor -> why it was not created.
     std::map<std::string, std::string> module_staging_;  // module actor -> its staging account
     std::map<std::string, ClaimThingRuntime> claim_things_;
     std::map<std::string, std::unique_ptr<ClientRuntime>> mqtt_clients_;
@@ -354,7 +363,12 @@ void Session::TearDown() {
     }
     handlers_.clear();
     mqtt_clients_.clear();
+    for (auto* linked : linked_all_) {
+        linked->RestoreRootCa();
+    }
+    linked_all_.clear();
     modules_.clear();
+    linked_.clear();
     CleanUpAws();
     {
         // Closed before the brokers stop: a control plane waits for its idle keep-alive
@@ -373,6 +387,146 @@ void Session::TearDown() {
     }
 }
 
+// ---- Linked modules -----------------------------------------------------------------------------
+
+StepOutcome Session::OpenLinks(world::WorldPlan& plan) {
+    if (options_.links.empty()) {
+        return {};
+    }
+    if (!options_.module_cas.empty()) {
+        // Warm manufacturer CAs: the world loads CA files it finds instead of making new ones.
+        const fs::path into = options_.world_dir / "pki" / "manufacturers";
+        for (const auto& maker : plan.spec.manufacturers) {
+            const fs::path cert = options_.module_cas / (maker.name + "-ca.pem");
+            const fs::path key = options_.module_cas / (maker.name + "-ca.key");
+            std::error_code ec;
+            if (!fs::exists(cert, ec) || !fs::exists(key, ec)) {
+                continue;
+            }
+            fs::create_directories(into, ec);
+            fs::copy_file(cert, into / cert.filename(), fs::copy_options::overwrite_existing, ec);
+            fs::copy_file(key, into / key.filename(), fs::copy_options::overwrite_existing, ec);
+            if (ec) {
+                return Fail("--module-cas: " + ec.message());
+            }
+            recorder_.Add("runner", EntryKind::kNote,
+                          "manufacturer " + maker.name + "'s CA from " + cert.string());
+        }
+    }
+    std::map<std::string, std::string> staging_endpoint;  // staging account -> linked Endpoint
+    for (const auto& link : options_.links) {
+        const auto actor = std::find_if(
+            scenario_.actors.begin(), scenario_.actors.end(), [&](const Actor& a) {
+                return a.name == link.actor && std::holds_alternative<ModuleActor>(a.kind);
+            });
+        if (actor == scenario_.actors.end()) {
+            recorder_.Add("runner", EntryKind::kNote,
+                          "--modules " + ToString(link) + ": no module actor " + link.actor +
+                              " here; not used");
+            continue;
+        }
+        const auto& spec = std::get<ModuleActor>(actor->kind);
+        auto opened = LinkedModule::Open(link.actor, link, recorder_);
+        if (!opened) {
+            return Fail(opened.error());
+        }
+        LinkedModule& module = **opened;
+        linked_all_.push_back(&module);
+        linked_[link.actor] = std::move(*opened);
+        auto factory = module.MakeFactoryFresh();
+        if (!factory) {
+            return Fail(link.actor + " (" + module.LinkedVia() + "): " + factory.error());
+        }
+        // A linked module's staging sub-state is decided by its own factory Endpoint
+        // (ExpressLink Programmer's Guide, "Onboarding": staging while Endpoint is the factory
+        // default), so its maker's staging account answers at that name.
+        const auto address = module::ParseEndpoint(*factory);
+        if (!address) {
+            return Fail(link.actor + ": its factory Endpoint '" + *factory + "' is not host[:port]");
+        }
+        // The world's accounts answer at AWS-shaped names (the broker plugin checks this).
+        const std::string shape = "-ats.iot." + plan.spec.region + ".";
+        if (address->host.find(shape) == std::string::npos) {
+            return Fail(link.actor + ": its factory Endpoint " + *factory +
+                        " is not <prefix>-ats.iot." + plan.spec.region +
+                        ".<domain>, the form a world's account answers at");
+        }
+        bool placed = false;
+        for (auto& account : plan.accounts) {
+            if (account.spec.kind != world::AccountKind::kStaging ||
+                account.spec.manufacturer != spec.manufacturer) {
+                continue;
+            }
+            auto [it, fresh] = staging_endpoint.emplace(account.spec.name, *factory);
+            if (!fresh && it->second != *factory) {
+                return Fail(link.actor + ": its factory Endpoint " + *factory + " is not " +
+                            it->second + ", another linked module's: one staging account "
+                            "cannot answer at both");
+            }
+            account.endpoint = address->host;
+            account.spec.port = address->port;
+            recorder_.Add(account.spec.name, EntryKind::kNote,
+                          "answers at " + *factory + ", " + link.actor + "'s factory Endpoint");
+            placed = true;
+            break;
+        }
+        if (!placed) {
+            return Fail(link.actor + ": no staging account for manufacturer " + spec.manufacturer);
+        }
+    }
+    return {};
+}
+
+StepOutcome Session::LinkToWorld() {
+    if (linked_all_.empty()) {
+        return {};
+    }
+    if (!options_.module_hosts.empty()) {
+        auto map = sim::ReadFile(options_.world_dir / "endpoints.json");
+        if (!map) {
+            return Fail("the world's endpoints map: " + map.error().message);
+        }
+        if (auto s = sim::WriteFileAtomically(options_.module_hosts, *map); !s) {
+            return Fail("--module-hosts: " + s.error().message);
+        }
+        recorder_.Add("runner", EntryKind::kNote,
+                      "the world's endpoints map written to " + options_.module_hosts.string());
+    }
+    auto root = sim::ReadFile(state_.server_ca_file);
+    if (!root) {
+        return Fail(root.error().message);
+    }
+    for (auto* linked : linked_all_) {
+        if (auto s = linked->TrustRootCa(*root); !s) {
+            return Fail(linked->name() + ": " + s.error());
+        }
+    }
+    return {};
+}
+
+std::optional<std::string> Session::SkipReason(const Step& step) const {
+    return std::visit(
+        [&](const auto& body) -> std::optional<std::string> {
+            using T = std::decay_t<decltype(body)>;
+            if constexpr (std::is_same_v<T, PowerStep>) {
+                auto it = modules_.find(body.module);
+                if (it != modules_.end() && !it->second->LinkedVia().empty()) {
+                    return "software-only: power steps drive a software module; " + body.module +
+                           " is linked over " + it->second->LinkedVia() +
+                           " (power it at its bench)";
+                }
+            } else if constexpr (std::is_same_v<T, ClientStep> || std::is_same_v<T, MessageStep>) {
+                if (auto it = software_only_.find(body.client); it != software_only_.end()) {
+                    return "software-only: " + it->second;
+                }
+            } else if constexpr (std::is_same_v<T, ExpectNotStep>) {
+                return SkipReason(body.inner.front());
+            }
+            return std::nullopt;
+        },
+        step.body);
+}
+
 // ---- Set-up -------------------------------------------------------------------------------------
 
 StepOutcome Session::StartWorld() {
@@ -383,6 +537,9 @@ StepOutcome Session::StartWorld() {
     {
         std::lock_guard<std::mutex> lock(random_mutex_);
         plan = world::PlanWorld(scenario_.world, random_);
+    }
+    if (auto s = OpenLinks(plan); !s) {
+        return s;
     }
     auto running = world::RunningWorld::Start(up, plan);
     if (!running) {
@@ -399,7 +556,7 @@ StepOutcome Session::StartWorld() {
         logs.emplace_back(account.name, account.log_file);
     }
     tail_ = std::make_unique<BrokerLogTail>(recorder_, std::move(logs));
-    return {};
+    return LinkToWorld();
 }
 
 StepOutcome Session::StartAws() {
@@ -572,6 +729,25 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
     const auto* staging = StagingOf(spec.manufacturer);
     if (maker == nullptr || staging == nullptr) {
         return Fail("no staging account for manufacturer " + spec.manufacturer);
+    }
+    if (auto linked = linked_.find(actor.name); linked != linked_.end()) {
+        if (!spec.broken.empty()) {
+            return Fail("broken: " + spec.broken + " is software-only: a linked module presents "
+                        "its own birth certificate");
+        }
+        if (!spec.started) {
+            recorder_.Add(actor.name, EntryKind::kNote,
+                          "started: false is software-only: a linked module is powered at its "
+                          "bench");
+        }
+        recorder_.Add(actor.name, EntryKind::kNote,
+                      "module " + linked->second->certificate().common_name + " (" +
+                          spec.manufacturer + ", linked over " + linked->second->LinkedVia() +
+                          "), factory Endpoint " + ob::EndpointOf(*staging));
+        modules_[actor.name] = std::move(linked->second);
+        linked_.erase(linked);
+        module_staging_[actor.name] = staging->name;
+        return {};
     }
     const fs::path dir = options_.world_dir / "actors" / actor.name;
     fs::path identity;
@@ -773,6 +949,14 @@ StepOutcome Session::CreateClient(const Actor& actor, const ClientActor& spec) {
     const auto* account = Account(spec.account);
     if (account == nullptr) {
         return Fail("no account " + spec.account);
+    }
+    if (auto it = modules_.find(spec.certificate);
+        it != modules_.end() && !it->second->LinkedVia().empty()) {
+        software_only_[actor.name] = "client " + actor.name + " presents " + spec.certificate +
+                                     "'s birth key, which stays inside a linked module";
+        recorder_.Add(actor.name, EntryKind::kNote,
+                      "not created: " + software_only_[actor.name] + " (its steps are skipped)");
+        return {};
     }
     auto certificate = ClientCertificate(actor, spec.account, spec.certificate);
     if (!certificate) {
@@ -1122,6 +1306,10 @@ std::string Session::AccountReason(const std::string& client_id) {
 // ---- Steps --------------------------------------------------------------------------------------
 
 StepOutcome Session::RunStep(const Step& step) {
+    if (auto reason = SkipReason(step)) {
+        recorder_.Add("runner", EntryKind::kStepSkip, step.name + ": " + *reason);
+        return {};
+    }
     recorder_.Add("runner", EntryKind::kStepStart, step.name);
     if (aws_) {
         if (auto why = aws::SimOnlyReason(step, target_)) {

@@ -10,19 +10,12 @@ and plays a bundled scenario from <prefix>/share/elsim/scenarios.
 Usage: install_test.py CMAKE_COMMAND BUILD_DIR
 """
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
+from cli_support import check_world_uses, report, run
+
 CMAKE, BUILD_DIR = sys.argv[1], os.path.abspath(sys.argv[2])
-
-
-def run(argv, cwd, env, timeout=120):
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    print(f"$ {' '.join(argv)} -> {result.returncode}\n{result.stdout}{result.stderr}")
-    return result
 
 
 def main():
@@ -45,20 +38,7 @@ def main():
                 if f in ("elsim_broker.so", "libelsim_tls_tap.so")]
         if len(libs) != 2:
             failures.append(f"plugin and TLS tap not both installed: {libs}")
-        world = os.path.join(tmp, "w")
-        up = run([elsim, "world", "up", "--dir", world], work, env)
-        try:
-            if up.returncode != 0:
-                failures.append("installed elsim world up failed")
-            else:
-                with open(os.path.join(world, "accounts", "staging", "mosquitto.conf")) as f:
-                    conf = f.read()
-                plugin = re.search(r"^plugin (\S+)$", conf, re.M)
-                if not plugin or not plugin.group(1).startswith(prefix):
-                    failures.append("the broker does not load the installed plugin: "
-                                    + (plugin.group(1) if plugin else "(no plugin line)"))
-        finally:
-            run([elsim, "world", "down", "--dir", world], work, env)
+        check_world_uses(elsim, prefix, os.path.join(tmp, "w"), work, env, failures)
         bundled = sorted(os.path.join(root, f)
                          for root, _, files in os.walk(os.path.join(scenarios, "module"))
                          for f in files if f.endswith(".yaml"))
@@ -69,10 +49,7 @@ def main():
                          work, env, timeout=120)
             if played.returncode != 0:
                 failures.append(f"installed elsim run {bundled[0]} exited {played.returncode}")
-    for f in failures:
-        print("FAIL " + f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+    return report(failures)
 
 
 if __name__ == "__main__":

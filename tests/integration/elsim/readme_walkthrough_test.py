@@ -24,6 +24,8 @@ import time
 
 import serial  # python3-serial
 
+from cli_support import report
+
 ELSIM = os.path.abspath(sys.argv[1])
 README = sys.argv[2]
 SENTINEL = "__walkthrough_rc="
@@ -145,10 +147,7 @@ def main():
     check_blocks = ran >= 6
     if not check_blocks:
         failures.append(f"the README's walkthrough has {ran} blocks; expected at least 6")
-    for f in failures:
-        print("FAIL " + f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+    return report(failures)
 
 
 if __name__ == "__main__":

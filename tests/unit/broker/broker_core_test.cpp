@@ -22,6 +22,7 @@ public:
     std::set<std::pair<Access, std::string>> denied;
     std::vector<AccountEffect> effects;
     int ticks = 0;
+    int explained = 0;  ///< Authorize calls that asked for an explanation.
 
     Identification Identify(const DeviceConnect& request) override {
         Identification id;
@@ -41,6 +42,7 @@ public:
     AuthzAnswer Authorize(const Principal& /*principal*/, Access access, std::string_view name,
                           bool explain) override {
         const bool deny = denied.count({access, std::string(name)}) > 0;
+        explained += explain ? 1 : 0;
         return {!deny, deny && explain ? "scripted deny" : ""};
     }
     std::vector<AccountEffect> TakeEffects() override {
@@ -327,6 +329,53 @@ TEST_F(BrokerCoreTest, KicksWaitForTheTick) {
     EXPECT_TRUE(core_.TakeEffects(false).kicks.empty());
     EXPECT_EQ(core_.TakeEffects(true).kicks, std::vector<std::string>{"dev"});
     EXPECT_TRUE(core_.TakeEffects(true).kicks.empty());
+}
+
+// Strict mode: allowed requests are evaluated without an explanation (the hot path), and every
+// refusal still carries the account's reason, for the log.
+TEST(BrokerCoreStrictMode, RefusalsCarryTheReasonAllowedRequestsAreNotExplained) {
+    ScriptedAccount account;
+    sim::SeededRandom random{7};
+    BrokerSettings settings;
+    settings.explain = false;
+    BrokerCore core(settings, account, random);
+    account.denied.insert({Access::kPublish, "secret"});
+    account.denied.insert({Access::kSubscribe, "secret/#"});
+    account.denied.insert({Access::kReceive, "hidden"});
+    ConnectInput input;
+    input.session_key = 1;
+    input.client_id = "dev";
+    input.has_certificate = true;
+    input.certificate.certificate_id = "cert-a";
+    input.source_ip = "127.0.0.9";
+    input.protocol_version = 5;
+    ASSERT_EQ(core.OnConnect(input, kStart).action, ConnectAction::kAccept);
+    EXPECT_TRUE(core.OnPublish("dev", "public", 1, false).allowed);
+    EXPECT_TRUE(core.OnReceive("dev", "public").allowed);
+    EXPECT_EQ(account.explained, 0);
+
+    struct Case {
+        const char* name;
+        AclResult result;
+    };
+    const Case cases[] = {
+        {"publish", core.OnPublish("dev", "secret", 1, false)},
+        {"subscribe", core.OnSubscribe("dev", "secret/#", 1, kStart)},
+        {"receive", core.OnReceive("dev", "hidden")},
+    };
+    for (const auto& c : cases) {
+        EXPECT_FALSE(c.result.allowed) << c.name;
+        EXPECT_NE(c.result.reason.find("scripted deny"), std::string::npos)
+            << c.name << ": " << c.result.reason;
+    }
+    EXPECT_EQ(account.explained, 3);
+
+    account.denied.insert({Access::kConnect, "dev2"});
+    input.client_id = "dev2";
+    input.session_key = 2;
+    const auto refused = core.OnConnect(input, kStart);
+    EXPECT_EQ(refused.action, ConnectAction::kRefuseWithConnack);
+    EXPECT_NE(refused.reason.find("scripted deny"), std::string::npos) << refused.reason;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Framing, parsing and escaping (PG-CMD 4.2-4.5), from the spec's own examples.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -215,6 +216,19 @@ TEST(ErrorTableTest, OutOfTableCodesHaveAText) {
     EXPECT_EQ(ErrorText(static_cast<AtError>(30)), "UNKNOWN ERROR");
     EXPECT_EQ(FormatConnectError(3, "Invalid Endpoint?"), "ERR14 3 UNABLE TO CONNECT Invalid Endpoint?");
     EXPECT_EQ(FormatConnectError(5), "ERR14 5 UNABLE TO CONNECT");
+}
+
+// OK{n} announces n more lines (PG-CMD 4.6.1); nothing else does.
+TEST(ResponseLineCountTest, Table) {
+    const std::vector<std::pair<std::string, std::size_t>> cases = {
+        {"OK", 1},          {"OK 1 CONNECTED", 1}, {"OK1 topic", 2},  {"OK12 pem", 13},
+        {"OK0", 1},         {"ERR3 COMMAND NOT FOUND", 1},             {"ERR14 4 X", 1},
+        {"", 1},            {"O", 1},              {"OK1", 2},        {"OKAY", 1},
+        {"ok1 topic", 1},   {"OK99999999999", 1000001},
+    };
+    for (const auto& [first, lines] : cases) {
+        EXPECT_EQ(ResponseLineCount(first), lines) << first;
+    }
 }
 
 }  // namespace

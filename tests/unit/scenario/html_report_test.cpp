@@ -186,6 +186,14 @@ TEST(HtmlReportTest, PassedPageHasNoFailure) {
     EXPECT_THAT(page, HasSubstr("&#10003; passed in 21 ms"));
 }
 
+TEST(HtmlReportTest, SkippedStepIsABandWithItsReason) {
+    ScenarioResult result = Passed();
+    result.timeline.push_back(E(70, "runner", EntryKind::kStepSkip,
+                                "power cycle: software-only: <linked>"));
+    const auto page = HtmlScenarioPage(result);
+    EXPECT_THAT(page, HasSubstr("skipped: power cycle: software-only: &lt;linked&gt;"));
+}
+
 TEST(HtmlReportTest, LifelinesAreRunnerModulesActorsAccounts) {
     const auto page = HtmlScenarioPage(Passed());
     const auto at = [&](const char* name) {

@@ -44,6 +44,17 @@ TEST(ReportTest, ResultLines) {
     EXPECT_EQ(ResultLine(error), "ERROR claim/happy-path (3.2 s): the world did not start");
 }
 
+TEST(ReportTest, ResultLineSaysSkippedSteps) {
+    ScenarioResult result = Passed();
+    result.timeline = {{milliseconds(10), "runner", EntryKind::kStepSkip,
+                        "power cycle: software-only: m1 is linked over serial:/dev/ttyUSB0"},
+                       {milliseconds(20), "runner", EntryKind::kStepSkip, "twin: software-only"}};
+    EXPECT_EQ(ResultLine(result),
+              "PASS claim/happy-path (3.2 s); 2 step(s) skipped, first: power cycle: "
+              "software-only: m1 is linked over serial:/dev/ttyUSB0");
+    EXPECT_EQ(std::string(ToString(EntryKind::kStepSkip)), "skip");
+}
+
 TEST(ReportTest, SummaryLine) {
     EXPECT_EQ(SummaryLine({Passed(), Failed()}, milliseconds(58'300), 1234),
               "2 scenarios: 1 passed, 1 failed, 0 errors in 58.3 s (seed 1234)");

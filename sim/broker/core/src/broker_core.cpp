@@ -131,7 +131,7 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
         return result;
     }
     const AuthzAnswer connect =
-        view_.Authorize(*identity.principal, Access::kConnect, input.client_id, settings_.explain);
+        Ask(*identity.principal, Access::kConnect, input.client_id);
     if (!connect.allowed) {
         // aws-iot-core.md §7: MQTT 3.1.1 sees the connection closed; MQTT 5 gets CONNACK 0x87.
         result.action =
@@ -197,11 +197,11 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
         return Deny(*session, ToString(v), true, TopicRuleReason(v));
     }
     const bool v5 = session->protocol_version == 5;
-    auto answer = view_.Authorize(*session->principal, Access::kPublish, topic, settings_.explain);
+    auto answer = Ask(*session->principal, Access::kPublish, topic);
     if (answer.allowed && retain) {
         // iot:RetainPublish is needed in addition to iot:Publish for RETAIN=1 (§7).
         answer =
-            view_.Authorize(*session->principal, Access::kRetainPublish, topic, settings_.explain);
+            Ask(*session->principal, Access::kRetainPublish, topic);
         if (!answer.allowed) {
             answer.reason = Denied(Access::kRetainPublish, answer.reason);
         }
@@ -213,6 +213,14 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
         return Deny(*session, answer.reason, !v5, DisconnectReason::kAuthError);
     }
     return {true, {}, false};
+}
+
+AuthzAnswer BrokerCore::Ask(const Principal& principal, Access access, std::string_view name) {
+    AuthzAnswer answer = view_.Authorize(principal, access, name, settings_.explain);
+    if (!answer.allowed && !settings_.explain) {
+        answer = view_.Authorize(principal, access, name, true);
+    }
+    return answer;
 }
 
 AclResult BrokerCore::OnSubscribe(std::string_view client_id, std::string_view filter, int qos,
@@ -237,7 +245,7 @@ AclResult BrokerCore::OnSubscribe(std::string_view client_id, std::string_view f
         return Deny(*session, ToString(v), true, TopicRuleReason(v));
     }
     auto answer =
-        view_.Authorize(*session->principal, Access::kSubscribe, filter, settings_.explain);
+        Ask(*session->principal, Access::kSubscribe, filter);
     if (!answer.allowed) {
         return Deny(*session, Denied(Access::kSubscribe, answer.reason),
                     session->protocol_version != 5, DisconnectReason::kAuthError);
@@ -270,7 +278,7 @@ AclResult BrokerCore::OnReceive(std::string_view client_id, std::string_view top
         return {false, "no session", false};
     }
     // iot:Receive is checked on every delivery; a denied message is silently not delivered.
-    auto answer = view_.Authorize(*session->principal, Access::kReceive, topic, settings_.explain);
+    auto answer = Ask(*session->principal, Access::kReceive, topic);
     if (!answer.allowed) {
         return {false, Denied(Access::kReceive, answer.reason), false};
     }

@@ -2,6 +2,7 @@
 #include "sim/module/endpoints.hpp"
 
 #include <memory>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -103,6 +104,38 @@ Resolver EndpointsMap::MakeResolver() const {
         }
         return std::nullopt;
     };
+}
+
+Result<Resolver> FollowEndpointsFile(const std::filesystem::path& path) {
+    struct Followed {
+        std::mutex mutex;
+        std::filesystem::file_time_type modified;
+        std::uintmax_t size = 0;
+        Resolver resolver;
+    };
+    auto followed = std::make_shared<Followed>();
+    std::error_code ec;
+    followed->modified = std::filesystem::last_write_time(path, ec);
+    followed->size = std::filesystem::file_size(path, ec);
+    auto map = EndpointsMap::Load(path);
+    if (!map) {
+        return Unexpected(map.error());
+    }
+    followed->resolver = map->MakeResolver();
+    return Resolver([followed, path](const std::string& host, std::uint16_t port) {
+        std::lock_guard lock(followed->mutex);
+        std::error_code error;
+        const auto modified = std::filesystem::last_write_time(path, error);
+        const auto size = error ? 0 : std::filesystem::file_size(path, error);
+        if (!error && (modified != followed->modified || size != followed->size)) {
+            if (auto fresh = EndpointsMap::Load(path)) {
+                followed->resolver = fresh->MakeResolver();
+                followed->modified = modified;
+                followed->size = size;
+            }
+        }
+        return followed->resolver(host, port);
+    });
 }
 
 }  // namespace sim::module

@@ -29,11 +29,11 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
     if (options.resolver) {
         resolver = *options.resolver;
     } else if (!options.endpoints_file.empty()) {
-        auto map = EndpointsMap::Load(options.endpoints_file);
-        if (!map) {
-            return Unexpected(map.error());
+        auto followed = FollowEndpointsFile(options.endpoints_file);
+        if (!followed) {
+            return Unexpected(followed.error());
         }
-        resolver = map->MakeResolver();
+        resolver = std::move(*followed);
     } else {
         resolver = EndpointsMap{}.MakeResolver();
     }

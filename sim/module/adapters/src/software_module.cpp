@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "sim/core/adapters.hpp"
+#include "sim/module/at_parser.hpp"
 
 namespace sim::module {
 
@@ -89,18 +90,6 @@ PingResult Ping(const Resolver& resolver, const std::string& host) {
     const auto rtt = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
     return PingResult{ok, rtt, ok ? "" : "from " + host};
-}
-
-// How many lines a response has: `OK{n}` announces n more (PG-CMD 4.6.1).
-std::size_t ExpectedLines(const std::string& first) {
-    if (first.size() > 2 && first.compare(0, 2, "OK") == 0 && first[2] >= '0' && first[2] <= '9') {
-        std::size_t n = 0;
-        for (std::size_t i = 2; i < first.size() && first[i] >= '0' && first[i] <= '9'; ++i) {
-            n = std::min<std::size_t>(n * 10 + static_cast<std::size_t>(first[i] - '0'), 1000000);
-        }
-        return 1 + n;
-    }
-    return 1;
 }
 
 }  // namespace
@@ -304,7 +293,7 @@ std::vector<std::string> SoftwareModule::Command(const std::string& line,
     std::unique_lock lock(collect_mutex_);
     const bool done = collected_.wait_for(lock, timeout, [&] {
         return !collected_lines_.empty() &&
-               collected_lines_.size() >= ExpectedLines(collected_lines_.front());
+               collected_lines_.size() >= ResponseLineCount(collected_lines_.front());
     });
     collecting_ = false;
     if (!done) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/module/at_parser.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace sim::module {
@@ -198,6 +199,17 @@ Result<std::string, ParseFailure> Unescape(std::string_view escaped) {
         }
     }
     return out;
+}
+
+std::size_t ResponseLineCount(std::string_view first) {
+    if (first.size() > 2 && first.compare(0, 2, "OK") == 0 && first[2] >= '0' && first[2] <= '9') {
+        std::size_t n = 0;
+        for (std::size_t i = 2; i < first.size() && first[i] >= '0' && first[i] <= '9'; ++i) {
+            n = std::min<std::size_t>(n * 10 + static_cast<std::size_t>(first[i] - '0'), 1000000);
+        }
+        return 1 + n;
+    }
+    return 1;
 }
 
 }  // namespace sim::module

@@ -691,6 +691,11 @@ std::string HtmlScenarioPage(const ScenarioResult& result) {
             switch (entry.kind) {
                 case EntryKind::kStepPass:
                     break;  // Shown in the step's band.
+                case EntryKind::kStepSkip:
+                    html += row_open(i, "step") + "><span class=\"t\">" + time +
+                            "</span><div class=\"ln\"><div class=\"band\">&#8631; skipped: " +
+                            HtmlEscape(entry.text) + "</div></div></div>\n";
+                    break;
                 case EntryKind::kStepStart: {
                     const auto end = step_end(i);
                     std::string outcome;

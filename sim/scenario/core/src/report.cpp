@@ -104,6 +104,17 @@ std::string ResultLine(const ScenarioResult& result) {
     if (result.outcome != Outcome::kPass && result.failure) {
         line += ": " + FailureText(*result.failure);
     }
+    // Steps that could not run here (software-only steps on a linked module) are said.
+    std::size_t skipped = 0;
+    std::string first_skip;
+    for (const auto& entry : result.timeline) {
+        if (entry.kind == EntryKind::kStepSkip) {
+            first_skip = skipped++ == 0 ? entry.text : first_skip;
+        }
+    }
+    if (skipped > 0) {
+        line += "; " + std::to_string(skipped) + " step(s) skipped, first: " + first_skip;
+    }
     return line;
 }
 

@@ -38,6 +38,8 @@ const char* ToString(EntryKind kind) noexcept {
             return "broker";
         case EntryKind::kNote:
             return "note";
+        case EntryKind::kStepSkip:
+            return "skip";
     }
     return "note";
 }

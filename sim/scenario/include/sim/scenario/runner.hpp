@@ -26,6 +26,7 @@
 #include "sim/scenario/parse.hpp"
 #include "sim/scenario/progress.hpp"
 #include "sim/scenario/report.hpp"
+#include "sim/scenario/session.hpp"
 
 namespace sim::scenario {
 
@@ -55,6 +56,11 @@ struct RunOptions {
     std::filesystem::path self;            ///< The elsim executable (children run it).
     /// Called after each scenario ends (serialised with `print`), e.g. for a progress line.
     std::function<void(const Progress&)> on_progress;
+    /// `--modules`: module actors played by linked modules. A linked module serves one
+    /// scenario at a time, so the scenarios then run one after another.
+    std::vector<LinkSpec> links;
+    std::filesystem::path module_cas;    ///< SessionOptions::module_cas.
+    std::filesystem::path module_hosts;  ///< SessionOptions::module_hosts.
 
     /// `--target aws --accounts FILE`: play against the real accounts of FILE
     /// (aws_target.hpp), one scenario at a time; `requires: sim` scenarios are skipped.
@@ -92,11 +98,13 @@ struct AwsChildOptions {
 };
 
 /// The child: plays one scenario and writes its result and timeline under `out_dir`.
-/// Returns the exit code (0 pass, 1 fail/error, 2 the file does not parse). Against AWS, SIGINT
-/// and SIGTERM (and the scenario's timeout) stop it between steps and it cleans up first.
+/// Returns the exit code (0 pass, 1 fail/error, 2 the file does not parse). `links` gives
+/// the linked modules (SessionOptions::links, module_cas, module_hosts; the rest is unused).
+/// Against AWS, SIGINT and SIGTERM (and the scenario's timeout) stop it between steps and it
+/// cleans up first.
 int RunOneScenario(const ScenarioFile& file, std::uint64_t seed,
                    const std::filesystem::path& out_dir, bool keep_world,
-                   const AwsChildOptions& aws = {});
+                   const SessionOptions& links = {}, const AwsChildOptions& aws = {});
 
 /// The differences between the results under `aws_out` and `offline_out` for `ids`, one line
 /// each ("DIFF claim/x: step 'publish': offline pass: ...; aws fail: ..."). Scenarios missing

@@ -28,7 +28,9 @@
 namespace sim::broker {
 
 struct BrokerSettings {
-    bool explain = false;  ///< Fill reasons (explain mode); strict mode leaves them short.
+    /// Explain mode: policy reasons for allowed requests too (the keep-alive log line). Every
+    /// refusal carries its reason in both modes; the modes differ only in what the log shows.
+    bool explain = false;
     /// Minimum time between accepted CONNECTs of one client id (0: no limit).
     std::chrono::milliseconds connect_interval{1000};
     bool lifecycle_events = true;
@@ -126,6 +128,9 @@ private:
     void QueueKick(const std::string& client_id, DisconnectReason reason);
     void PullViewEffects();
     AclResult Deny(Session& session, std::string reason, bool kick, DisconnectReason why);
+    /// The view's verdict, evaluated without an explanation on the hot path; a denial is asked
+    /// again with one, so every refusal carries its reason in either mode.
+    AuthzAnswer Ask(const Principal& principal, Access access, std::string_view name);
 
     BrokerSettings settings_;
     AccountView& view_;

@@ -50,4 +50,10 @@ private:
     std::map<std::string, ResolvedAddress> entries_;
 };
 
+/// A resolver over the endpoints map in `path` that reads the file again when it changes (its
+/// modification time or size), as /etc/hosts is read at each lookup: a module process outlives
+/// the worlds whose maps are written there one after another. The first read must succeed; a
+/// later unreadable or bad version keeps the last good map.
+Result<Resolver> FollowEndpointsFile(const std::filesystem::path& path);
+
 }  // namespace sim::module

@@ -83,4 +83,8 @@ std::string Escape(std::string_view raw);
 /// Reverses Escape; any other `\x`, or a trailing lone backslash, is ERR5.
 Result<std::string, ParseFailure> Unescape(std::string_view escaped);
 
+/// How many lines a response has, counting its first line: `OK{n} ...` announces n more
+/// (PG-CMD 4.6.1); anything else (`OK`, `OK 1 CONNECTED`, `ERR..`) stands alone.
+std::size_t ResponseLineCount(std::string_view first);
+
 }  // namespace sim::module

@@ -28,6 +28,7 @@ enum class EntryKind {
     kRegistry,    ///< a registry change seen by the runner (certificate status, thing created)
     kBrokerLog,   ///< a line of an account's broker log (the plugin's reasons)
     kNote,        ///< anything else the runner says (world up, seed, set-up)
+    kStepSkip,    ///< participant "runner": "<step>: <why it cannot run here>"
 };
 const char* ToString(EntryKind kind) noexcept;
 
