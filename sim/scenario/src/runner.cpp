@@ -63,8 +63,7 @@ std::uint64_t SplitMix(std::uint64_t x) {
 
 const std::vector<EntryKind>& AllKinds() {
     static const std::vector<EntryKind> kinds = {
-        EntryKind::kStepStart, EntryKind::kStepPass, EntryKind::kStepFail, EntryKind::kStepSkip,
-        EntryKind::kAtSend,
+        EntryKind::kStepStart, EntryKind::kStepPass, EntryKind::kStepFail, EntryKind::kAtSend,
         EntryKind::kAtAnswer,  EntryKind::kEvent,    EntryKind::kMqtt,     EntryKind::kRefusal,
         EntryKind::kClaim,     EntryKind::kCall,     EntryKind::kReply,    EntryKind::kRegistry,
         EntryKind::kBrokerLog, EntryKind::kNote,     EntryKind::kStepSkip};

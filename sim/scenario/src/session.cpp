@@ -1310,13 +1310,13 @@ StepOutcome Session::RunStep(const Step& step) {
         recorder_.Add("runner", EntryKind::kStepSkip, step.name + ": " + *reason);
         return {};
     }
-    recorder_.Add("runner", EntryKind::kStepStart, step.name);
     if (aws_) {
         if (auto why = aws::SimOnlyReason(step, target_)) {
             recorder_.Add("runner", EntryKind::kStepSkip, step.name + ": sim-only: " + *why);
             return {};
         }
     }
+    recorder_.Add("runner", EntryKind::kStepStart, step.name);
     StepOutcome outcome =
         std::visit([&](const auto& body) -> StepOutcome {
             using T = std::decay_t<decltype(body)>;

@@ -729,12 +729,6 @@ std::string HtmlScenarioPage(const ScenarioResult& result) {
                     }
                     break;
                 }
-                case EntryKind::kStepSkip:
-                    // A sim-only step against real AWS: where it ran (nowhere) and why.
-                    html += row_open(i, "step") + "><span class=\"t\">" + time +
-                            "</span><div class=\"ln\"><div class=\"band\">&#8856; skipped: " +
-                            HtmlEscape(entry.text) + "</div></div></div>\n";
-                    break;
                 default:
                     html += row_open(i, KindClass(entry.kind)) + " data-p=\"" +
                             HtmlEscape(entry.participant) + "\"><span class=\"t\">" + time +

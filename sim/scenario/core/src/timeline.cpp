@@ -14,8 +14,6 @@ const char* ToString(EntryKind kind) noexcept {
             return "pass";
         case EntryKind::kStepFail:
             return "FAIL";
-        case EntryKind::kStepSkip:
-            return "skip";
         case EntryKind::kAtSend:
             return "at>";
         case EntryKind::kAtAnswer:

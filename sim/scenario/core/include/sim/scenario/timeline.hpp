@@ -16,7 +16,6 @@ enum class EntryKind {
     kStepStart,   ///< participant "runner": the step's name
     kStepPass,
     kStepFail,    ///< text: the reason (expected vs observed)
-    kStepSkip,    ///< text: "name: why" (a sim-only step against real AWS)
     kAtSend,      ///< participant: the module; text: the AT line sent by the host
     kAtAnswer,    ///< a response line from the module
     kEvent,       ///< a module event line read with AT+EVENT?
