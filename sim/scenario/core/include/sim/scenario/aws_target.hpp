@@ -3,7 +3,7 @@
 // Playing a scenario against real AWS accounts (pure): the accounts file that maps a
 // scenario's accounts to real ones, the run prefix and tags that mark what a run creates, the
 // table of steps only an emulator can play, and the comparison of an AWS run with an offline
-// run. No I/O: the session (sim/scenario/src/aws_session.cpp) does the calls.
+// run. No I/O: sim/scenario/src/aws_run.cpp makes the calls.
 //
 // accounts.yaml (paths are relative to the file's folder):
 //   ca-file: AmazonRootCA1.pem          # required: verifies every TLS server (MQTT endpoints)
