@@ -116,8 +116,10 @@ FleetReply RejectFleetRequest(const FleetTopic& topic, int status_code, std::str
 }
 
 FleetReply RejectByHook(const FleetTopic& topic, std::string_view why) {
-    // "Pre-provisioning hooks": the request fails unless the function allows provisioning;
-    // aws-iot-core.md §6.4 names the failure ACCESS_DENIED. Assumed: 403 AccessDenied.
+    // AWS IoT Core Developer Guide, "Pre-provisioning hooks", "Pre-provisioning hook return
+    // value": a function that fails, does not return "allowProvisioning": true, or does not
+    // return within 5 seconds fails the provisioning request with ACCESS_DENIED.
+    // Assumed: on the MQTT API that is statusCode 403, errorCode AccessDenied.
     return RejectFleetRequest(topic, 403, std::string(error_type::kAccessDenied),
                               "Provisioning refused by the pre-provisioning hook: " +
                                   std::string(why));

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "account_host.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <functional>
+#include <thread>
 #include <variant>
 #include <utility>
 
@@ -16,6 +18,7 @@
 #include "sim/staging/first_login.hpp"
 #include "sim/staging/staging.hpp"
 #include "sim/world/world_pki.hpp"
+#include "worker_pool.hpp"
 
 namespace sim::broker {
 namespace fs = std::filesystem;
@@ -142,9 +145,18 @@ public:
 
 }  // namespace
 
+// AWS IoT Core Developer Guide, "Pre-provisioning hooks", "Pre-provisioning hook return
+// value": the function must complete and return within 5 seconds, or the provisioning request
+// fails.
+constexpr std::chrono::seconds kHookTimeLimit{5};
+
 AccountHost::AccountHost(AccountHostOptions options) : options_(std::move(options)) {}
 
 AccountHost::~AccountHost() {
+    // Workers first: their jobs use the account. A running hook is cancelled.
+    stopping_ = true;
+    hook_workers_.reset();
+    key_workers_.reset();
     if (server_) {
         server_->Stop();
     }
@@ -259,6 +271,19 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
                 self->OnWrite(operation, reply_body, registry);
             });
     }
+
+    if (!options.lambda_functions.empty()) {
+        auto functions = LoadLambdaFunctions(options.lambda_functions);
+        if (!functions) {
+            return sim::MakeError(functions.error().code,
+                                  "plugin_opt_lambda_functions: " + functions.error().message);
+        }
+        host->lambda_functions_ = std::move(*functions);
+    }
+    // RSA key generation keeps a core busy: at most one worker per core. Hooks mostly wait.
+    host->key_workers_ = std::make_unique<WorkerPool>(
+        std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4));
+    host->hook_workers_ = std::make_unique<WorkerPool>(16);
 
     RegistryAccess access;
     auto shared = host->hosted_;
@@ -443,6 +468,62 @@ AccountHost::ClaimCheck AccountHost::CheckClaim(const std::string& client_id,
     return ClaimCheck::kAccepted;
 }
 
+namespace {
+
+// ExecuteFleetRequest under the account's exclusive lock.
+account::FleetReply Execute(cp::HostedAccount& hosted, account::FleetIssuer& issued,
+                            const account::FleetRequest& request,
+                            const account::FleetCaller& caller,
+                            const std::map<std::string, std::string>& overrides = {}) {
+    account::FleetReply reply;
+    auto ran = hosted.Run(
+        [&](account::Registry& registry) {
+            reply = account::ExecuteFleetRequest(registry, issued, request, caller, overrides);
+        },
+        false);
+    if (!ran) {
+        return account::RejectFleetRequest(request.topic, 500, "InternalFailure",
+                                           ran.error().message);
+    }
+    return reply;
+}
+
+}  // namespace
+
+void AccountHost::Answer(FleetAnswer answer) {
+    std::lock_guard lock(answers_mutex_);
+    answers_.push_back(std::move(answer));
+}
+
+std::vector<FleetAnswer> AccountHost::TakeFleetAnswers() {
+    std::lock_guard lock(answers_mutex_);
+    return std::exchange(answers_, {});
+}
+
+void AccountHost::RunHook(const account::FleetRequest& request,
+                          const account::FleetCaller& caller,
+                          const account::PreProvisioningHookCall& hook) {
+    const auto function = lambda_functions_.find(hook.hook.target_arn);
+    account::FleetReply reply;
+    if (function == lambda_functions_.end()) {
+        // Assumed: a hook whose function does not exist fails as a failing function does.
+        reply = account::RejectByHook(request.topic,
+                                      "no function " + hook.hook.target_arn + " in the world");
+    } else if (auto output = InvokeLambda(function->second, hook.input.dump(),
+                                          std::chrono::milliseconds(kHookTimeLimit), stopping_);
+               !output) {
+        reply = account::RejectByHook(request.topic, output.error().message);
+    } else if (auto overrides = account::ParsePreProvisioningHookOutput(*output); !overrides) {
+        reply = account::RejectByHook(
+            request.topic, "the output does not allow provisioning (allowProvisioning: true, "
+                           "parameterOverrides: strings)");
+    } else {
+        PreIssued nothing;
+        reply = Execute(*hosted_, nothing, request, caller, *overrides);
+    }
+    Answer({caller.client_id, caller.certificate_id, request.topic.topic, std::move(reply)});
+}
+
 std::optional<account::FleetReply> AccountHost::HandleFleetRequest(
     const std::string& client_id, const std::string& certificate_id, std::string_view topic,
     std::string_view payload) {
@@ -454,19 +535,24 @@ std::optional<account::FleetReply> AccountHost::HandleFleetRequest(
     if (auto* rejected = std::get_if<account::FleetReply>(&parsed)) {
         return std::move(*rejected);
     }
-    const auto& request = std::get<account::FleetRequest>(parsed);
+    auto request = std::get<account::FleetRequest>(std::move(parsed));
     const account::FleetCaller caller{certificate_id, client_id};
     PreIssued issued;
     switch (fleet_topic->operation) {
-        case account::FleetOperation::kCreateKeysAndCertificate: {
-            auto keys = issuer_->CreateKeysAndCertificate();
-            if (keys) {
-                issued.keys = account::FleetIssuer::Keys{keys->certificate, keys->private_key_pem};
-            } else {
-                issued.keys = sim::Unexpected<account::AwsError>(keys.error());
-            }
-            break;
-        }
+        case account::FleetOperation::kCreateKeysAndCertificate:
+            // Key generation takes tens of milliseconds: a worker does it, so that other
+            // clients are not held up; the reply is published at a later TICK.
+            key_workers_->Post([this, request = std::move(request), caller] {
+                PreIssued keys;
+                if (auto made = issuer_->CreateKeysAndCertificate(); made) {
+                    keys.keys = account::FleetIssuer::Keys{made->certificate, made->private_key_pem};
+                } else {
+                    keys.keys = sim::Unexpected<account::AwsError>(made.error());
+                }
+                Answer({caller.client_id, caller.certificate_id, request.topic.topic,
+                        Execute(*hosted_, keys, request, caller)});
+            });
+            return std::nullopt;
         case account::FleetOperation::kCreateCertificateFromCsr:
             issued.certificate = issuer_->CreateCertificateFromCsr(request.certificate_signing_request);
             break;
@@ -476,25 +562,15 @@ std::optional<account::FleetReply> AccountHost::HandleFleetRequest(
                 hook = account::PreProvisioningHookFor(registry, request, caller);
             });
             if (hook) {
-                // Not emulated yet: serving the hook's target (a local command or webhook).
-                return account::RejectByHook(*fleet_topic, "the hook target " +
-                                                               hook->hook.target_arn +
-                                                               " is not served");
+                // The function may run for up to its time limit: a worker waits for it.
+                hook_workers_->Post([this, request = std::move(request), caller,
+                                     hook = std::move(*hook)] { RunHook(request, caller, hook); });
+                return std::nullopt;
             }
             break;
         }
     }
-    account::FleetReply reply;
-    auto ran = hosted_->Run(
-        [&](account::Registry& registry) {
-            reply = account::ExecuteFleetRequest(registry, issued, request, caller);
-        },
-        false);
-    if (!ran) {
-        return account::RejectFleetRequest(*fleet_topic, 500, "InternalFailure",
-                                           ran.error().message);
-    }
-    return reply;
+    return Execute(*hosted_, issued, request, caller);
 }
 
 }  // namespace sim::broker

@@ -14,9 +14,14 @@
 //   claims claim-things publish (sim/staging/README.md "hooks for the broker plugin").
 // - With shared_dir: the DEFAULT-mode CA index is the world's FileDefaultModeCaIndex; at start,
 //   slots this account holds for CAs its registry no longer has are released.
-// Threading: the broker thread calls view() and the On*/CheckClaim hooks; the control-plane
-// threads touch only HostedAccount and the capath sync (own lock).
+// - Fleet provisioning: RSA key generation (CreateKeysAndCertificate) and pre-provisioning
+//   hooks (the world's Lambda stand-ins, lambda_functions.hpp) run on worker threads; their
+//   replies wait in a queue the broker thread drains (TakeFleetAnswers, at each TICK).
+// Threading: the broker thread calls view() and the On*/CheckClaim/HandleFleetRequest/
+// TakeFleetAnswers hooks; the control-plane threads and the fleet workers touch only
+// HostedAccount, the capath sync (own lock) and the answer queue (own lock).
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -25,7 +30,9 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "lambda_functions.hpp"
 #include "sim/account/fleet_mqtt.hpp"
 #include "sim/broker/registry_account_view.hpp"
 #include "sim/control_plane/issuer.hpp"
@@ -51,10 +58,23 @@ struct AccountHostOptions {
     /// rule holds across the world's broker processes. Empty: an in-memory index (this account
     /// only).
     std::filesystem::path shared_dir;
+    /// The account's Lambda stand-ins (plugin_opt_lambda_functions; lambda_functions.hpp).
+    /// Empty: no function is served (a template's hook then refuses every RegisterThing).
+    std::filesystem::path lambda_functions;
     /// plugin_opt_secret_access_key: set, the control plane verifies every request's SigV4
     /// signature with this secret (access key id = the account id); empty: not verified.
     std::string secret_access_key;
 };
+
+/// A fleet-provisioning reply computed off the broker thread, to publish to `client_id`.
+struct FleetAnswer {
+    std::string client_id;
+    std::string certificate_id;
+    std::string request_topic;
+    sim::account::FleetReply reply;
+};
+
+class WorkerPool;
 
 class AccountHost {
 public:
@@ -80,12 +100,17 @@ public:
                           std::string_view payload, bool retain, std::string& reason);
 
     /// The fleet-provisioning MQTT API (aws-iot-core.md §6): a publish the policy allowed on a
-    /// request topic → the reply to send to that connection only; nullopt for other topics.
-    /// Certificates are issued outside the account lock; the registry work runs under it.
+    /// request topic → the reply to send to that connection only; nullopt for other topics and
+    /// for requests answered later by TakeFleetAnswers (CreateKeysAndCertificate, RegisterThing
+    /// with a pre-provisioning hook: they run on worker threads). Certificates are issued
+    /// outside the account lock; the registry work runs under it.
     std::optional<sim::account::FleetReply> HandleFleetRequest(const std::string& client_id,
                                                                const std::string& certificate_id,
                                                                std::string_view topic,
                                                                std::string_view payload);
+
+    /// The replies the workers have finished since the last call (broker thread: publish them).
+    std::vector<FleetAnswer> TakeFleetAnswers();
 
 private:
     explicit AccountHost(AccountHostOptions options);
@@ -93,6 +118,10 @@ private:
     void OnWrite(const std::string& operation, const std::string& reply_body,
                  const sim::account::Registry& registry);
     void AddToCapath(const std::string& id, const std::string& pem);
+    void Answer(FleetAnswer answer);
+    void RunHook(const sim::account::FleetRequest& request,
+                 const sim::account::FleetCaller& caller,
+                 const sim::account::PreProvisioningHookCall& hook);
 
     struct StagingSession {
         std::string thing_name;
@@ -112,6 +141,14 @@ private:
 
     std::mutex capath_mutex_;
     std::set<std::string> in_capath_;  // certificate ids already written
+
+    LambdaFunctions lambda_functions_;  // read-only after Start
+    std::atomic<bool> stopping_{false};
+    std::mutex answers_mutex_;
+    std::vector<FleetAnswer> answers_;
+    // Declared last: destroyed (joined) first, while everything their jobs use is alive.
+    std::unique_ptr<WorkerPool> key_workers_;
+    std::unique_ptr<WorkerPool> hook_workers_;
 };
 
 }  // namespace sim::broker

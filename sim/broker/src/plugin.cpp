@@ -10,15 +10,17 @@
 //   TICK        kicks (never from ACL_CHECK: it frees the context's id, §2f) and account work.
 //   DISCONNECT  lifecycle events.
 //   MESSAGE     the fleet-provisioning MQTT API (`$aws/certificates/create...`,
-//               `$aws/provisioning-templates/.../provision/...`): replies go to the requester only.
+//               `$aws/provisioning-templates/.../provision/...`): replies go to the requester only;
+//               those computed on AccountHost's workers are published at the next TICK.
 // Every callback is noexcept, catches everything and fails closed.
 //
 // Every refusal is logged with its reason; explain mode adds the keep-alive log line.
 // Options (plugin_opt_<name>): mode strict|explain, account_name, account_id, region,
 // endpoint, kind (or account_kind) staging|oem, capath, connect_interval_ms (default 1000; 0
 // disables the limit), and to host the account (registry + control plane, AccountHost):
-// account_dir, control_plane (127.0.0.N:PORT), manufacturer_ca (staging), address,
-// secret_access_key (the control plane then verifies SigV4 signatures).
+// account_dir, control_plane (127.0.0.N:PORT), manufacturer_ca (staging), address, shared_dir,
+// lambda_functions (the JSON file of the account's Lambda stand-ins), secret_access_key (the
+// control plane then verifies SigV4 signatures).
 // Without account_dir the plugin serves an open account (OpenAccountView: benchmarks).
 //
 // The TLS tap (libelsim_tls_tap.so, LD_PRELOADed into mosquitto by the world and the tests) adds
@@ -312,6 +314,10 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
     return MOSQ_ERR_ACL_DENIED;
 }
 
+#if SIM_BROKER_HOSTS_ACCOUNT
+void PublishFleetReply(const Plugin& plugin, const FleetAnswer& answer);
+#endif
+
 int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
     try {
         auto& plugin = *static_cast<Plugin*>(user_data);
@@ -324,6 +330,14 @@ int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
             effects = plugin.core->TakeEffects(true);
         }
         Publish(effects.publishes);
+#if SIM_BROKER_HOSTS_ACCOUNT
+        if (plugin.host) {
+            // Replies the fleet workers finished (keys generated, hooks answered).
+            for (const auto& answer : plugin.host->TakeFleetAnswers()) {
+                PublishFleetReply(plugin, answer);
+            }
+        }
+#endif
         for (const auto& client_id : effects.kicks) {
             mosquitto_kick_client_by_clientid(client_id.c_str(), false);
         }
@@ -385,6 +399,29 @@ int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
     return MOSQ_ERR_SUCCESS;
 }
 
+#if SIM_BROKER_HOSTS_ACCOUNT
+// "Fleet Provisioning returns the device provisioning MQTT API results through the same MQTT
+// connection used to publish the API request" (Device provisioning MQTT API): published to
+// this client id only. Broker thread only.
+void PublishFleetReply(const Plugin& plugin, const FleetAnswer& answer) {
+    const auto& reply = answer.reply;
+    const int rc = mosquitto_broker_publish_copy(
+        answer.client_id.c_str(), reply.topic.c_str(), static_cast<int>(reply.payload.size()),
+        reply.payload.data(), 0, false, nullptr);
+    mosquitto_log_printf(
+        MOSQ_LOG_INFO, "elsim[%s]: fleet topic=%s decision=%s%s%s%s%s cert_id=%s client_id=%s%s",
+        plugin.account_name.c_str(), answer.request_topic.c_str(),
+        reply.accepted ? "accepted" : "rejected", reply.accepted ? "" : " error=",
+        reply.error_code.c_str(), reply.thing_name.empty() ? "" : " thing=",
+        reply.thing_name.c_str(), answer.certificate_id.c_str(), answer.client_id.c_str(),
+        rc == MOSQ_ERR_SUCCESS ? "" : " reply_not_sent=1");
+    if (!reply.accepted && plugin.explain) {
+        mosquitto_log_printf(MOSQ_LOG_INFO, "elsim[%s]: fleet reason=%s",
+                             plugin.account_name.c_str(), reply.error_message.c_str());
+    }
+}
+#endif
+
 int OnMessage(int /*event*/, void* event_data, void* user_data) noexcept {
 #if SIM_BROKER_HOSTS_ACCOUNT
     try {
@@ -393,33 +430,22 @@ int OnMessage(int /*event*/, void* event_data, void* user_data) noexcept {
         if (!plugin.host) {
             return MOSQ_ERR_SUCCESS;
         }
-        const std::string client_id = Safe(mosquitto_client_id(event.client));
-        const std::string_view topic = Safe(event.topic);
-        std::string certificate_id;
+        FleetAnswer answer;
+        answer.client_id = Safe(mosquitto_client_id(event.client));
+        answer.request_topic = Safe(event.topic);
         {
             std::lock_guard lock(plugin.mutex);
-            certificate_id = plugin.core->CertificateOf(client_id);
+            answer.certificate_id = plugin.core->CertificateOf(answer.client_id);
         }
         const std::string_view payload(static_cast<const char*>(event.payload),
                                        event.payload != nullptr ? event.payloadlen : 0);
-        const auto reply =
-            plugin.host->HandleFleetRequest(client_id, certificate_id, topic, payload);
+        auto reply = plugin.host->HandleFleetRequest(answer.client_id, answer.certificate_id,
+                                                     answer.request_topic, payload);
         if (!reply) {
-            return MOSQ_ERR_SUCCESS;
+            return MOSQ_ERR_SUCCESS;  // not a fleet request, or answered at a later TICK
         }
-        // "Fleet Provisioning returns the device provisioning MQTT API results through the
-        // same MQTT connection used to publish the API request" (Device provisioning MQTT
-        // API): published to this client id only.
-        const int rc = mosquitto_broker_publish_copy(
-            client_id.c_str(), reply->topic.c_str(), static_cast<int>(reply->payload.size()),
-            reply->payload.data(), 0, false, nullptr);
-        mosquitto_log_printf(
-            MOSQ_LOG_INFO, "elsim[%s]: fleet topic=%s decision=%s%s%s%s%s cert_id=%s client_id=%s%s",
-            plugin.account_name.c_str(), std::string(topic).c_str(),
-            reply->accepted ? "accepted" : "rejected", reply->accepted ? "" : " error=",
-            reply->error_code.c_str(), reply->thing_name.empty() ? "" : " thing=",
-            reply->thing_name.c_str(), certificate_id.c_str(), client_id.c_str(),
-            rc == MOSQ_ERR_SUCCESS ? "" : " reply_not_sent=1");
+        answer.reply = std::move(*reply);
+        PublishFleetReply(plugin, answer);
     } catch (const std::exception& e) {
         mosquitto_log_printf(MOSQ_LOG_ERR, "elsim: message: %s", e.what());
     } catch (...) {
@@ -521,6 +547,8 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 host_options.address = value;
             } else if (key == "shared_dir") {  // the world's DEFAULT-mode CA slots
                 host_options.shared_dir = value;
+            } else if (key == "lambda_functions") {  // pre-provisioning hooks' functions
+                host_options.lambda_functions = value;
             } else if (key == "secret_access_key") {  // SigV4 verification on
                 host_options.secret_access_key = value;
             }

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/control_plane/server.hpp"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
 #include <utility>
 
+#include "http_front.hpp"
 #include "sim/core/adapters.hpp"
 
 namespace sim::controlplane {
@@ -260,8 +259,7 @@ struct ControlPlaneServer::Impl {
     std::map<std::string, std::shared_ptr<HostedAccount>, std::less<>> by_id;
     std::shared_ptr<CertificateIssuer> issuer;
     std::shared_ptr<Random> random;
-    httplib::Server http;
-    std::thread listener;
+    std::unique_ptr<HttpFront> front;
     std::thread ticker;
     std::mutex tick_mutex;
     std::condition_variable tick_cv;
@@ -290,54 +288,28 @@ Result<std::unique_ptr<ControlPlaneServer>> ControlPlaneServer::Start(
     impl.issuer = std::move(issuer);
     impl.random = std::move(random);
 
-    const int threads = std::max(1, options.threads);
-    impl.http.new_task_queue = [threads] {
-        return new httplib::ThreadPool(static_cast<std::size_t>(threads));
-    };
-    impl.http.set_keep_alive_max_count(1'000'000);
-    impl.http.set_keep_alive_timeout(options.keep_alive_timeout.count());
-    impl.http.set_tcp_nodelay(true);
-    impl.http.set_payload_max_length(4 * kMaxBodyBytes);
+    // The front door reads requests without tying up a worker (http_front.hpp): slow or
+    // half-open clients cannot starve the account's other callers.
+    HttpFrontOptions front_options;
+    front_options.host = options.host;
+    front_options.port = options.port;
+    front_options.workers = std::max(1, options.threads);
+    front_options.keep_alive_timeout = options.keep_alive_timeout;
+    front_options.request_timeout = options.request_timeout;
+    front_options.max_body_bytes = 4 * kMaxBodyBytes;
     ControlPlaneServer* self = server.get();
-    auto handler = [self](const httplib::Request& req, httplib::Response& res) {
-        HttpRequest request;
-        request.method = req.method;
-        std::tie(request.raw_path, request.raw_query) = SplitTarget(req.target);
-        for (const auto& [name, value] : req.headers) {
-            request.headers.emplace_back(name, value);
-        }
-        request.body = req.body;
+    auto front = HttpFront::Start(front_options, [self](const HttpRequest& request) {
         HttpResponse response = self->Dispatch(request);
-        res.status = response.status;
-        std::string content_type = "application/json";
-        for (const auto& [name, value] : response.headers) {
-            if (name == "Content-Type") {
-                content_type = value;
-            } else {
-                res.set_header(name, value);
-            }
+        if (!response.Header("Content-Type")) {
+            response.headers.emplace_back("Content-Type", "application/json");
         }
-        res.set_content(response.body, content_type);
-    };
-    impl.http.Get(".*", handler);
-    impl.http.Post(".*", handler);
-    impl.http.Put(".*", handler);
-    impl.http.Patch(".*", handler);
-    impl.http.Delete(".*", handler);
-
-    if (options.port == 0) {
-        server->port_ = impl.http.bind_to_any_port(options.host);
-        if (server->port_ <= 0) {
-            return MakeError(ErrorCode::kUnavailable, "listen: cannot bind " + options.host);
-        }
-    } else {
-        if (!impl.http.bind_to_port(options.host, options.port)) {
-            return MakeError(ErrorCode::kUnavailable, "listen: cannot bind " + options.host + ":" +
-                                                          std::to_string(options.port));
-        }
-        server->port_ = options.port;
+        return response;
+    });
+    if (!front) {
+        return Unexpected<Error>(front.error());
     }
-    impl.listener = std::thread([&impl] { impl.http.listen_after_bind(); });
+    impl.front = std::move(*front);
+    server->port_ = impl.front->port();
     // Time-driven registry work (claim-certificate and ownership-token expiry), once a second.
     impl.ticker = std::thread([&impl] {
         std::unique_lock lock(impl.tick_mutex);
@@ -349,9 +321,6 @@ Result<std::unique_ptr<ControlPlaneServer>> ControlPlaneServer::Start(
             lock.lock();
         }
     });
-    while (!impl.http.is_running()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{1});
-    }
     return server;
 }
 
@@ -366,9 +335,8 @@ void ControlPlaneServer::Stop() {
         impl_->stopping = true;
     }
     impl_->tick_cv.notify_all();
-    impl_->http.stop();
-    if (impl_->listener.joinable()) {
-        impl_->listener.join();
+    if (impl_->front) {
+        impl_->front->Stop();
     }
     if (impl_->ticker.joinable()) {
         impl_->ticker.join();

@@ -51,8 +51,8 @@ sim::Result<OnboardingSetup> SetUpOnboarding(const OnboardingSetupOptions& optio
     }
     OnboardingSetup setup;
     setup.directory = options.directory;
-    auto world =
-        LocalWorld::Start(options.world_file, options.directory / "world", options.explain);
+    auto world = LocalWorld::Start(options.world_file, options.directory / "world",
+                                   options.explain, options.on_broker_exit);
     if (!world) {
         return sim::Unexpected<sim::Error>(world.error());
     }
@@ -247,14 +247,34 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
         const auto report = claims.Claim(job.thing_name, oem_endpoint);
         const auto claim_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - claim_started);
+        if (report.outcome != staging::ClaimReport::Outcome::kAccepted && report.sent) {
+            // The PUBLISH went out but its PUBACK did not come back (staging died or the
+            // connection dropped): staging may have delivered the claim all the same. The module
+            // says which: it leaves staging if the claim reached it.
+            outcome.claim_sent = true;
+            step("claim attempt " + std::to_string(attempt) + " unconfirmed: " +
+                 report.claim_line);
+            left = WaitForEvent(module, " CONLOST", std::chrono::seconds{3}, &events).has_value();
+            if (left) {
+                outcome.claimed = Clock::now();
+                step("the unconfirmed claim reached the module");
+            } else if (attempt == 3) {
+                return fail("claim: " + report.claim_line +
+                            "; the module did not leave staging (claim sent, PUBACK lost)");
+            }
+            continue;
+        }
         if (report.outcome != staging::ClaimReport::Outcome::kAccepted) {
             if (attempt == 3 || report.outcome == staging::ClaimReport::Outcome::kBadInput) {
-                return fail("claim: " + report.claim_line);
+                return fail("claim: " + report.claim_line +
+                            (outcome.claim_sent ? " (an earlier claim was sent, PUBACK lost)"
+                                                : ""));
             }
             step("claim attempt " + std::to_string(attempt) +
                  " refused, retrying: " + report.claim_line);
             continue;
         }
+        outcome.claim_sent = true;
         outcome.claimed = Clock::now();
         step("claimed for " + oem_endpoint + " (PUBACK in " + std::to_string(claim_ms.count()) +
              " ms)");

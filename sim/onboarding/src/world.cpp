@@ -21,9 +21,9 @@ LocalWorld::LocalWorld(std::unique_ptr<world::RunningWorld> world) : world_(std:
 
 LocalWorld::~LocalWorld() { Stop(); }
 
-sim::Result<std::unique_ptr<LocalWorld>> LocalWorld::Start(const fs::path& config_file,
-                                                           const fs::path& directory,
-                                                           bool explain) {
+sim::Result<std::unique_ptr<LocalWorld>> LocalWorld::Start(
+    const fs::path& config_file, const fs::path& directory, bool explain,
+    std::function<void(const world::BrokerExit&)> on_broker_exit) {
     world::UpOptions options;
     options.explain = explain;
     options.config_file = config_file;
@@ -37,7 +37,14 @@ sim::Result<std::unique_ptr<LocalWorld>> LocalWorld::Start(const fs::path& confi
     if (!running) {
         return sim::Unexpected<sim::Error>(running.error());
     }
+    world::SupervisionOptions supervision;
+    supervision.on_exit = std::move(on_broker_exit);
+    (*running)->Supervise(std::move(supervision));
     return std::unique_ptr<LocalWorld>(new LocalWorld(std::move(*running)));
+}
+
+std::vector<world::BrokerExit> LocalWorld::BrokerExits() const {
+    return world_ ? world_->BrokerExits() : std::vector<world::BrokerExit>{};
 }
 
 const world::WorldState& LocalWorld::State() const { return world_->State(); }

@@ -11,6 +11,7 @@
 
 #include "actors.hpp"
 #include "aws_run.hpp"
+#include "fleet_device.hpp"
 #include "linked_module.hpp"
 #include "pki/certificate.hpp"
 #include "pki/factory.hpp"
@@ -211,6 +212,7 @@ private:
                                                                   const std::string& which);
     StepOutcome CreateClient(const Actor& actor, const ClientActor& spec);
     StepOutcome CreateJitrHandler(const Actor& actor, const JitrHandlerActor& spec);
+    StepOutcome CreateFleetDevice(const Actor& actor, const FleetDeviceActor& spec);
     void TearDown();
     // ---- Linked modules (--modules) ----
     StepOutcome OpenLinks(world::WorldPlan& plan);
@@ -230,6 +232,7 @@ private:
     StepOutcome Run(const PowerStep& step, Duration within);
     StepOutcome Run(const ExpectNotStep& step, Duration within);
     StepOutcome Run(const ParallelStep& step, Duration within);
+    StepOutcome Run(const ProvisionStep& step, Duration within);
 
     // ---- Helpers ----
     const world::AccountState* Account(const std::string& name) const;
@@ -270,6 +273,7 @@ private:
     std::map<std::string, std::string> module_staging_;  // module actor -> its staging account
     std::map<std::string, ClaimThingRuntime> claim_things_;
     std::map<std::string, std::unique_ptr<ClientRuntime>> mqtt_clients_;
+    std::map<std::string, FleetDeviceRuntime> fleet_devices_;
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> handlers_;
 
@@ -706,6 +710,8 @@ StepOutcome Session::CreateActors() {
                     return CreateClaimThing(actor, spec);
                 } else if constexpr (std::is_same_v<T, ClientActor>) {
                     return CreateClient(actor, spec);
+                } else if constexpr (std::is_same_v<T, FleetDeviceActor>) {
+                    return CreateFleetDevice(actor, spec);
                 } else {
                     return CreateJitrHandler(actor, spec);
                 }
@@ -986,6 +992,42 @@ StepOutcome Session::CreateClient(const Actor& actor, const ClientActor& spec) {
     return {};
 }
 
+StepOutcome Session::CreateFleetDevice(const Actor& actor, const FleetDeviceActor& spec) {
+    const auto* account = Account(spec.account);
+    if (account == nullptr) {
+        return Fail("no account " + spec.account);
+    }
+    auto claim = ClientCertificate(actor, spec.account, spec.claim);
+    if (!claim) {
+        return Fail(claim.error());
+    }
+    FleetDeviceRuntime device;
+    device.name = actor.name;
+    device.spec = spec;
+    for (const auto& [key, value] : spec.parameters) {
+        auto text = Text(value, spec.account);
+        if (!text) {
+            return Fail("parameters." + key + ": " + text.error());
+        }
+        device.parameters[key] = *text;
+    }
+    device.claim = std::move(*claim);
+    device.endpoint = ob::EndpointOf(*account);
+    device.world_dir = options_.world_dir;
+    device.root_ca = state_.server_ca_file;
+    device.out_dir = options_.world_dir / "actors" / actor.name / "identities";
+    fleet_devices_[actor.name] = std::move(device);
+    return {};
+}
+
+StepOutcome Session::Run(const ProvisionStep& step, Duration within) {
+    auto it = fleet_devices_.find(step.device);
+    if (it == fleet_devices_.end()) {
+        return Fail("no device actor " + step.device);
+    }
+    return RunFleetDevice(it->second, step, within, recorder_);
+}
+
 StepOutcome Session::CreateJitrHandler(const Actor& actor, const JitrHandlerActor& spec) {
     // Not emulated: the rules engine that invokes a Lambda function. The handler stands in for
     // both: an MQTT client of the account subscribed to the JITR registration events, with a
@@ -1198,6 +1240,9 @@ const CertificateFiles* Session::CertificateOf(const std::string& actor) const {
     if (auto it = mqtt_clients_.find(actor); it != mqtt_clients_.end()) {
         return &it->second->certificate();
     }
+    if (auto it = fleet_devices_.find(actor); it != fleet_devices_.end()) {
+        return &it->second.claim;
+    }
     return nullptr;
 }
 
@@ -1231,6 +1276,13 @@ std::optional<std::string> Session::Lookup(std::string_view name, const std::str
     }
     if (auto it = claim_things_.find(head); it != claim_things_.end() && field == "uuid") {
         return it->second.thing.uuid;
+    }
+    if (auto it = fleet_devices_.find(head); it != fleet_devices_.end()) {
+        // Its last provisioning; the claim certificate's id.
+        if (field == "thingName") return it->second.thing_name;
+        if (field == "certificateId") return it->second.certificate_id;
+        if (field == "claimCertificateId") return it->second.claim.certificate_id;
+        return std::nullopt;
     }
     if (const auto* files = CertificateOf(head)) {
         if (field == "thingName") return files->common_name;

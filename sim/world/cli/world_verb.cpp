@@ -317,6 +317,22 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
             health.push_back(text);
         }
         PrintAccounts(*state, health);
+        // Brokers the supervisor saw exit (and what it did about it), oldest first.
+        if (auto exits = sim::world::ReadBrokerExits(args->directory); !exits) {
+            (void)std::printf("\nbroker exits: %s\n", exits.error().message.c_str());
+        } else if (!exits->empty()) {
+            (void)std::printf("\nbroker exits:\n");
+            for (const auto& exit : *exits) {
+                (void)std::printf("  %s %s (pid %d)\n", exit.when.c_str(),
+                                  sim::world::Describe(exit).c_str(), exit.pid);
+                std::string tail = exit.log_tail;
+                for (std::size_t start = 0; start < tail.size();) {
+                    const std::size_t end = std::min(tail.find('\n', start), tail.size());
+                    (void)std::printf("    | %s\n", tail.substr(start, end - start).c_str());
+                    start = end + 1;
+                }
+            }
+        }
         context.exit_code = all_up ? kExitOk : kExitFailed;
     });
 

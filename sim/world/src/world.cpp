@@ -25,6 +25,7 @@
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
 #include "sim/world/world_pki.hpp"
+#include "running_world.hpp"
 
 #ifndef SIM_BROKER_PLUGIN_DEFAULT_PATH
 #define SIM_BROKER_PLUGIN_DEFAULT_PATH ""
@@ -33,13 +34,6 @@
 namespace sim::world {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr const char* kNoPlugin = "none";
-
-// strerror(errno) without strerror's shared buffer.
-std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
 
 // True once host:port accepts a TCP connection (polled every 5 ms up to `timeout`).
 bool WaitForPort(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
@@ -52,6 +46,13 @@ bool WaitForPort(const std::string& host, std::uint16_t port, std::chrono::milli
     }
     return false;
 }
+
+namespace {
+
+constexpr const char* kNoPlugin = "none";
+
+// strerror(errno) without strerror's shared buffer.
+std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
 
 // A file of an installed elsim, relative to the running executable (<prefix>/bin/elsim ->
 // <prefix>/<relative>), or empty when there is none (a build tree).
@@ -170,32 +171,6 @@ sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& rand
     }
     return plan;
 }
-
-struct RunningWorld::Impl {
-    // The block of addresses the accounts listen on, held until the brokers are stopped
-    // (address_lease.hpp: a crash of this process releases it too). Declared first, so that it
-    // is destroyed after the brokers.
-    std::unique_ptr<AddressLease> lease;
-    WorldState state;
-    std::vector<std::unique_ptr<MosquittoProcess>> brokers;
-    fs::path directory;
-
-    void StopAll() {
-        // Send the first SIGTERM to all of them before waiting on any: stops overlap.
-        for (auto& broker : brokers) {
-            if (broker->Running()) {
-                ::kill(broker->Pid(), SIGTERM);
-            }
-        }
-        for (auto& broker : brokers) {
-            broker->Stop();
-        }
-        brokers.clear();
-        lease.reset();
-        std::error_code ec;
-        fs::remove(directory / "world.pid", ec);
-    }
-};
 
 RunningWorld::RunningWorld(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RunningWorld::~RunningWorld() { impl_->StopAll(); }
@@ -349,6 +324,23 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             if (!options.signing_secret.empty() && account.spec.kind == AccountKind::kOem) {
                 config.plugin_options.emplace_back("secret_access_key", options.signing_secret);
             }
+            if (!account.spec.lambda_functions.empty()) {
+                const fs::path functions = account_dir / "lambda-functions.json";
+                nlohmann::json list = nlohmann::json::array();
+                for (const auto& function : account.spec.lambda_functions) {
+                    list.push_back(function.command.empty()
+                                       ? nlohmann::json{{"arn", function.arn},
+                                                        {"url", function.url}}
+                                       : nlohmann::json{{"arn", function.arn},
+                                                        {"command", function.command}});
+                }
+                if (auto s = sim::WriteFileAtomically(
+                        functions, nlohmann::json{{"functions", list}}.dump(2) + "\n");
+                    !s) {
+                    return sim::Unexpected<sim::Error>(s.error());
+                }
+                config.plugin_options.emplace_back("lambda_functions", functions.string());
+            }
             if (account.spec.kind == AccountKind::kStaging) {
                 config.plugin_options.emplace_back(
                     "manufacturer_ca",
@@ -391,8 +383,16 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
                                   "account '" + account.name + "': " + broker.error().message);
         }
         account.broker_pid = (*broker)->Pid();
-        impl->brokers.push_back(std::move(*broker));
         const auto index = static_cast<std::size_t>(&account - state.accounts.data());
+        {
+            std::lock_guard lock(impl->mutex);
+            impl->brokers.push_back(std::move(*broker));
+            impl->broker_options.push_back(broker_options);
+            impl->control_plane_ports.push_back(account.control_plane_url.empty()
+                                                    ? std::uint16_t{0}
+                                                    : plan.accounts[index].spec.control_plane_port);
+            impl->restarts.emplace_back();
+        }
         if (!account.control_plane_url.empty() &&
             !WaitForPort(account.address, plan.accounts[index].spec.control_plane_port,
                          options.ready_timeout)) {
@@ -471,8 +471,7 @@ sim::Status WorldRunForeground(const UpOptions& options) {
     }
     sim::Logger("world")->info("world up dir={} accounts={}", options.directory.string(),
                                (*world)->State().accounts.size());
-    int signal_number = 0;
-    ::sigwait(&set, &signal_number);
+    const int signal_number = SuperviseUntilSignal(**world, set);
     (*world)->Stop();
     sim::Logger("world")->info("world down signal={}", signal_number);
     return {};
@@ -529,8 +528,7 @@ sim::Status WorldUp(const UpOptions& options) {
         if (!world) {
             std::_Exit(1);
         }
-        int signal_number = 0;
-        ::sigwait(&set, &signal_number);
+        (void)SuperviseUntilSignal(**world, set);
         (*world)->Stop();
         world->reset();
         (void)std::fflush(nullptr);

@@ -178,6 +178,53 @@ std::vector<SetupCall> ParseSetup(const YAML::Node& setup) {
     return calls;
 }
 
+// `lambda_functions:` of one account: a list of {arn, command | url}.
+std::vector<LambdaFunctionSpec> ParseLambdaFunctions(const YAML::Node& list) {
+    if (!list.IsSequence()) {
+        Fail(list, "lambda_functions must be a list of {arn, command | url}");
+    }
+    std::vector<LambdaFunctionSpec> functions;
+    std::set<std::string> arns;
+    for (const auto& item : list) {
+        CheckKeys(item, {"arn", "command", "url"}, "a lambda function");
+        if (!item["arn"]) {
+            Fail(item, "a lambda function needs an arn");
+        }
+        LambdaFunctionSpec function;
+        function.arn = Scalar(item["arn"], "arn");
+        if (function.arn.rfind("arn:", 0) != 0) {
+            Fail(item["arn"], "arn '" + function.arn + "' is not an ARN (arn:aws:lambda:...)");
+        }
+        if (!arns.insert(function.arn).second) {
+            Fail(item["arn"], "duplicate lambda function " + function.arn);
+        }
+        if (static_cast<bool>(item["command"]) == static_cast<bool>(item["url"])) {
+            Fail(item, "lambda function " + function.arn + " needs exactly one of command and url");
+        }
+        if (const auto command = item["command"]) {
+            if (!command.IsSequence() || command.size() == 0) {
+                Fail(command, "command must be a non-empty list such as [python3, hook.py]");
+            }
+            for (const auto& arg : command) {
+                function.command.push_back(Scalar(arg, "a command argument"));
+            }
+        } else {
+            function.url = Scalar(item["url"], "url");
+            constexpr std::string_view kScheme = "http://";
+            const std::string rest = function.url.substr(
+                function.url.rfind(kScheme, 0) == 0 ? kScheme.size() : function.url.size());
+            const std::string host = rest.substr(0, rest.find_first_of(":/"));
+            if (function.url.rfind(kScheme, 0) != 0 || !IsLoopbackV4(host)) {
+                Fail(item["url"], "url '" + function.url +
+                                      "' must be http://ADDRESS:PORT/PATH with ADDRESS in "
+                                      "127.0.0.0/8");
+            }
+        }
+        functions.push_back(std::move(function));
+    }
+    return functions;
+}
+
 WorldSpec ParseRoot(const YAML::Node& root) {
     if (!root.IsMap()) {
         Fail(root, "the world must be a mapping with 'accounts'");
@@ -223,7 +270,7 @@ WorldSpec ParseRoot(const YAML::Node& root) {
     for (const auto& item : accounts) {
         CheckKeys(item,
                   {"name", "kind", "account_id", "manufacturer", "port", "address",
-                   "control_plane_port", "setup"},
+                   "control_plane_port", "setup", "lambda_functions"},
                   "an account");
         AccountSpec account;
         account.line = LineOf(item);
@@ -323,6 +370,9 @@ WorldSpec ParseRoot(const YAML::Node& root) {
         }
         if (const auto setup = item["setup"]) {
             account.setup = ParseSetup(setup);
+        }
+        if (const auto functions = item["lambda_functions"]) {
+            account.lambda_functions = ParseLambdaFunctions(functions);
         }
         spec.accounts.push_back(std::move(account));
         ++index;

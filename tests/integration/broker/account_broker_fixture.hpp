@@ -52,6 +52,9 @@ protected:
                                   {"capath", (broker_dir / "capath").string()},
                                   {"control_plane", "127.0.0.1:" + std::to_string(control_port_)},
                                   {"connect_interval_ms", "0"}};
+        for (const auto& option : extra_plugin_options_) {
+            options.plugin_options.push_back(option);
+        }
         if (staging) {
             options.plugin_options.emplace_back("manufacturer_ca",
                                                 pki_->DeviceCa("acme").cert.string());
@@ -125,6 +128,8 @@ protected:
     std::unique_ptr<TestBroker> broker_;
     std::unique_ptr<sim::controlplane::AwsClient> client_;
     bool policy_created_ = false;
+    /// More plugin_opt_ lines for StartAccount (set before calling it).
+    std::vector<std::pair<std::string, std::string>> extra_plugin_options_;
 };
 
 }  // namespace sim::testing

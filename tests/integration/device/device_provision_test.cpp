@@ -12,60 +12,25 @@
 
 #include "sim/testing/support.hpp"
 #include "account_broker_fixture.hpp"
+#include "fleet_seed.hpp"
 
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using sim::testing::CommandResult;
 
-constexpr const char* kTemplateName = "esp32_fleet_prov_template";
+constexpr const char* kTemplateName = sim::testing::kEsp32TemplateName;
 const std::string kArn = std::string("arn:aws:iot:us-east-1:") + sim::testing::kTestAccountId;
 
 class DeviceProvisionTest : public sim::testing::AccountBrokerFixture {
 protected:
     void SetUp() override {
         ASSERT_NO_FATAL_FAILURE(StartAccount());
-        // The claim policy of the ESP32 walk-through, plus the create-from-csr topics.
-        const json claim_policy = {
-            {"Version", "2012-10-17"},
-            {"Statement",
-             {{{"Effect", "Allow"}, {"Action", {"iot:Connect"}}, {"Resource", {"*"}}},
-              {{"Effect", "Allow"},
-               {"Action", {"iot:Publish", "iot:Receive"}},
-               {"Resource",
-                {kArn + ":topic/$aws/certificates/create/*",
-                 kArn + ":topic/$aws/certificates/create-from-csr/*",
-                 kArn + ":topic/$aws/provisioning-templates/" + kTemplateName + "/provision/*"}}},
-              {{"Effect", "Allow"},
-               {"Action", "iot:Subscribe"},
-               {"Resource",
-                {kArn + ":topicfilter/$aws/certificates/create/*",
-                 kArn + ":topicfilter/$aws/certificates/create-from-csr/*",
-                 kArn + ":topicfilter/$aws/provisioning-templates/" + kTemplateName +
-                     "/provision/*"}}}}}};
-        const json fleet_policy = {
-            {"Version", "2012-10-17"},
-            {"Statement",
-             {{{"Effect", "Allow"},
-               {"Action", {"iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"}},
-               {"Resource", kArn + ":*"}}}}};
-        const json fleet_template = {
-            {"Parameters",
-             {{"SerialNumber", {{"Type", "String"}}},
-              {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-            {"Resources",
-             {{"thing",
-               {{"Type", "AWS::IoT::Thing"},
-                {"Properties",
-                 {{"ThingName", {{"Fn::Join", {"", {"esp32dkc_", {{"Ref", "SerialNumber"}}}}}}}}}}},
-              {"certificate",
-               {{"Type", "AWS::IoT::Certificate"},
-                {"Properties",
-                 {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}},
-                  {"Status", "ACTIVE"}}}}},
-              {"policy",
-               {{"Type", "AWS::IoT::Policy"},
-                {"Properties", {{"PolicyName", "esp32_fleet_policy"}}}}}}}};
+        // The documents of the ESP32 walk-through, plus the create-from-csr topics.
+        const auto seed = sim::testing::Esp32FleetSeed(/*csr=*/true);
+        const json claim_policy = sim::device::ClaimPolicyDocument(seed);
+        const json fleet_policy = sim::device::FleetPolicyDocument(seed);
+        const json fleet_template = sim::device::FleetTemplateBody(seed);
         Cli({"create-policy", "--policy-name", "esp32_claim_policy", "--policy-document",
              claim_policy.dump()});
         Cli({"create-policy", "--policy-name", "esp32_fleet_policy", "--policy-document",

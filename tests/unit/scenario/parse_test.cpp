@@ -192,6 +192,51 @@ TEST(ParseScenarioTest, ParsesEveryStepKind) {
     EXPECT_FALSE(std::get<ModuleActor>(parsed->actors[1].kind).started);
 }
 
+TEST(ParseScenarioTest, FleetDeviceActorAndProvisionSteps) {
+    const auto parsed = Parse(R"(description: d
+world: ../worlds/default.yaml
+actors:
+  factory: {client: oem-a, certificate: new}
+  d1:
+    device: fleet
+    account: oem-a
+    claim: factory
+    template: T
+    parameters: {SerialNumber: "${factory.serial}", Site: lab}
+    csr: true
+    format: cbor
+  d2: {device: fleet, account: oem-a, claim: acme, template: T}
+  spy: {client: oem-a, certificate: d1}
+steps:
+  - {provision: d1}
+  - {provision: d2, expect: rejected, failed-step: register-thing, error-code: AccessDenied, within: 20s}
+  - {assert: {account: oem-a, thing: "${d1.thingName}"}}
+  - {assert: {account: oem-a, certificate: "${d2.certificateId}", status: PENDING_ACTIVATION}}
+)");
+    ASSERT_TRUE(parsed) << ::testing::PrintToString(parsed.error());
+    const auto& d1 = std::get<FleetDeviceActor>(parsed->actors[1].kind);
+    EXPECT_EQ(d1.account, "oem-a");
+    EXPECT_EQ(d1.claim, "factory");
+    EXPECT_EQ(d1.template_name, "T");
+    EXPECT_EQ(d1.parameters, (std::map<std::string, std::string>{
+                                 {"SerialNumber", "${factory.serial}"}, {"Site", "lab"}}));
+    EXPECT_TRUE(d1.csr);
+    EXPECT_TRUE(d1.cbor);
+    const auto& d2 = std::get<FleetDeviceActor>(parsed->actors[2].kind);
+    EXPECT_FALSE(d2.csr);
+    EXPECT_FALSE(d2.cbor);
+    EXPECT_EQ(std::get<ClientActor>(parsed->actors[3].kind).certificate, "d1");
+    const auto& first = std::get<ProvisionStep>(parsed->steps[0].body);
+    EXPECT_EQ(first.device, "d1");
+    EXPECT_TRUE(first.expect_provisioned);
+    EXPECT_EQ(parsed->steps[0].within, Duration(60'000));
+    const auto& second = std::get<ProvisionStep>(parsed->steps[1].body);
+    EXPECT_FALSE(second.expect_provisioned);
+    EXPECT_EQ(second.failed_step, "register-thing");
+    EXPECT_EQ(second.error_code, "AccessDenied");
+    EXPECT_EQ(parsed->steps[1].within, Duration(20'000));
+}
+
 TEST(ParseScenarioTest, ClaimThroughAnotherStagingAndRepeatedPublishes) {
     const auto parsed = Parse(std::string(kHead) +
                               R"(  - {claim: {by: portal, module: m1, endpoint: oem-a, staging: staging}}
@@ -289,12 +334,41 @@ INSTANTIATE_TEST_SUITE_P(
                      kF + "5: unknown manufacturer 'nobody'",
                      kF + "6: claim-thing account 'staging' is not an oem account",
                      kF + "7: unknown account 'oem-z'",
-                     kF + "7: certificate 'zz' is not another module, client or claim-thing actor, new, or a "
-                          "manufacturer",
+                     kF + "7: certificate 'zz' is not another module, client, claim-thing or device "
+                          "actor, new, or a manufacturer",
                      kF + "8: actor 'x' has two kinds, 'module' and 'client'",
                      kF + "9: broken 'melted' is not one of expired, not-yet-valid, "
                           "no-client-auth, unregistered-ca, look-alike-ca, chain-without-ca, "
                           "chain-with-ca"}},
+        InvalidCase{"FleetDeviceProblems",
+                    "description: d\nworld: ../worlds/default.yaml\nactors:\n"
+                    "  d1: {device: phone, account: oem-z, claim: nobody, template: T}\n"
+                    "  d2: {device: fleet, csr: maybe, format: xml, tmpl: T}\n"
+                    "  d3: {device: fleet, account: oem-a, claim: new, template: T, "
+                    "parameters: [a]}\n"
+                    "steps:\n"
+                    "  - {provision: d1, expect: maybe}\n"
+                    "  - {provision: d1, failed-step: nowhere, expect: rejected}\n"
+                    "  - {provision: d1, error-code: AccessDenied}\n"
+                    "  - {provision: m1}\n",
+                    false,
+                    {kF + "4: device must be fleet",
+                     kF + "4: unknown account 'oem-z'",
+                     kF + "4: claim 'nobody' is not a module, client or claim-thing actor, new, or a "
+                          "manufacturer",
+                     kF + "5: unknown key 'tmpl' in actor 'd2'",
+                     kF + "5: actor 'd2' needs account (whose broker provisions it)",
+                     kF + "5: actor 'd2' needs claim (an actor, new, or a manufacturer)",
+                     kF + "5: actor 'd2' needs template (the provisioning template's name)",
+                     kF + "5: csr must be true or false",
+                     kF + "5: format must be json or cbor",
+                     kF + "6: parameters must be a map of NAME: VALUE",
+                     kF + "8: expect must be provisioned or rejected",
+                     kF + "9: failed-step must be connect-claim or subscribe or "
+                          "create-certificate or register-thing or write-identity or reconnect "
+                          "or publish",
+                     kF + "10: error-code and failed-step go with expect: rejected",
+                     kF + "11: unknown actor 'm1'"}},
         InvalidCase{"UnknownKeyInStep",
                     "  - {at: m1, send: AT, expct: OK}\n",
                     true,
@@ -318,7 +392,7 @@ INSTANTIATE_TEST_SUITE_P(
                     true,
                     {kF + "11: a step needs one of at, event, claim, call, assert, connect, "
                           "disconnect, subscribe, publish, message, start, stop, restart, "
-                          "expect-not, parallel, sleep"}},
+                          "expect-not, parallel, sleep, provision"}},
         InvalidCase{
             "UnknownActor", "  - {at: m9, send: AT}\n", true, {kF + "11: unknown actor 'm9'"}},
         InvalidCase{"WrongActorKind",

@@ -44,6 +44,22 @@ TEST(WorldSpecTest, ParsesAValidWorldWithDefaults) {
     EXPECT_TRUE(spec->accounts[0].setup.empty());
 }
 
+TEST(WorldSpecTest, LambdaFunctionsServeHookArnsByCommandOrUrl) {
+    const auto spec = ParseWorldSpec(
+        "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+        "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f', command: [python3, -c, 'x']}\n"
+        "      - {arn: 'arn:aws:lambda:us-east-1:1:function:g', url: 'http://127.0.0.9:80/h'}\n",
+        "w.yaml");
+    ASSERT_TRUE(spec) << spec.error().message;
+    const auto& functions = spec->accounts[0].lambda_functions;
+    ASSERT_EQ(functions.size(), 2U);
+    EXPECT_EQ(functions[0].arn, "arn:aws:lambda:us-east-1:1:function:f");
+    EXPECT_EQ(functions[0].command, (std::vector<std::string>{"python3", "-c", "x"}));
+    EXPECT_TRUE(functions[0].url.empty());
+    EXPECT_EQ(functions[1].url, "http://127.0.0.9:80/h");
+    EXPECT_TRUE(functions[1].command.empty());
+}
+
 TEST(WorldSpecTest, SixteenAccountsWithoutAddressesFitOneBlockAndTheSeventeenthNeedsOne) {
     std::string yaml = "accounts:\n";
     for (int i = 0; i < 16; ++i) {
@@ -121,7 +137,52 @@ INSTANTIATE_TEST_SUITE_P(
                 "w.yaml:2: account name 'Bad_Name' must match"},
         BadCase{"NoAccounts", "region: us-east-1\n", "w.yaml:1: accounts must be a non-empty list"},
         BadCase{"NotAMapping", "- a\n- b\n", "w.yaml:1: the world file must be a mapping"},
-        BadCase{"NotYaml", "accounts: [\n", "w.yaml:2: not YAML"}),
+        BadCase{"NotYaml", "accounts: [\n", "w.yaml:2: not YAML"},
+        BadCase{"LambdaFunctionsNotAList",
+                "accounts:\n  - {name: a, kind: oem, lambda_functions: {arn: x}}\n",
+                "w.yaml:2: lambda_functions must be a list"},
+        BadCase{"LambdaFunctionWithoutArn",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {command: [true]}\n",
+                "w.yaml:5: a lambda function needs an arn"},
+        BadCase{"LambdaFunctionArnNotAnArn",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {arn: check, command: [true]}\n",
+                "w.yaml:5: arn 'check' is not an ARN"},
+        BadCase{"LambdaFunctionBothCommandAndUrl",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f', command: [true], "
+                "url: 'http://127.0.0.1:1/'}\n",
+                "w.yaml:5: lambda function arn:aws:lambda:us-east-1:1:function:f needs exactly "
+                "one of command and url"},
+        BadCase{"LambdaFunctionNeitherCommandNorUrl",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f'}\n",
+                "w.yaml:5: lambda function arn:aws:lambda:us-east-1:1:function:f needs exactly"},
+        BadCase{"LambdaFunctionEmptyCommand",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f', command: []}\n",
+                "w.yaml:5: command must be a non-empty list"},
+        BadCase{"LambdaFunctionUrlNotLoopback",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f', "
+                "url: 'http://example.com/hook'}\n",
+                "w.yaml:5: url 'http://example.com/hook' must be http://ADDRESS:PORT/PATH"},
+        BadCase{"LambdaFunctionUrlHttps",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f', "
+                "url: 'https://127.0.0.1:9/hook'}\n",
+                "w.yaml:5: url 'https://127.0.0.1:9/hook' must be"},
+        BadCase{"LambdaFunctionDuplicate",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f', command: [true]}\n"
+                "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f', command: [false]}\n",
+                "w.yaml:6: duplicate lambda function"},
+        BadCase{"LambdaFunctionUnknownKey",
+                "accounts:\n  - name: a\n    kind: oem\n    lambda_functions:\n"
+                "      - {arn: 'arn:aws:lambda:us-east-1:1:function:f', command: [true], "
+                "timeout: 3}\n",
+                "w.yaml:5: unknown key 'timeout' in a lambda function"}),
     [](const auto& test_case) { return test_case.param.name; });
 
 TEST(WorldPlanTest, EndpointsLookLikeAwsAtsEndpointsUnderTest) {

@@ -9,12 +9,19 @@
 
 namespace sim::device {
 
-namespace {
-
 using nlohmann::json;
 using controlplane::AwsClient;
 
-json ClaimPolicy(const FleetSetUpOptions& options, const std::string& arn) {
+namespace {
+
+std::string AccountArn(const FleetSetUpOptions& options) {
+    return "arn:aws:iot:" + options.region + ":" + options.account_id;
+}
+
+}  // namespace
+
+json ClaimPolicyDocument(const FleetSetUpOptions& options) {
+    const std::string arn = AccountArn(options);
     json publish = {arn + ":topic/$aws/certificates/create/*",
                     arn + ":topic/$aws/provisioning-templates/" + options.template_name +
                         "/provision/*"};
@@ -32,7 +39,8 @@ json ClaimPolicy(const FleetSetUpOptions& options, const std::string& arn) {
               {{"Effect", "Allow"}, {"Action", "iot:Subscribe"}, {"Resource", subscribe}}}}};
 }
 
-json FleetPolicy(const std::string& arn) {
+json FleetPolicyDocument(const FleetSetUpOptions& options) {
+    const std::string arn = AccountArn(options);
     json statements = json::array();
     for (const char* action : {"iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"}) {
         statements.push_back({{"Effect", "Allow"}, {"Action", action}, {"Resource", arn + ":*"}});
@@ -40,29 +48,45 @@ json FleetPolicy(const std::string& arn) {
     return {{"Version", "2012-10-17"}, {"Statement", statements}};
 }
 
-json FleetTemplate(const FleetSetUpOptions& options) {
-    return {{"Parameters",
-             {{"SerialNumber", {{"Type", "String"}}},
-              {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
-            {"Resources",
-             {{"thing",
-               {{"Type", "AWS::IoT::Thing"},
-                {"Properties",
-                 {{"ThingName",
-                   {{"Fn::Join", {"", {options.thing_name_prefix, {{"Ref", "SerialNumber"}}}}}}}}}}},
-              {"certificate",
-               {{"Type", "AWS::IoT::Certificate"},
-                {"Properties",
-                 {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
-              {"policy",
-               {{"Type", "AWS::IoT::Policy"},
-                {"Properties", {{"PolicyName", options.fleet_policy}}}}}}}};
+json FleetTemplateBody(const FleetSetUpOptions& options) {
+    json body = {
+        {"Parameters",
+         {{"SerialNumber", {{"Type", "String"}}},
+          {"AWS::IoT::Certificate::Id", {{"Type", "String"}}}}},
+        {"Resources",
+         {{"thing",
+           {{"Type", "AWS::IoT::Thing"},
+            {"Properties",
+             {{"ThingName",
+               {{"Fn::Join", {"", {options.thing_name_prefix, {{"Ref", "SerialNumber"}}}}}}}}}}},
+          {"certificate",
+           {{"Type", "AWS::IoT::Certificate"},
+            {"Properties",
+             {{"CertificateId", {{"Ref", "AWS::IoT::Certificate::Id"}}}, {"Status", "ACTIVE"}}}}},
+          {"policy",
+           {{"Type", "AWS::IoT::Policy"},
+            {"Properties", {{"PolicyName", options.fleet_policy}}}}}}}};
+    if (!options.device_configuration.is_null()) {
+        body["DeviceConfiguration"] = options.device_configuration;
+    }
+    return body;
 }
 
-}  // namespace
+json FleetTemplateRequest(const FleetSetUpOptions& options) {
+    json request = {{"templateName", options.template_name},
+                    {"templateBody", FleetTemplateBody(options).dump()},
+                    {"enabled", true},
+                    {"provisioningRoleArn",
+                     "arn:aws:iam::" + options.account_id + ":role/elsim_fleet_role"}};
+    if (!options.pre_provisioning_hook_arn.empty()) {
+        // CreateProvisioningTemplate, preProvisioningHook (AWS IoT API Reference).
+        request["preProvisioningHook"] = {{"targetArn", options.pre_provisioning_hook_arn},
+                                          {"payloadVersion", "2020-04-01"}};
+    }
+    return request;
+}
 
 sim::Result<ClaimIdentity> SetUpFleetByClaim(AwsClient& client, const FleetSetUpOptions& options) {
-    const std::string arn = "arn:aws:iot:" + options.region + ":" + options.account_id;
     auto call = [&](std::string_view method, const std::string& path, const json& body,
                     const controlplane::QueryParams& query = {}) -> sim::Result<json> {
         auto reply = client.Call(method, path, query, body);
@@ -74,20 +98,15 @@ sim::Result<ClaimIdentity> SetUpFleetByClaim(AwsClient& client, const FleetSetUp
         return *reply;
     };
     for (const auto& [name, document] :
-         {std::pair{options.claim_policy, ClaimPolicy(options, arn)},
-          std::pair{options.fleet_policy, FleetPolicy(arn)}}) {
+         {std::pair{options.claim_policy, ClaimPolicyDocument(options)},
+          std::pair{options.fleet_policy, FleetPolicyDocument(options)}}) {
         if (auto made = call("POST", AwsClient::Path({"policies", name}),
                              {{"policyDocument", document.dump()}});
             !made) {
             return sim::Unexpected<Error>(made.error());
         }
     }
-    if (auto made = call("POST", "/provisioning-templates",
-                         {{"templateName", options.template_name},
-                          {"templateBody", FleetTemplate(options).dump()},
-                          {"enabled", true},
-                          {"provisioningRoleArn",
-                           "arn:aws:iam::" + options.account_id + ":role/elsim_fleet_role"}});
+    if (auto made = call("POST", "/provisioning-templates", FleetTemplateRequest(options));
         !made) {
         return sim::Unexpected<Error>(made.error());
     }

@@ -10,6 +10,7 @@
 
 #include "sim/onboarding/actors.hpp"
 #include "sim/onboarding/pipeline.hpp"
+#include "sim/world/world.hpp"
 
 namespace sim::oem_account {
 
@@ -119,6 +120,16 @@ sim::Result<OnboardSummary> RunOnboard(const OnboardOptions& options,
     // More claim-things than modules would only register unused ones.
     setup_options.claim_things = std::min(options.claim_things, options.modules);
     setup_options.explain = options.explain;
+    // A broker that dies is restarted by the world's supervisor; say so when it happens.
+    setup_options.on_broker_exit = [&out](const world::BrokerExit& exit) {
+        std::string line = "world: " + world::Describe(exit) + "; its last log lines:";
+        for (std::size_t start = 0; start < exit.log_tail.size();) {
+            const std::size_t end = std::min(exit.log_tail.find('\n', start), exit.log_tail.size());
+            line += "\n  | " + exit.log_tail.substr(start, end - start);
+            start = end + 1;
+        }
+        out(line);
+    };
     auto setup = SetUpOnboarding(setup_options, [&](const std::string& line) { out(line); });
     if (!setup) {
         return sim::Unexpected<sim::Error>(setup.error());
@@ -170,13 +181,35 @@ sim::Result<OnboardSummary> RunOnboard(const OnboardOptions& options,
             }
         });
     OnboardSummary summary;
+    // A failed module whose claim went out may still be registered in the OEM account (the
+    // claim reached it, a later step failed): the OEM account's registry says which.
+    std::size_t failed_registered = 0;
+    std::string registry_problem;
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
         if (outcomes[i].ok) {
             ++summary.onboarded;
-        } else {
-            ++summary.failed;
-            out(label(i) + "FAILED: " + outcomes[i].error);
+            continue;
         }
+        ++summary.failed;
+        std::string line = label(i) + "FAILED: " + outcomes[i].error;
+        if (outcomes[i].claim_sent && registry_problem.empty()) {
+            const auto& thing = (*jobs)[i].thing_name;
+            auto found = setup->oem_client->Call(
+                "GET", controlplane::AwsClient::Path({"things", thing}));
+            if (found) {
+                ++failed_registered;
+                line += " (yet the claim reached it: thing " + thing + " is registered in " +
+                        setup->oem.name + ")";
+            } else if (found.error().status != 404) {
+                registry_problem = found.error().type + " " + found.error().message;
+            }
+        }
+        out(line);
+    }
+    summary.registered = summary.onboarded + failed_registered;
+    std::string broker_exits;
+    for (const auto& exit : setup->world->BrokerExits()) {
+        broker_exits += "; " + world::Describe(exit);
     }
     sessions->clear();
     fleet->reset();
@@ -192,6 +225,15 @@ sim::Result<OnboardSummary> RunOnboard(const OnboardOptions& options,
                                                      " failed)"
                                                : std::string()) +
                            (interrupted() ? " (interrupted)" : std::string());
+    if (summary.failed > 0) {
+        summary.summary_line +=
+            registry_problem.empty()
+                ? "; " + setup->oem.name + " holds " + std::to_string(summary.registered) +
+                      " of the " + std::to_string(jobs->size()) + " things"
+                : "; " + setup->oem.name + "'s registry could not be read (" + registry_problem +
+                      ")";
+    }
+    summary.summary_line += broker_exits;
     if (options.keep || !temporary) {
         summary.summary_line += "; kept " + dir.string();
     }

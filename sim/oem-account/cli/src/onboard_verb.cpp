@@ -2,11 +2,15 @@
 // `elsim onboard` (the main job) and `elsim oem-account setup` (OEM guide Appendix B and C
 // against a running world). sim/oem-account/README.md.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -29,6 +33,10 @@ std::atomic<bool> g_interrupted{false};
 void OnOnboardStopSignal(int /*signal*/) { g_interrupted.store(true); }
 
 // SIGINT/SIGTERM only set a flag: the job stops at its next step and tears the world down.
+// Whatever the job is blocked in, the process ends within kStopGrace of the signal: a watchdog
+// then exits (the brokers die with this process, PR_SET_PDEATHSIG).
+constexpr std::chrono::seconds kStopGrace{30};
+
 class StopSignals {
 public:
     StopSignals() {
@@ -37,8 +45,31 @@ public:
         sigemptyset(&action.sa_mask);
         sigaction(SIGINT, &action, &previous_int_);
         sigaction(SIGTERM, &action, &previous_term_);
+        watchdog_ = std::thread([this] {
+            std::unique_lock lock(mutex_);
+            while (!done_ && !g_interrupted.load()) {
+                changed_.wait_for(lock, std::chrono::milliseconds{100});
+            }
+            if (done_) {
+                return;
+            }
+            if (!changed_.wait_for(lock, kStopGrace, [this] { return done_; })) {
+                std::fprintf(stderr,
+                             "elsim onboard: still not stopped %lld s after the stop signal; "
+                             "exiting\n",
+                             static_cast<long long>(kStopGrace.count()));
+                std::fflush(nullptr);
+                std::_Exit(kExitFailed);
+            }
+        });
     }
     ~StopSignals() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        changed_.notify_all();
+        watchdog_.join();
         sigaction(SIGINT, &previous_int_, nullptr);
         sigaction(SIGTERM, &previous_term_, nullptr);
     }
@@ -48,6 +79,10 @@ public:
 private:
     struct sigaction previous_int_ {};
     struct sigaction previous_term_ {};
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool done_ = false;
+    std::thread watchdog_;
 };
 
 struct OnboardArgs {

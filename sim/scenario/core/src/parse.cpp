@@ -21,15 +21,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<const char*, 16> kStepKinds = {
+constexpr std::array<const char*, 17> kStepKinds = {
     "at",      "event",   "claim", "call", "assert",  "connect",    "disconnect", "subscribe",
-    "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep"};
+    "publish", "message", "start", "stop", "restart", "expect-not", "parallel",   "sleep",
+    "provision"};
 
 constexpr std::array<const char*, 7> kBrokenCases = {
     "expired",       "not-yet-valid",    "no-client-auth", "unregistered-ca",
     "look-alike-ca", "chain-without-ca", "chain-with-ca"};
 
-enum class ActorKind { kModule, kClaimThing, kClient, kJitrHandler };
+enum class ActorKind { kModule, kClaimThing, kClient, kJitrHandler, kFleetDevice };
 
 const char* ActorKindName(ActorKind kind) {
     switch (kind) {
@@ -41,6 +42,8 @@ const char* ActorKindName(ActorKind kind) {
             return "client";
         case ActorKind::kJitrHandler:
             return "jitr-handler";
+        case ActorKind::kFleetDevice:
+            return "device";
     }
     return "actor";
 }
@@ -196,6 +199,21 @@ private:
         }
     }
     // The actor named by `node`, which must be one of `kinds`; nullopt after a report.
+    FleetDeviceActor ParseFleetDevice(const YAML::Node& body, const std::string& name,
+                                      const std::string& where);
+    // True when `source` names a certificate for actor `self`: another module, client or
+    // claim-thing actor (or device actor, with `devices`: its claim certificate), new, or a
+    // manufacturer.
+    bool IsCertificateSource(const std::string& source, const std::string& self,
+                             bool devices) const {
+        const auto other = actor_kinds_.find(source);
+        const bool is_actor =
+            other != actor_kinds_.end() && source != self &&
+            (other->second == ActorKind::kModule || other->second == ActorKind::kClient ||
+             other->second == ActorKind::kClaimThing ||
+             (devices && other->second == ActorKind::kFleetDevice));
+        return is_actor || source == "new" || (world_ok_ ? IsManufacturer(source) : true);
+    }
     std::optional<std::string> ActorRef(const YAML::Node& node, const std::string& what,
                                         std::initializer_list<ActorKind> kinds);
 
@@ -395,6 +413,9 @@ std::optional<std::string> Parser::CheckPlaceholder(std::string_view name,
             case ActorKind::kJitrHandler:
                 kinds.push_back({"a jitr-handler", {}});
                 break;
+            case ActorKind::kFleetDevice:
+                kinds.push_back({"a device", {"thingName", "certificateId", "claimCertificateId"}});
+                break;
         }
     }
     if (kinds.empty()) {
@@ -497,7 +518,8 @@ void Parser::CollectActorNames(const YAML::Node& node) {
             {"module", ActorKind::kModule},
             {"claim-thing", ActorKind::kClaimThing},
             {"client", ActorKind::kClient},
-            {"jitr-handler", ActorKind::kJitrHandler}};
+            {"jitr-handler", ActorKind::kJitrHandler},
+            {"device", ActorKind::kFleetDevice}};
         for (const auto& [key, kind] : kinds) {
             if (entry.second[key]) {
                 actor_kinds_.emplace(name, kind);
@@ -509,7 +531,8 @@ void Parser::CollectActorNames(const YAML::Node& node) {
 
 void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
     if (!node.IsMap()) {
-        Report(node, "actors must be a map of NAME: {module|claim-thing|client|jitr-handler: ...}");
+        Report(node,
+               "actors must be a map of NAME: {module|claim-thing|client|jitr-handler|device: ...}");
         return;
     }
     std::set<std::string> seen;
@@ -535,13 +558,14 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
         for (const auto& item : body) {
             const auto key = KeyOf(item.first);
             if (key == "module" || key == "claim-thing" || key == "client" ||
-                key == "jitr-handler") {
+                key == "jitr-handler" || key == "device") {
                 kinds.push_back(key);
             }
         }
         if (kinds.empty()) {
             Report(body,
-                   "actor '" + name + "' needs one of module, claim-thing, client, jitr-handler");
+                   "actor '" + name +
+                       "' needs one of module, claim-thing, client, jitr-handler, device");
             continue;
         }
         if (kinds.size() > 1) {
@@ -604,16 +628,10 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
                 Report(body, where + " needs certificate (an actor, new, or a manufacturer)");
             } else if (auto certificate = Text(body["certificate"], "certificate")) {
                 client.certificate = *certificate;
-                const auto other = actor_kinds_.find(*certificate);
-                const bool is_actor =
-                    other != actor_kinds_.end() && *certificate != name &&
-                    (other->second == ActorKind::kModule || other->second == ActorKind::kClient ||
-                     other->second == ActorKind::kClaimThing);
-                if (!is_actor && *certificate != "new" &&
-                    !(world_ok_ ? IsManufacturer(*certificate) : true)) {
+                if (!IsCertificateSource(*certificate, name, /*devices=*/true)) {
                     Report(body["certificate"],
                            "certificate '" + *certificate +
-                               "' is not another module, client or claim-thing actor, new, or a manufacturer");
+                               "' is not another module, client, claim-thing or device actor, new, or a manufacturer");
                 }
             }
             if (body["client-id"]) {
@@ -625,6 +643,8 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
                 }
             }
             actor.kind = client;
+        } else if (kind == "device") {
+            actor.kind = ParseFleetDevice(body, name, where);
         } else {
             CheckKeys(body, {"jitr-handler", "whitelist", "policy"}, where);
             JitrHandlerActor handler;
@@ -650,6 +670,54 @@ void Parser::ParseActors(const YAML::Node& node, Scenario& scenario) {
         }
         scenario.actors.push_back(std::move(actor));
     }
+}
+
+FleetDeviceActor Parser::ParseFleetDevice(const YAML::Node& body, const std::string& name,
+                                          const std::string& where) {
+    CheckKeys(body, {"device", "account", "claim", "template", "parameters", "csr", "format"},
+              where);
+    FleetDeviceActor device;
+    if (auto type = ChoiceOf(body["device"], "device", {"fleet"})) {
+        (void)type;
+    }
+    if (!body["account"]) {
+        Report(body, where + " needs account (whose broker provisions it)");
+    } else if (auto account = Text(body["account"], "account")) {
+        device.account = *account;
+        CheckAccount(body["account"], *account);
+    }
+    if (!body["claim"]) {
+        Report(body, where + " needs claim (an actor, new, or a manufacturer)");
+    } else if (auto claim = Text(body["claim"], "claim")) {
+        device.claim = *claim;
+        if (!IsCertificateSource(*claim, name, /*devices=*/false)) {
+            Report(body["claim"], "claim '" + *claim +
+                                      "' is not a module, client or claim-thing actor, new, or "
+                                      "a manufacturer");
+        }
+    }
+    if (!body["template"]) {
+        Report(body, where + " needs template (the provisioning template's name)");
+    } else {
+        device.template_name = Text(body["template"], "template").value_or("");
+    }
+    if (const auto parameters = body["parameters"]) {
+        if (!parameters.IsMap()) {
+            Report(parameters, "parameters must be a map of NAME: VALUE");
+        } else {
+            for (const auto& entry : parameters) {
+                device.parameters[KeyOf(entry.first)] =
+                    Text(entry.second, "a parameter").value_or("");
+            }
+        }
+    }
+    if (body["csr"]) {
+        device.csr = BoolOf(body["csr"], "csr").value_or(false);
+    }
+    if (body["format"]) {
+        device.cbor = ChoiceOf(body["format"], "format", {"json", "cbor"}).value_or("") == "cbor";
+    }
+    return device;
 }
 
 std::optional<world::SetupCall> Parser::ParseSetupCall(const YAML::Node& node,
@@ -865,7 +933,8 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
         {"restart", {{}, 0}},
         {"expect-not", {{"for"}, 0}},
         {"parallel", {{}, 0}},
-        {"sleep", {{}, 0}}};
+        {"sleep", {{}, 0}},
+        {"provision", {{"within", "expect", "error-code", "failed-step"}, 60'000}}};
     const auto& [keys, default_within] = kKinds.at(kind);
     auto allowed = keys;
     allowed.insert({"name", kind});
@@ -1135,6 +1204,29 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
             saved = std::move(after);
         }
         step.body = std::move(parallel);
+    } else if (kind == "provision") {
+        ProvisionStep provision;
+        provision.device =
+            ActorRef(value, "provision", {ActorKind::kFleetDevice}).value_or("");
+        if (node["expect"]) {
+            const auto expect =
+                ChoiceOf(node["expect"], "expect", {"provisioned", "rejected"}).value_or("");
+            provision.expect_provisioned = expect != "rejected";
+        }
+        if (node["error-code"]) {
+            provision.error_code = Text(node["error-code"], "error-code").value_or("");
+        }
+        if (node["failed-step"]) {
+            provision.failed_step =
+                ChoiceOf(node["failed-step"], "failed-step",
+                         {"connect-claim", "subscribe", "create-certificate", "register-thing",
+                          "write-identity", "reconnect", "publish"})
+                    .value_or("");
+        }
+        if (provision.expect_provisioned && (node["error-code"] || node["failed-step"])) {
+            Report(node, "error-code and failed-step go with expect: rejected");
+        }
+        step.body = std::move(provision);
     } else {
         if (auto duration = DurationOf(value, "sleep")) {
             step.within = *duration;

@@ -157,21 +157,46 @@ public:
     }
 
     // QoS 1 publish; "" on PUBACK, else the problem ("no PUBACK within ...", "publish failed").
-    std::string Publish(const std::string& topic, const std::string& payload) {
+    // `sent`: the PUBLISH was handed to the connection (Paho accepted it), so with an error the
+    // broker may have received it and lost only the PUBACK on the way back.
+    std::string Publish(const std::string& topic, const std::string& payload, bool& sent) {
+        sent = false;
+        mqtt::delivery_token_ptr token;
         try {
-            auto token = client_.publish(topic, payload.data(), payload.size(), 1, false);
-            if (!token->wait_for(timeout_)) {
-                return "no PUBACK within " + Seconds(timeout_) + " topic=" + topic;
-            }
-            return {};
+            token = client_.publish(topic, payload.data(), payload.size(), 1, false);
         } catch (const mqtt::exception& e) {
             return std::string("publish failed (") + e.what() + ") topic=" + topic;
         }
+        sent = true;
+        try {
+            if (!token->wait_for(timeout_)) {
+                return "claim sent, no PUBACK within " + Seconds(timeout_) + LostSuffix() +
+                       " topic=" + topic;
+            }
+            return {};
+        } catch (const mqtt::exception& e) {
+            return std::string("claim sent, PUBACK lost (") + e.what() + ")" + LostSuffix() +
+                   " topic=" + topic;
+        }
     }
 
-    bool Up() {
+    // " (connection lost: <cause>)" when the connection-lost handler ran, else "".
+    std::string LostSuffix() {
         std::lock_guard lock(watch_->mutex);
-        return !watch_->connection_lost && client_.is_connected();
+        return watch_->connection_lost ? " (connection lost: " + watch_->lost_cause + ")"
+                                       : std::string();
+    }
+
+    // Never calls into Paho while holding the Watch's mutex: Paho runs the connection-lost
+    // handler (which takes that mutex) while holding its own global lock, so the opposite
+    // order here would deadlock against a broker that goes away.
+    bool Up() {
+        bool lost = false;
+        {
+            std::lock_guard lock(watch_->mutex);
+            lost = watch_->connection_lost;
+        }
+        return !lost && client_.is_connected();
     }
 
     mqtt::async_client& client() { return client_; }
@@ -378,8 +403,11 @@ ClaimReport RunClaim(const ClaimOptions& options) {
         }
 
         const auto published_at = Clock::now();
-        if (auto error = connection.Publish(target->topic, target->payload); !error.empty()) {
-            report.claim_line = "claim refused at staging: " + error;
+        if (auto error = connection.Publish(target->topic, target->payload, report.sent);
+            !error.empty()) {
+            report.claim_line = (report.sent ? "claim unconfirmed by staging: "
+                                             : "claim refused at staging: ") +
+                                error;
             return report;
         }
         report.published = true;
@@ -554,8 +582,10 @@ ClaimReport ClaimSession::Claim(const std::string& thing, const std::string& end
                             " uri=" + impl_->target.uri + " client_id=" + impl_->options.uuid;
         return report;
     }
-    if (auto error = impl_->connection->Publish(topic, payload); !error.empty()) {
-        report.claim_line = "claim refused at staging: " + error;
+    if (auto error = impl_->connection->Publish(topic, payload, report.sent); !error.empty()) {
+        report.claim_line =
+            (report.sent ? "claim unconfirmed by staging: " : "claim refused at staging: ") +
+            error;
         return report;
     }
     report.published = true;

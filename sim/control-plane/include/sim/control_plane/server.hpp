@@ -133,10 +133,14 @@ struct ServerOptions {
     std::string host = "127.0.0.1";  ///< Loopback only (DESIGN.md).
     int port = 0;                    ///< 0: the OS picks a free port.
     bool verify_signatures = false;
-    int threads = 8;                 ///< HTTP worker threads.
-    /// Idle keep-alive connections are closed after this long. Stop() waits up to this long
-    /// for a busy worker (cpp-httplib polls idle connections without checking for shutdown).
+    int threads = 8;                 ///< Workers: they only ever see complete requests.
+    /// Idle keep-alive connections are closed after this long.
     std::chrono::seconds keep_alive_timeout{2};
+    /// A request (head and body) must arrive whole within this long of its first byte, else
+    /// 408 and the connection is closed.
+    // Assumed: AWS does not document its front door's read timeouts; 10 s outlasts any honest
+    // client on loopback.
+    std::chrono::milliseconds request_timeout{10'000};
 };
 
 class ControlPlaneServer {

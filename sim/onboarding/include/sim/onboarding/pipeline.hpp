@@ -47,6 +47,9 @@ struct OnboardingSetupOptions {
     std::string manufacturer;          ///< Empty: the first manufacturer.
     std::size_t claim_things = 4;      ///< Claim-things the OEM registers in staging.
     bool explain = false;              ///< Brokers log the reason of every refusal.
+    /// Called (from the world's supervising thread) when a broker of the world exits; the
+    /// supervisor restarts it. Must stay callable as long as the OnboardingSetup lives.
+    std::function<void(const world::BrokerExit&)> on_broker_exit;
 };
 
 /// A running world whose OEM account is set up (Appendix B + C) and whose staging account knows
@@ -117,6 +120,9 @@ sim::Result<std::unique_ptr<module::PahoWaker>> StartWaker(
 struct ModuleOutcome {
     bool ok = false;
     std::string error;  ///< The failed step, when !ok.
+    /// A claim for this module went out to staging (acknowledged or not): from then on its
+    /// thing may exist in the OEM account even if a later step failed.
+    bool claim_sent = false;
     // When each step ended (steady clock; default-constructed when not reached).
     std::chrono::steady_clock::time_point started;            ///< First AT+CONNECT sent.
     std::chrono::steady_clock::time_point staging_connected;  ///< CONNECT? said STAGING.

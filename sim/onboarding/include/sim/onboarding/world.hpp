@@ -7,8 +7,10 @@
 // calls. Network: loopback only (the world's 127.X.Y.N addresses).
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/result.hpp"
@@ -25,9 +27,12 @@ public:
     /// Validates `config_file` and starts the world in `directory`. Errors as ValidateWorld /
     /// RunningWorld::Start (kInvalidArgument "<file>:<line>: ..." for a bad world file).
     /// `explain`: the brokers log the reason of every refusal (plugin_opt_mode explain).
-    static sim::Result<std::unique_ptr<LocalWorld>> Start(const std::filesystem::path& config_file,
-                                                          const std::filesystem::path& directory,
-                                                          bool explain = false);
+    /// The world is supervised: a broker that exits is restarted with its account's state and
+    /// reported to `on_broker_exit` (from the supervising thread) and by BrokerExits().
+    static sim::Result<std::unique_ptr<LocalWorld>> Start(
+        const std::filesystem::path& config_file, const std::filesystem::path& directory,
+        bool explain = false,
+        std::function<void(const world::BrokerExit&)> on_broker_exit = nullptr);
     ~LocalWorld();
     LocalWorld(const LocalWorld&) = delete;
     LocalWorld& operator=(const LocalWorld&) = delete;
@@ -41,6 +46,8 @@ public:
     sim::Result<world::ManufacturerState> Manufacturer(const std::string& name) const;
     /// Endpoint host -> address:port for every account of the world.
     module::EndpointsMap Endpoints() const;
+    /// Every broker exit the supervisor saw so far, oldest first.
+    std::vector<world::BrokerExit> BrokerExits() const;
     void Stop();
 
 private:

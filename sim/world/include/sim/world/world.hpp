@@ -14,9 +14,12 @@
 //   down SIGTERM to the supervisor every 100 ms until it exits (SIGKILL after the grace);
 //        the supervisor stops its brokers and removes world.pid. Brokers carry
 //        PR_SET_PDEATHSIG, so they also die when the supervisor is killed.
-//   status reads world.json and probes the supervisor and every listener.
+//        While it waits, the supervisor reaps a broker that dies, logs its exit status and last
+//        log lines to supervisor.log, restarts it (the account's state survives) and records
+//        the exit in broker-exits.json.
+//   status reads world.json and probes the supervisor and every listener; lists broker exits.
 // Layout of DIR:
-//   world.json world.pid supervisor.log endpoints.json
+//   world.json world.pid supervisor.log endpoints.json broker-exits.json
 //   pki/root-ca.{pem,key}          the emulated server root: clients trust it (serverCaFile)
 //   pki/issuing-ca.{pem,key}       signs service-issued device certificates; trusted by every
 //                                  account
@@ -26,8 +29,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sim/core/ports.hpp"
 #include "sim/core/result.hpp"
@@ -54,6 +59,34 @@ struct UpOptions {
 /// Errors: kInvalidArgument "<file>:<line>: reason", kNotFound, kUnavailable.
 sim::Result<WorldPlan> ValidateWorld(const UpOptions& options, sim::Random& random);
 
+/// One death of an account's broker, as the world's supervisor saw it.
+struct BrokerExit {
+    std::string account;
+    int pid = 0;
+    int exit_code = 0;         ///< 128+signal when a signal ended it.
+    std::string cause;         ///< "signal 9", "exit status 1".
+    std::string log_tail;      ///< The broker's last log lines (newline-separated).
+    std::string when;          ///< UTC, "2026-01-02T03:04:05Z".
+    int restarted_pid = 0;     ///< The broker started in its place; 0: not restarted.
+    std::string restart_error; ///< Why it was not restarted, when it was meant to be.
+};
+
+/// "the oem-a broker exited (signal 9)", plus "; restarted (pid N)" or "; not restarted: ...".
+std::string Describe(const BrokerExit& exit);
+/// DIR/broker-exits.json, oldest first; empty when no broker of the world has exited.
+/// Errors: kInvalidArgument (malformed file), kIo.
+sim::Result<std::vector<BrokerExit>> ReadBrokerExits(const std::filesystem::path& directory);
+
+/// How a world watches its brokers (RunningWorld::Supervise).
+struct SupervisionOptions {
+    bool restart = true;  ///< Restart a broker that exited, with its configuration and state.
+    std::chrono::milliseconds period{100};
+    /// At most this many restarts of one account's broker per minute; beyond, it stays down.
+    int max_restarts_per_minute = 5;
+    /// Called (from the supervising thread) once per exit, after the restart attempt.
+    std::function<void(const BrokerExit&)> on_exit;
+};
+
 /// A world whose brokers run in this process's care.
 class RunningWorld {
 public:
@@ -74,8 +107,33 @@ public:
     /// removes world.pid.
     void Stop();
 
+    // Brokers that die. Every account's state (its registry under accounts/<name>/state)
+    // survives its broker, so a restarted broker serves the same account. A broker is tied to
+    // the thread that started it (PR_SET_PDEATHSIG, mosquitto_process.hpp): call these from a
+    // thread that lives as long as the world (the main thread, or the supervising thread).
+
+    /// Watches the brokers from a thread of its own until Stop(): reaps each one that exits,
+    /// logs its exit status and last log lines, restarts it when options.restart and writes
+    /// DIR/broker-exits.json (read by `elsim world status`). Idempotent.
+    void Supervise(SupervisionOptions options);
+    /// One round of that watch, on the calling thread: the exits found now (already handled).
+    std::vector<BrokerExit> SuperviseOnce(const SupervisionOptions& options);
+    /// Every exit seen so far, oldest first.
+    std::vector<BrokerExit> BrokerExits() const;
+    /// The pid of `account`'s broker now; 0 when it is not running. Errors: kNotFound.
+    sim::Result<int> BrokerPid(const std::string& account) const;
+    /// Sends `signal` to `account`'s broker and waits (up to 5 s) for it to exit; the exit is
+    /// recorded but the broker is not restarted. Errors: kNotFound, kFailedPrecondition (not
+    /// running), kUnavailable (still running after 5 s).
+    sim::Result<BrokerExit> KillBroker(const std::string& account, int signal);
+    /// Starts `account`'s broker again (stopping it first if it runs) with its configuration
+    /// and state, and waits until its MQTT listener and control plane accept connections.
+    /// Rewrites world.json with the new pid. Errors: kNotFound, kUnavailable (did not start).
+    sim::Status RestartBroker(const std::string& account);
+
+    struct Impl;  ///< Private to the library's sources (src/running_world.hpp).
+
 private:
-    struct Impl;
     explicit RunningWorld(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

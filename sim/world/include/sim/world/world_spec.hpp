@@ -19,6 +19,12 @@
 //       setup:                   # optional: AWS operations run in order once the world is up
 //         - CreatePolicy: {policyName: P, policyDocument: {Version: "2012-10-17"}}
 //           save: {POLICY_ARN: $.policyArn}   # optional: NAME: JSONPATH
+//       lambda_functions:        # optional: what serves the Lambda ARNs the account's
+//                                # provisioning templates name as pre-provisioning hooks
+//         - arn: arn:aws:lambda:us-east-1:111122223333:function:check-serial
+//           command: [python3, -c, "..."]   # input JSON on stdin, output JSON on stdout; or
+//         - arn: arn:aws:lambda:us-east-1:111122223333:function:webhook
+//           url: http://127.0.0.9:8080/hook # POST input, 200 + output (127.0.0.0/8 only)
 //     - name: oem-a
 //       kind: oem
 // Unknown keys, duplicate names/addresses, and bad values are refused with "line N: reason".
@@ -59,6 +65,13 @@ struct SetupCall {
     int line = 0;
 };
 
+/// A Lambda stand-in (`lambda_functions:`): exactly one of `command` and `url`.
+struct LambdaFunctionSpec {
+    std::string arn;
+    std::vector<std::string> command;
+    std::string url;
+};
+
 struct AccountSpec {
     std::string name;
     AccountKind kind = AccountKind::kOem;
@@ -69,6 +82,7 @@ struct AccountSpec {
     std::uint16_t control_plane_port = 8443;  ///< On the same address.
     int line = 0;                  ///< Where the account starts in the file, for later errors.
     std::vector<SetupCall> setup;  ///< `setup:`, run in order once the world is up.
+    std::vector<LambdaFunctionSpec> lambda_functions;  ///< `lambda_functions:`.
 };
 
 struct WorldSpec {

@@ -10,7 +10,10 @@
 // Blocking: a handful of control-plane calls. Not thread-safe (one AwsClient).
 
 #include <filesystem>
+#include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/result.hpp"
@@ -26,7 +29,23 @@ struct FleetSetUpOptions {
     std::string fleet_policy = "elsim_fleet_policy";
     bool allow_csr = true;  ///< The claim policy also names the create-from-csr topics.
     std::filesystem::path directory;  ///< claim.pem and claim.key (0600) are written here.
+    /// The template's DeviceConfiguration (RegisterThing returns it); null: none.
+    nlohmann::json device_configuration;
+    /// The template's preProvisioningHook targetArn (payloadVersion 2020-04-01); empty: none.
+    std::string pre_provisioning_hook_arn;
 };
+
+/// The documents of the set-up (pure), for callers that make the calls themselves:
+/// the claim policy (Connect on `*`; Publish/Receive on `$aws/certificates/create/*` and the
+/// template's `provision/*` topics, Subscribe on their filters; `allow_csr` adds
+/// create-from-csr), the fleet policy (Connect/Publish/Subscribe/Receive on the account's
+/// resources) and the template body (thing <prefix><SerialNumber>, certificate ACTIVE, the
+/// fleet policy attached).
+nlohmann::json ClaimPolicyDocument(const FleetSetUpOptions& options);
+nlohmann::json FleetPolicyDocument(const FleetSetUpOptions& options);
+nlohmann::json FleetTemplateBody(const FleetSetUpOptions& options);
+/// The CreateProvisioningTemplate request body (enabled, the role, the hook when given).
+nlohmann::json FleetTemplateRequest(const FleetSetUpOptions& options);
 
 struct ClaimIdentity {
     std::filesystem::path cert;

@@ -39,6 +39,9 @@ struct OnboardOptions {
 struct OnboardSummary {
     std::size_t onboarded = 0;
     std::size_t failed = 0;
+    /// Modules whose thing the OEM account's registry holds after the run: the onboarded ones
+    /// plus failed ones the claim reached anyway.
+    std::size_t registered = 0;
     std::chrono::milliseconds elapsed{0};
     std::string summary_line;  ///< "onboarded 10/10 modules in 4.2 s"
 };

@@ -60,9 +60,21 @@ struct JitrHandlerActor {
     std::string policy;                  ///< Attached to activated certificates.
 };
 
+/// A software device that provisions itself by claim (`{device: fleet, ...}`): the flow of
+/// `elsim device provision`, run by a `provision` step.
+struct FleetDeviceActor {
+    std::string account;   ///< Whose broker serves the provisioning API.
+    std::string claim;     ///< The claim certificate: an actor, "new", or a manufacturer.
+    std::string template_name;
+    std::map<std::string, std::string> parameters;  ///< RegisterThing's (may hold ${...}).
+    bool csr = false;   ///< CreateCertificateFromCsr instead of CreateKeysAndCertificate.
+    bool cbor = false;  ///< Payloads in CBOR instead of JSON.
+};
+
 struct Actor {
     std::string name;
-    std::variant<ModuleActor, ClaimThingActor, ClientActor, JitrHandlerActor> kind;
+    std::variant<ModuleActor, ClaimThingActor, ClientActor, JitrHandlerActor, FleetDeviceActor>
+        kind;
     int line = 0;
 };
 
@@ -131,6 +143,13 @@ struct PowerStep {
     std::string module;
 };
 struct SleepStep {};
+/// `provision: DEVICE`: the fleet device runs its flow; provisioned, or rejected at a step.
+struct ProvisionStep {
+    std::string device;
+    bool expect_provisioned = true;
+    std::string error_code;   ///< Rejected: the reply's errorCode; empty: any.
+    std::string failed_step;  ///< Rejected: the step that fails ("register-thing"); empty: any.
+};
 
 struct Step;
 struct ExpectNotStep {
@@ -146,7 +165,7 @@ struct Step {
     int line = 0;
     Duration within{0};  ///< The timeout / window; the parser fills each kind's default.
     std::variant<AtStep, EventStep, ClaimStep, CallStep, AssertStep, ClientStep, MessageStep,
-                 PowerStep, SleepStep, ExpectNotStep, ParallelStep>
+                 PowerStep, SleepStep, ExpectNotStep, ParallelStep, ProvisionStep>
         body;
 };
 

@@ -54,6 +54,9 @@ struct ClaimReport {
     };
     Outcome outcome = Outcome::kBadInput;
     bool published = false;           ///< The broker acknowledged the publish.
+    /// The PUBLISH was handed to an open connection. With !published its PUBACK never came
+    /// (timeout, or the connection was lost): the broker may still have delivered the claim.
+    bool sent = false;
     std::string claim_line;           ///< One line: the claim's fate.
     std::string watch_line;           ///< One line when watching; empty otherwise.
     std::string uri;                  ///< "ssl://127.0.0.2:8883" actually used.
