@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
     elsim::AddRunVerb(app, context);
     elsim::AddScenarioVerb(app, context);
     elsim::AddDeviceVerb(app, context);
+    elsim::AddAwsVerb(app, context);
 
     // `--version` at every depth (`elsim device provision --version`).
     std::vector<CLI::App*> pending = app.get_subcommands([](CLI::App*) { return true; });

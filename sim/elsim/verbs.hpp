@@ -32,6 +32,7 @@ void AddBenchVerb(CLI::App& app, VerbContext& context);  // sim/elsim/bench.cpp
 void AddOnboardVerb(CLI::App& app, VerbContext& context);  // sim/oem-account/cli: onboard, oem-account
 void AddRunVerb(CLI::App& app, VerbContext& context);  // sim/scenario/cli: run
 void AddScenarioVerb(CLI::App& app, VerbContext& context);  // sim/scenario/cli: scenario
+void AddAwsVerb(CLI::App& app, VerbContext& context);  // sim/scenario/cli: aws cleanup
 void AddDeviceVerb(CLI::App& app, VerbContext& context);  // sim/device/cli
 
 }  // namespace elsim

@@ -190,6 +190,28 @@ AwsStatus Registry::DeleteRegistrationCode() {
     return {};
 }
 
+void Registry::TagResource(const std::string& arn,
+                           const std::map<std::string, std::string>& tags) {
+    for (const auto& [key, value] : tags) {
+        tags_[arn][key] = value;
+    }
+}
+
+void Registry::UntagResource(const std::string& arn, const std::vector<std::string>& keys) {
+    auto it = tags_.find(arn);
+    if (it == tags_.end()) {
+        return;
+    }
+    for (const auto& key : keys) {
+        it->second.erase(key);
+    }
+}
+
+std::map<std::string, std::string> Registry::ListTagsForResource(const std::string& arn) const {
+    auto it = tags_.find(arn);
+    return it == tags_.end() ? std::map<std::string, std::string>{} : it->second;
+}
+
 AwsResult<std::string> Registry::DescribeEndpoint(
     const std::optional<std::string>& endpoint_type) const {
     const std::string tail = ".iot." + settings_.region + "." + settings_.domain;

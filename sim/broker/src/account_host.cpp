@@ -195,6 +195,7 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
     // per commit); power loss may lose the last writes. Keeps first connects fast.
     account_options.durability = cp::Durability::kProcessCrash;
     account_options.keep_effects = true;
+    account_options.secret_access_key = options.secret_access_key;
     std::shared_ptr<FileDefaultModeCaIndex> shared_index;
     if (!options.shared_dir.empty()) {
         auto index = OpenSharedIndex(options.shared_dir);
@@ -328,6 +329,7 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
         server_options.port = port;
         server_options.threads = 4;
         server_options.faults = host->faults_;
+        server_options.verify_signatures = !options.secret_access_key.empty();
         BlockSignals block;
         auto server = cp::ControlPlaneServer::Start(server_options, {host->hosted_},
                                                     std::move(*issuer), host->random_);

@@ -67,6 +67,9 @@ struct AccountHostOptions {
     /// The account's Lambda stand-ins (plugin_opt_lambda_functions; lambda_functions.hpp).
     /// Empty: no function is served (a template's hook then refuses every RegisterThing).
     std::filesystem::path lambda_functions;
+    /// plugin_opt_secret_access_key: set, the control plane verifies every request's SigV4
+    /// signature with this secret (access key id = the account id); empty: not verified.
+    std::string secret_access_key;
 };
 
 /// A fleet-provisioning reply computed off the broker thread, to publish to `client_id`.

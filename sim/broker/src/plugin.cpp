@@ -21,7 +21,8 @@
 // system clock), seed (the account's random source; default: from the OS), and to host the
 // account (registry + control plane, AccountHost):
 // account_dir, control_plane (127.0.0.N:PORT), manufacturer_ca (staging), address, shared_dir,
-// lambda_functions (the JSON file of the account's Lambda stand-ins).
+// lambda_functions (the JSON file of the account's Lambda stand-ins), secret_access_key (the
+// control plane then verifies SigV4 signatures).
 // Without account_dir the plugin serves an open account (OpenAccountView: benchmarks).
 //
 // The TLS tap (libelsim_tls_tap.so, LD_PRELOADed into mosquitto by the world and the tests) adds
@@ -794,6 +795,8 @@ SIM_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, v
                 host_options.shared_dir = value;
             } else if (key == "lambda_functions") {  // pre-provisioning hooks' functions
                 host_options.lambda_functions = value;
+            } else if (key == "secret_access_key") {  // SigV4 verification on
+                host_options.secret_access_key = value;
             }
 #endif
         }

@@ -326,6 +326,64 @@ AwsResult<json> DeleteRegistrationCode(Context& c) {
     return Empty();
 }
 
+// `tags` of a create request or TagResource: [{Key, Value}] (AWS IoT API Reference, Tag:
+// Key 1-128 characters, Value 0-256).
+AwsResult<std::map<std::string, std::string>> TagsMember(const json& body) {
+    std::map<std::string, std::string> out;
+    const json* tags = Member(body, "tags");
+    if (tags == nullptr) {
+        return out;
+    }
+    if (!tags->is_array()) {
+        return Fail(et::kInvalidRequest, "tags: expected a list of {Key, Value}");
+    }
+    for (const auto& tag : *tags) {
+        if (!tag.is_object() || !tag.contains("Key") || !tag["Key"].is_string() ||
+            tag["Key"].get<std::string>().empty() || tag["Key"].get<std::string>().size() > 128 ||
+            (tag.contains("Value") && (!tag["Value"].is_string() ||
+                                       tag["Value"].get<std::string>().size() > 256))) {
+            return Fail(et::kInvalidRequest, "tags: each tag is {Key: 1-128 characters, Value}");
+        }
+        out[tag["Key"].get<std::string>()] = tag.value("Value", "");
+    }
+    return out;
+}
+
+AwsResult<json> TagResource(Context& c) {
+    SIM_TRY(arn, BodyString(c, "resourceArn", 2048, true));
+    SIM_TRY(tags, TagsMember(c.request.body));
+    c.registry.TagResource(*arn, tags);
+    return Empty();
+}
+
+AwsResult<json> UntagResource(Context& c) {
+    SIM_TRY(arn, BodyString(c, "resourceArn", 2048, true));
+    const json* keys = Member(c.request.body, "tagKeys");
+    if (keys == nullptr || !keys->is_array()) {
+        return Fail(et::kInvalidRequest, "tagKeys: required, a list of keys");
+    }
+    std::vector<std::string> names;
+    for (const auto& key : *keys) {
+        if (key.is_string()) {
+            names.push_back(key.get<std::string>());
+        }
+    }
+    c.registry.UntagResource(*arn, names);
+    return Empty();
+}
+
+AwsResult<json> ListTagsForResource(Context& c) {
+    const auto arn = QueryValue(c, "resourceArn");
+    if (!arn || arn->empty()) {
+        return Fail(et::kInvalidRequest, "resourceArn: required");
+    }
+    json tags = json::array();
+    for (const auto& [key, value] : c.registry.ListTagsForResource(*arn)) {
+        tags.push_back({{"Key", key}, {"Value", value}});
+    }
+    return json{{"tags", tags}};
+}
+
 AwsResult<json> DescribeEndpoint(Context& c) {
     SIM_TRY(address, c.registry.DescribeEndpoint(QueryValue(c, "endpointType")));
     return json{{"endpointAddress", address}};
@@ -367,7 +425,7 @@ AwsResult<json> RegisterCACertificate(Context& c) {
     SIM_TRY(config, RegistrationConfigMember(c.request.body));
     SIM_TRY(active, QueryBool(c, "setAsActive"));
     SIM_TRY(auto_registration, QueryBool(c, "allowAutoRegistration"));
-    // Not emulated: tags (accepted and ignored).
+    SIM_TRY(tags, TagsMember(c.request.body));
     r.ca_certificate = *ca;
     r.verification_certificate = verification;
     r.certificate_mode = mode;
@@ -375,6 +433,7 @@ AwsResult<json> RegisterCACertificate(Context& c) {
     r.set_as_active = active.value_or(false);
     r.allow_auto_registration = auto_registration.value_or(false);
     SIM_TRY(reply, c.registry.RegisterCACertificate(r));
+    c.registry.TagResource(reply.certificate_arn, tags);
     return Registered(reply);
 }
 
@@ -655,8 +714,9 @@ constexpr std::size_t kMaxPolicyDocument = 404600;
 
 AwsResult<json> CreatePolicy(Context& c) {
     SIM_TRY(document, BodyString(c, "policyDocument", kMaxPolicyDocument, true));
-    // Not emulated: tags.
+    SIM_TRY(tags, TagsMember(c.request.body));
     SIM_TRY(reply, c.registry.CreatePolicy(c.Label(0), *document));
+    c.registry.TagResource(reply.policy_arn, tags);
     return json{{"policyName", reply.policy_name},
                 {"policyArn", reply.policy_arn},
                 {"policyDocument", reply.policy_document},
@@ -797,7 +857,9 @@ AwsResult<json> CreateProvisioningTemplate(Context& c) {
     r.provisioning_role_arn = *role;
     r.pre_provisioning_hook = hook;
     r.type = type;
+    SIM_TRY(tags, TagsMember(c.request.body));
     SIM_TRY(reply, c.registry.CreateProvisioningTemplate(r));
+    c.registry.TagResource(reply.template_arn, tags);
     return json{{"templateArn", reply.template_arn},
                 {"templateName", reply.template_name},
                 {"defaultVersionId", reply.default_version_id}};
@@ -947,6 +1009,9 @@ const std::array kOperations{
     OperationSpec{"GET", "/registrationcode", "GetRegistrationCode", W, GetRegistrationCode},
     OperationSpec{"DELETE", "/registrationcode", "DeleteRegistrationCode", W, DeleteRegistrationCode},
     OperationSpec{"GET", "/endpoint", "DescribeEndpoint", R, DescribeEndpoint},
+    OperationSpec{"POST", "/tags", "TagResource", W, TagResource},
+    OperationSpec{"POST", "/untag", "UntagResource", W, UntagResource},
+    OperationSpec{"GET", "/tags", "ListTagsForResource", R, ListTagsForResource},
     OperationSpec{"GET", "/event-configurations", "DescribeEventConfigurations", R,
                   DescribeEventConfigurations},
     OperationSpec{"PATCH", "/event-configurations", "UpdateEventConfigurations", W,

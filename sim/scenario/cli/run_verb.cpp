@@ -49,6 +49,12 @@ struct RunArgs {
     std::string modules;
     std::string module_cas;
     std::string module_hosts;
+    // Against real AWS.
+    std::string target = "sim";
+    std::string accounts;
+    std::string run_prefix;
+    bool keep_resources = false;
+    std::string compare_with;
     // The child: one scenario.
     std::string one;
     std::string id;
@@ -299,6 +305,24 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
     run->add_option("--one", args->one, "(internal) play one scenario file in this process")
         ->group("");
     run->add_option("--id", args->id, "(internal) the scenario's id with --one")->group("");
+    run->add_option("--target", args->target,
+                    "sim (default): each scenario in a fresh local world; aws: against the real "
+                    "accounts of --accounts (sim-only steps are skipped with the reason, what a "
+                    "scenario creates is named with a run prefix, tagged and deleted at its end)")
+        ->check(CLI::IsMember({"sim", "aws"}));
+    run->add_option("--accounts", args->accounts,
+                    "With --target aws: accounts.yaml, mapping the scenarios' accounts to real "
+                    "ones (account ids, regions, credentials profiles, staging endpoint, "
+                    "claim-thing, Amazon root CA); no account outside it is touched");
+    run->add_flag("--keep", args->keep_resources,
+                  "With --target aws: leave what the scenarios created (remove it later with "
+                  "`elsim aws cleanup --prefix`)");
+    run->add_option("--run-prefix", args->run_prefix,
+                    "With --target aws: the run prefix (elsim-[a-z0-9]{1,16}; default: a fresh "
+                    "one, printed)");
+    run->add_option("--compare-with", args->compare_with,
+                    "The --out folder of an earlier run (e.g. offline): list the steps whose "
+                    "outcome or observed values differ in this run");
     run->callback([args, &context] {
         sc::SessionOptions links;
         if (!args->modules.empty() || !args->module_cas.empty() || !args->module_hosts.empty()) {
@@ -321,9 +345,35 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
             links.module_cas = args->module_cas;
             links.module_hosts = args->module_hosts;
         }
+        if (args->target == "aws" && args->accounts.empty()) {
+            (void)std::fprintf(stderr,
+                               "elsim run: --target aws needs --accounts accounts.yaml (there "
+                               "is no default account)\n");
+            context.exit_code = kExitBadInput;
+            return;
+        }
+        if (args->target != "aws" && (!args->accounts.empty() || args->keep_resources ||
+                                      !args->run_prefix.empty())) {
+            (void)std::fprintf(stderr,
+                               "elsim run: --accounts, --keep and --run-prefix go with "
+                               "--target aws\n");
+            context.exit_code = kExitBadInput;
+            return;
+        }
+        sc::AwsChildOptions aws;
+        if (args->target == "aws") {
+            aws.accounts = args->accounts;
+            aws.run_prefix = args->run_prefix;
+            aws.keep_resources = args->keep_resources;
+        }
         if (!args->one.empty()) {
             context.exit_code = sc::RunOneScenario(sc::ScenarioFile{args->one, args->id},
-                                                   args->seed, args->out, args->keep, links);
+                                                   args->seed, args->out, args->keep, links, aws);
+            return;
+        }
+        if (!args->explain.empty() && args->target == "aws") {
+            (void)std::fprintf(stderr, "elsim run: --explain plays in a local world only\n");
+            context.exit_code = kExitBadInput;
             return;
         }
         if (!args->explain.empty()) {
@@ -356,6 +406,10 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
         options.links = links.links;
         options.module_cas = links.module_cas;
         options.module_hosts = links.module_hosts;
+        options.aws_accounts = aws.accounts;
+        options.run_prefix = aws.run_prefix;
+        options.keep_resources = aws.keep_resources;
+        options.compare_with = args->compare_with;
         ProgressDisplay display(::isatty(STDOUT_FILENO) == 1);
         options.on_progress = [&display](const sc::Progress& p) { display.Update(p); };
         context.exit_code =

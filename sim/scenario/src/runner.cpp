@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/core/adapters.hpp"
+#include "sim/scenario/aws_target.hpp"
 #include "sim/scenario/html_report.hpp"
 #include "sim/scenario/session.hpp"
 
@@ -37,6 +38,21 @@ namespace {
 // Extra time a child gets beyond its scenario's timeout to write its result and stop its
 // world before it is killed.
 constexpr auto kChildGrace = 20s;
+// Against real AWS, the time a child gets after its timeout or an interruption to delete what
+// it created (a few calls per resource) before it is killed.
+constexpr auto kCleanupGrace = 120s;
+
+// SIGINT/SIGTERM seen (against real AWS: stop between steps and clean up).
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnInterrupt(int /*signal*/) { g_interrupted.store(true); }
+
+void CatchInterrupts() {
+    struct sigaction action {};
+    action.sa_handler = OnInterrupt;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
+}
 
 std::uint64_t SplitMix(std::uint64_t x) {
     x += 0x9e3779b97f4a7c15ULL;
@@ -100,6 +116,7 @@ std::optional<ScenarioResult> ResultFromJson(const std::string& text) {
     const std::string outcome = in.value("outcome", "ERROR");
     result.outcome = outcome == "PASS"   ? Outcome::kPass
                      : outcome == "FAIL" ? Outcome::kFail
+                     : outcome == "SKIP" ? Outcome::kSkip
                                          : Outcome::kError;
     result.duration = std::chrono::milliseconds{in.value("durationMs", 0)};
     result.seed = std::stoull(in.value("seed", "0"));
@@ -138,7 +155,8 @@ void WriteResult(ScenarioResult& result, const fs::path& out_dir) {
 std::optional<int> RunChild(const fs::path& self, const ScenarioFile& file, std::uint64_t seed,
                             const fs::path& out_dir, bool keep_world, std::chrono::milliseconds limit,
                             const std::atomic<bool>& interrupted,
-                            const std::vector<std::string>& extra_args) {
+                            const std::vector<std::string>& extra_args,
+                            const AwsChildOptions& aws) {
     const fs::path log = WithSuffix(ResultBase(out_dir, file.id), ".log");
     std::error_code ec;
     fs::create_directories(log.parent_path(), ec);
@@ -150,6 +168,13 @@ std::optional<int> RunChild(const fs::path& self, const ScenarioFile& file, std:
         args.emplace_back("--keep-worlds");
     }
     args.insert(args.end(), extra_args.begin(), extra_args.end());
+    if (!aws.accounts.empty()) {
+        args.insert(args.end(), {"--target", "aws", "--accounts", aws.accounts.string(),
+                                 "--run-prefix", aws.run_prefix});
+        if (aws.keep_resources) {
+            args.emplace_back("--keep");
+        }
+    }
     std::vector<char*> argv;
     for (auto& arg : args) {
         argv.push_back(arg.data());
@@ -172,6 +197,20 @@ std::optional<int> RunChild(const fs::path& self, const ScenarioFile& file, std:
     while (true) {
         const pid_t done = ::waitpid(pid, &status, WNOHANG);
         if (done == pid) {
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (!aws.accounts.empty() && (SteadyClock::now() >= deadline || interrupted.load())) {
+            // Against real AWS the child is asked to stop and gets time to clean up.
+            ::kill(pid, SIGTERM);
+            const auto cleanup_deadline = SteadyClock::now() + kCleanupGrace;
+            while (::waitpid(pid, &status, WNOHANG) != pid) {
+                if (SteadyClock::now() >= cleanup_deadline) {
+                    ::kill(pid, SIGKILL);
+                    ::waitpid(pid, &status, 0);
+                    return std::nullopt;
+                }
+                std::this_thread::sleep_for(20ms);
+            }
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
         if (SteadyClock::now() >= deadline || interrupted.load()) {
@@ -353,8 +392,60 @@ RunSummary RunScenarios(const RunOptions& options,
     }
     summary.seed = options.seed ? *options.seed : std::random_device{}();
     // A linked module plays one scenario at a time.
-    const unsigned jobs =
+    unsigned jobs =
         !options.links.empty() ? 1U : options.jobs == 0 ? DefaultJobs() : options.jobs;
+    AwsChildOptions aws;
+    if (!options.aws_accounts.empty()) {
+        // Every scenario is checked against accounts.yaml before any account is touched.
+        auto text = sim::ReadFile(options.aws_accounts);
+        if (!text) {
+            print("elsim run: --accounts: " + text.error().message);
+            summary.exit_code = 2;
+            return summary;
+        }
+        auto accounts = aws::ParseAccountsFile(*text, options.aws_accounts);
+        if (!accounts) {
+            print("elsim run: " + accounts.error().message);
+            summary.exit_code = 2;
+            return summary;
+        }
+        std::error_code ec;
+        if (!fs::is_regular_file(accounts->ca_file, ec)) {
+            print("elsim run: " + options.aws_accounts.string() + ": ca-file: '" +
+                  accounts->ca_file.string() + "' is not a readable file");
+            summary.exit_code = 2;
+            return summary;
+        }
+        for (const auto& scenario : *scenarios) {
+            if (scenario.requires_sim) {
+                continue;
+            }
+            if (auto covered = aws::CheckCovers(*accounts, scenario); !covered) {
+                print("elsim run: " + covered.error().message);
+                summary.exit_code = 2;
+                return summary;
+            }
+        }
+        aws.accounts = fs::absolute(options.aws_accounts, ec);
+        aws.run_prefix = options.run_prefix.empty()
+                             ? aws::RunPrefix(std::random_device{}() ^ (summary.seed << 20U))
+                             : options.run_prefix;
+        if (!aws::IsRunPrefix(aws.run_prefix)) {
+            print("elsim run: --run-prefix: '" + aws.run_prefix + "' is not elsim-[a-z0-9]{1,16}");
+            summary.exit_code = 2;
+            return summary;
+        }
+        aws.keep_resources = options.keep_resources;
+        // Scenarios of one account would race for its names and its one registration of a
+        // maker's CA: one at a time.
+        jobs = 1;
+        CatchInterrupts();
+        print("target aws: run prefix " + aws.run_prefix + "; what the scenarios create is " +
+              (aws.keep_resources ? "kept (--keep)" : "deleted at the end of each") +
+              "; remove leftovers with: elsim aws cleanup --accounts " +
+              options.aws_accounts.string() + " --prefix " + aws.run_prefix + " --ledgers " +
+              options.out_dir.string());
+    }
     print("running " + std::to_string(scenarios->size()) + " scenario(s), " +
           std::to_string(std::min<std::size_t>(jobs, scenarios->size())) + " at a time, seed " + std::to_string(summary.seed) +
           " (replay with --seed " + std::to_string(summary.seed) + "); results in " +
@@ -383,10 +474,34 @@ RunSummary RunScenarios(const RunOptions& options,
             const Scenario& scenario = (*scenarios)[index];
             const ScenarioFile file{scenario.file, scenario.id};
             const std::uint64_t seed = ScenarioSeed(summary.seed, scenario.id);
+            if (!aws.accounts.empty() && (scenario.requires_sim || g_interrupted.load())) {
+                ScenarioResult skipped;
+                skipped.id = scenario.id;
+                skipped.file = scenario.file;
+                skipped.seed = seed;
+                skipped.outcome = scenario.requires_sim ? Outcome::kSkip : Outcome::kError;
+                skipped.failure = StepFailure{
+                    "", 0,
+                    scenario.requires_sim
+                        ? "requires: sim (it needs the emulator; not played against real AWS)"
+                        : "not started: the run was interrupted"};
+                skipped.timeline.push_back(TimelineEntry{{}, "runner", EntryKind::kNote,
+                                                         skipped.failure->reason});
+                WriteResult(skipped, options.out_dir);
+                std::lock_guard<std::mutex> lock(mutex);
+                print(ResultLine(skipped));
+                ++progress.done;
+                if (options.on_progress) {
+                    options.on_progress(progress);
+                }
+                results[index] = std::move(skipped);
+                continue;
+            }
             const auto child_started = SteadyClock::now();
-            const auto status = RunChild(options.self, file, seed, options.out_dir,
-                                         options.keep_worlds, scenario.timeout + kChildGrace,
-                                         interrupted, link_args);
+            const auto status = RunChild(
+                options.self, file, seed, options.out_dir, options.keep_worlds,
+                scenario.timeout + kChildGrace + (aws.accounts.empty() ? 0s : kCleanupGrace),
+                aws.accounts.empty() ? interrupted : g_interrupted, link_args, aws);
             const fs::path base = ResultBase(options.out_dir, scenario.id);
             std::optional<ScenarioResult> result;
             if (auto text = sim::ReadFile(WithSuffix(base, ".result.json")); text) {
@@ -441,9 +556,10 @@ RunSummary RunScenarios(const RunOptions& options,
     summary.results = std::move(results);
     summary.elapsed =
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
-    const bool all_passed =
-        std::all_of(summary.results.begin(), summary.results.end(),
-                    [](const ScenarioResult& r) { return r.outcome == Outcome::kPass; });
+    const bool all_passed = std::all_of(
+        summary.results.begin(), summary.results.end(), [](const ScenarioResult& r) {
+            return r.outcome == Outcome::kPass || r.outcome == Outcome::kSkip;
+        });
     summary.exit_code = all_passed ? 0 : 1;
     if (!options.junit.empty()) {
         if (auto s = sim::WriteFileAtomically(options.junit,
@@ -457,10 +573,22 @@ RunSummary RunScenarios(const RunOptions& options,
     }
     print(SummaryLine(summary.results, summary.elapsed, summary.seed));
     for (const auto& result : summary.results) {
-        if (result.outcome != Outcome::kPass) {
+        if (result.outcome != Outcome::kPass && result.outcome != Outcome::kSkip) {
             print("  " + result.id + ": timeline " + result.timeline_file.string() +
                   (result.kept_world.empty() ? "" : ", world " + result.kept_world.string()));
         }
+    }
+    if (!options.compare_with.empty()) {
+        std::vector<std::string> ids;
+        for (const auto& result : summary.results) {
+            ids.push_back(result.id);
+        }
+        const auto lines = CompareResults(options.compare_with, options.out_dir, ids);
+        for (const auto& line : lines) {
+            print(line);
+        }
+        print("compared with " + options.compare_with.string() + ": " +
+              std::to_string(lines.size()) + " difference(s)");
     }
     if (!options.junit.empty()) {
         print("JUnit: " + options.junit.string());
@@ -471,8 +599,36 @@ RunSummary RunScenarios(const RunOptions& options,
     return summary;
 }
 
+std::vector<std::string> CompareResults(const fs::path& offline_out, const fs::path& aws_out,
+                                        const std::vector<std::string>& ids) {
+    std::vector<std::string> lines;
+    for (const auto& id : ids) {
+        auto offline = sim::ReadFile(WithSuffix(ResultBase(offline_out, id), ".result.json"));
+        auto real = sim::ReadFile(WithSuffix(ResultBase(aws_out, id), ".result.json"));
+        if (!offline) {
+            lines.push_back("DIFF " + id + ": not in the offline results (" +
+                            offline_out.string() + ")");
+            continue;
+        }
+        if (!real) {
+            continue;
+        }
+        const json a = json::parse(*offline, nullptr, false);
+        const json b = json::parse(*real, nullptr, false);
+        if (b.value("outcome", "") == "SKIP") {
+            continue;
+        }
+        for (const auto& d : aws::CompareRuns(a, b)) {
+            lines.push_back("DIFF " + id + ": step '" + d.step + "': offline " + d.offline +
+                            "; aws " + d.aws);
+        }
+    }
+    return lines;
+}
+
 int RunOneScenario(const ScenarioFile& file, std::uint64_t seed, const fs::path& out_dir,
-                   bool keep_world, const SessionOptions& links) {
+                   bool keep_world, const SessionOptions& links,
+                   const AwsChildOptions& aws) {
     auto loaded = LoadScenarios({file});
     if (!loaded) {
         for (const auto& line : loaded.error()) {
@@ -500,6 +656,21 @@ int RunOneScenario(const ScenarioFile& file, std::uint64_t seed, const fs::path&
     session.links = links.links;
     session.module_cas = links.module_cas;
     session.module_hosts = links.module_hosts;
+    if (!aws.accounts.empty()) {
+        auto text = sim::ReadFile(aws.accounts);
+        auto accounts = text ? aws::ParseAccountsFile(*text, aws.accounts)
+                             : sim::Result<aws::AccountsFile>(sim::Unexpected<sim::Error>(text.error()));
+        if (!accounts) {
+            std::fprintf(stderr, "%s\n", accounts.error().message.c_str());
+            return 2;
+        }
+        session.aws_accounts = std::move(*accounts);
+        session.run_prefix = aws.run_prefix;
+        session.ledger = WithSuffix(base, ".aws-ledger.jsonl");
+        session.keep_resources = aws.keep_resources;
+        session.interrupted = &g_interrupted;
+        CatchInterrupts();
+    }
     session.on_entry = [&](const TimelineEntry& entry) {
         std::lock_guard<std::mutex> lock(mutex);
         so_far.push_back(entry);
@@ -512,6 +683,13 @@ int RunOneScenario(const ScenarioFile& file, std::uint64_t seed, const fs::path&
         std::unique_lock<std::mutex> lock(mutex);
         if (done_cv.wait_for(lock, scenario.timeout, [&] { return done; })) {
             return;
+        }
+        if (!aws.accounts.empty()) {
+            // Against real AWS: stop between steps and clean up before the process ends.
+            g_interrupted.store(true);
+            if (done_cv.wait_for(lock, kCleanupGrace, [&] { return done; })) {
+                return;
+            }
         }
         ScenarioResult late;
         late.id = scenario.id;

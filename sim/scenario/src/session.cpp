@@ -6,11 +6,13 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "actors.hpp"
 #include "clock_step.hpp"
+#include "aws_run.hpp"
 #include "fleet_device.hpp"
 #include "linked_module.hpp"
 #include "pki/certificate.hpp"
@@ -194,6 +196,14 @@ public:
 private:
     // ---- Set-up ----
     StepOutcome StartWorld();
+    StepOutcome StartAws();
+    void CleanUpAws();
+    // A control-plane call as the account sees it: through the AWS run's names and ledger
+    // when the target is AWS.
+    sim::Result<json, controlplane::AwsErrorReply> RawCall(const std::string& account,
+                                                           const std::string& operation,
+                                                           const json& arguments);
+    std::set<std::string> KeepNames() const;
     StepOutcome RunSetup(const std::string& account, const std::vector<world::SetupCall>& calls,
                          const std::string& where);
     StepOutcome CreateActors();
@@ -273,6 +283,9 @@ private:
     std::vector<std::thread> handlers_;
     // Accounts with an armed restart/kill fault -> "broker going down" lines seen in its log.
     std::map<std::string, std::size_t> armed_crashes_;
+
+    std::unique_ptr<AwsRun> aws_;  // Set when the target is AWS (options_.aws_accounts).
+    aws::TargetView target_;
 };
 
 // ---- Play ---------------------------------------------------------------------------------------
@@ -292,11 +305,17 @@ ScenarioResult Session::Play() {
         recorder_.Add("runner", EntryKind::kStepFail, what + ": " + reason);
     };
 
-    if (auto s = StartWorld(); !s) {
+    if (auto s = options_.aws_accounts ? StartAws() : StartWorld(); !s) {
         fail_setup("world up", s.error());
     } else {
         bool ok = true;
         for (const auto& account : scenario_.world.accounts) {
+            if (aws_ && !account.setup.empty() && target_.own_accounts.count(account.name) == 0) {
+                recorder_.Add("runner", EntryKind::kNote,
+                              "world set-up of " + account.name +
+                                  " skipped: sim-only (not an account of accounts.yaml)");
+                continue;
+            }
             if (!account.setup.empty()) {
                 if (auto r = RunSetup(account.name, account.setup, "world set-up"); !r) {
                     fail_setup("world set-up of " + account.name, r.error());
@@ -322,6 +341,14 @@ ScenarioResult Session::Play() {
         }
         if (ok) {
             for (const auto& step : scenario_.steps) {
+                if (options_.interrupted != nullptr && options_.interrupted->load()) {
+                    result.outcome = Outcome::kError;
+                    result.failure = StepFailure{step.name, step.line,
+                                                 "interrupted before this step (SIGINT/SIGTERM "
+                                                 "or the scenario's timeout)"};
+                    recorder_.Add("runner", EntryKind::kNote, "interrupted: cleaning up");
+                    break;
+                }
                 if (options_.on_step) {
                     options_.on_step(step.name);
                 }
@@ -354,6 +381,7 @@ void Session::TearDown() {
     linked_all_.clear();
     modules_.clear();
     linked_.clear();
+    CleanUpAws();
     {
         // Closed before the brokers stop: a control plane waits for its idle keep-alive
         // connections before it exits.
@@ -544,6 +572,126 @@ StepOutcome Session::StartWorld() {
     return LinkToWorld();
 }
 
+StepOutcome Session::StartAws() {
+    const auto& accounts = *options_.aws_accounts;
+    if (auto covered = aws::CheckCovers(accounts, scenario_); !covered) {
+        return Fail(covered.error().message);
+    }
+    aws_ = std::make_unique<AwsRun>(accounts, options_.run_prefix, options_.ledger);
+    state_ = world::WorldState{};
+    state_.directory = options_.world_dir.string();
+    state_.server_ca_file = accounts.ca_file.string();
+    recorder_.Add("runner", EntryKind::kNote,
+                  "target aws: run prefix " + options_.run_prefix + ", ledger " +
+                      options_.ledger.string());
+    for (const auto& spec : scenario_.world.accounts) {
+        const auto& mapping = *accounts.Find(spec.name);
+        world::AccountState account;
+        account.name = spec.name;
+        account.kind = spec.kind;
+        std::string host;
+        if (mapping.IsStaging()) {
+            host = mapping.staging_endpoint;
+            if (const auto colon = host.rfind(':'); colon != std::string::npos) {
+                try {
+                    account.mqtt_port = static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1)));
+                } catch (const std::exception&) {
+                    return Fail(accounts.file.string() + ": accounts." + spec.name +
+                                ".staging-endpoint: bad port in '" + host + "'");
+                }
+                host.erase(colon);
+            }
+        } else {
+            auto endpoint = aws_->Open(spec.name);
+            if (!endpoint) {
+                return Fail(endpoint.error());
+            }
+            host = *endpoint;
+            account.account_id = mapping.account_id;
+            if (state_.region.empty()) {
+                state_.region = mapping.region;
+            } else if (state_.region != mapping.region) {
+                return Fail(accounts.file.string() + ": accounts." + spec.name + ".region: " +
+                            mapping.region + ", but the scenario's world has one region (" +
+                            state_.region + ")");
+            }
+            target_.own_accounts.insert(spec.name);
+        }
+        account.endpoint = host;
+        account.address = aws_->Resolve(host);
+        recorder_.Add(spec.name, EntryKind::kNote,
+                      std::string(world::ToString(spec.kind)) + " account " +
+                          (mapping.IsStaging() ? std::string("(AWS's)")
+                                               : mapping.account_id + " (" + mapping.region + ")") +
+                          ": MQTT " + host + ":" + std::to_string(account.mqtt_port) +
+                          (account.address != host ? " at " + account.address : ""));
+        state_.accounts.push_back(std::move(account));
+    }
+    for (const auto& maker : scenario_.world.manufacturers) {
+        if (auto it = accounts.manufacturers.find(maker.name); it != accounts.manufacturers.end()) {
+            state_.manufacturers.push_back(world::ManufacturerState{
+                maker.name, it->second.ca_certificate.string(), it->second.ca_key.string()});
+        }
+    }
+    for (const auto& actor : scenario_.actors) {
+        if (auto why = aws::UnavailableActor(actor, accounts)) {
+            target_.unavailable_actors[actor.name] = *why;
+        }
+    }
+    return {};
+}
+
+void Session::CleanUpAws() {
+    if (!aws_) {
+        return;
+    }
+    if (options_.keep_resources) {
+        recorder_.Add("runner", EntryKind::kNote,
+                      "--keep: left in place; remove with: elsim aws cleanup --prefix " +
+                          aws_->prefix());
+    } else {
+        const int failed = aws_->Cleanup(false, [&](const std::string& line) {
+            recorder_.Add("runner", EntryKind::kNote, line);
+        });
+        recorder_.Add("runner", EntryKind::kNote,
+                      failed == 0 ? "clean-up done: everything this run created is deleted"
+                                  : "clean-up: " + std::to_string(failed) +
+                                        " resource(s) left; see above, then elsim aws cleanup "
+                                        "--prefix " +
+                                        aws_->prefix());
+    }
+    {
+        std::lock_guard<std::mutex> lock(clients_mutex_);
+        aws_.reset();
+    }
+}
+
+sim::Result<json, controlplane::AwsErrorReply> Session::RawCall(const std::string& account,
+                                                                const std::string& operation,
+                                                                const json& arguments) {
+    if (aws_) {
+        return aws_->Call(account, operation, arguments, KeepNames());
+    }
+    auto* client = Client(account);
+    if (client == nullptr) {
+        return sim::Unexpected<controlplane::AwsErrorReply>(controlplane::AwsErrorReply{
+            0, "InvalidRequest", "no control plane for account " + account, "", nullptr});
+    }
+    return client->CallOperation(operation, arguments);
+}
+
+// The names a module's or client's certificate gives its thing: never prefixed.
+std::set<std::string> Session::KeepNames() const {
+    std::set<std::string> keep;
+    for (const auto& [name, module] : modules_) {
+        keep.insert(module->certificate().common_name);
+    }
+    for (const auto& [name, client] : mqtt_clients_) {
+        keep.insert(client->certificate().common_name);
+    }
+    return keep;
+}
+
 StepOutcome Session::RunSetup(const std::string& account,
                               const std::vector<world::SetupCall>& calls,
                               const std::string& where) {
@@ -587,6 +735,11 @@ StepOutcome Session::CreateActors() {
 }
 
 StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
+    if (aws_ && target_.unavailable_actors.count(actor.name) != 0) {
+        recorder_.Add(actor.name, EntryKind::kNote,
+                      "not created: " + target_.unavailable_actors[actor.name]);
+        return {};
+    }
     const auto* maker = Manufacturer(spec.manufacturer);
     const auto* staging = StagingOf(spec.manufacturer);
     if (maker == nullptr || staging == nullptr) {
@@ -660,7 +813,11 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
     }
     module::EndpointsMap endpoints;
     for (const auto& account : state_.accounts) {
-        endpoints.Add(account.endpoint, module::ResolvedAddress{account.address, account.mqtt_port});
+        // A software module reaches loopback only (endpoints.hpp), also when the target is AWS.
+        if (!aws_ || module::IsLoopbackIpv4(account.address)) {
+            endpoints.Add(account.endpoint,
+                          module::ResolvedAddress{account.address, account.mqtt_port});
+        }
     }
     module::FleetOptions fleet;
     fleet.staging_endpoint = ob::EndpointOf(*staging);
@@ -683,12 +840,45 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
             return Fail(s.error().message);
         }
     }
+    if (aws_) {
+        // This run generated the identity: its certificate and the thing named by it (JITP)
+        // are the run's to delete.
+        for (const auto& own : target_.own_accounts) {
+            aws_->Record(own, aws::Created{"certificate", runtime->certificate().certificate_id, ""});
+            aws_->Record(own, aws::Created{"identity-thing", runtime->certificate().common_name, ""});
+        }
+    }
     modules_[actor.name] = std::move(runtime);
     module_staging_[actor.name] = staging->name;
     return {};
 }
 
 StepOutcome Session::CreateClaimThing(const Actor& actor, const ClaimThingActor& spec) {
+    if (aws_) {
+        // The OEM's own claim-thing (OEM guide Appendix A), registered with staging by the
+        // module maker: its files and UUID come from accounts.yaml.
+        const auto* mapping = options_.aws_accounts->Find(spec.account);
+        std::string staging_name;
+        for (const auto& account : state_.accounts) {
+            if (account.kind == world::AccountKind::kStaging) {
+                staging_name = account.name;
+                break;
+            }
+        }
+        if (mapping == nullptr || !mapping->claim_thing || staging_name.empty()) {
+            return Fail("accounts." + spec.account + ".claim-thing is not given");
+        }
+        ob::ClaimThing thing{spec.account, mapping->claim_thing->uuid,
+                             mapping->claim_thing->certificate, mapping->claim_thing->key};
+        auto certificate = LoadCertificateFiles(thing.certificate_file, thing.key_file);
+        if (!certificate) {
+            return Fail("accounts." + spec.account + ".claim-thing: " + certificate.error().message);
+        }
+        recorder_.Add(actor.name, EntryKind::kNote,
+                      "claim-thing of " + spec.account + " from accounts.yaml: " + thing.uuid);
+        claim_things_[actor.name] = ClaimThingRuntime{thing, staging_name, std::move(*certificate)};
+        return {};
+    }
     const world::AccountState* staging = nullptr;
     for (const auto& account : state_.accounts) {
         if (account.kind == world::AccountKind::kStaging) {
@@ -765,6 +955,10 @@ sim::Result<CertificateFiles, std::string> Session::ClientCertificate(const Acto
                                           identities->front() / "key.pem");
         if (!files) {
             return R(sim::Unexpected<std::string>(files.error().message));
+        }
+        if (aws_) {
+            aws_->Record(account, aws::Created{"certificate", files->certificate_id, ""});
+            aws_->Record(account, aws::Created{"identity-thing", files->common_name, ""});
         }
         return *files;
     }
@@ -981,6 +1175,9 @@ const world::AccountState* Session::StagingOf(const std::string& manufacturer) c
 }
 
 controlplane::AwsClient* Session::Client(const std::string& account) {
+    if (aws_) {
+        return aws_->Client(account);
+    }
     std::lock_guard<std::mutex> lock(clients_mutex_);
     auto& slot = clients_[account];
     if (!slot) {
@@ -1010,7 +1207,8 @@ sim::Result<json, std::string> Session::Call(const std::string& account,
         return R(sim::Unexpected<std::string>(args.error()));
     }
     recorder_.Add(participant, EntryKind::kCall, account + " " + operation + " " + Compact(*args));
-    auto reply = client->CallOperation(operation, *args);
+    auto reply = aws_ ? aws_->Call(account, operation, *args, KeepNames())
+                      : client->CallOperation(operation, *args);
     if (!reply) {
         const std::string error = reply.error().type + ": " + reply.error().message;
         recorder_.Add(account, EntryKind::kReply, operation + " -> " + error);
@@ -1179,6 +1377,12 @@ StepOutcome Session::RunStep(const Step& step) {
     if (auto reason = SkipReason(step)) {
         recorder_.Add("runner", EntryKind::kStepSkip, step.name + ": " + *reason);
         return {};
+    }
+    if (aws_) {
+        if (auto why = aws::SimOnlyReason(step, target_)) {
+            recorder_.Add("runner", EntryKind::kStepSkip, step.name + ": sim-only: " + *why);
+            return {};
+        }
     }
     recorder_.Add("runner", EntryKind::kStepStart, step.name);
     StepOutcome outcome =
@@ -1355,7 +1559,14 @@ StepOutcome Session::Run(const ClaimStep& claim, Duration within) {
     options.staging = ob::EndpointOf(*staging);
     options.claim_cert = by->second.thing.certificate_file;
     options.claim_key = by->second.thing.key_file;
-    options.world = options_.world_dir;
+    if (aws_) {
+        // The staging endpoint of accounts.yaml, at the address its hosts map gives (else
+        // DNS), verified with its ca-file; no world.
+        options.staging = staging->address + ":" + std::to_string(staging->mqtt_port);
+        options.root_ca = options_.aws_accounts->ca_file;
+    } else {
+        options.world = options_.world_dir;
+    }
     options.uuid = by->second.thing.uuid;
     options.thing = thing;
     options.endpoint = endpoint;
@@ -1419,7 +1630,6 @@ StepOutcome Session::CheckOnce(const AssertStep& assertion) {
     if (state == nullptr) {
         return Fail("no account " + account);
     }
-    auto* client = Client(account);
     auto subject = Text(assertion.subject);
     if (!subject) {
         return Fail(subject.error());
@@ -1430,7 +1640,7 @@ StepOutcome Session::CheckOnce(const AssertStep& assertion) {
         if (const auto* files = CertificateOf(*subject)) {
             id = files->certificate_id;
         }
-        auto reply = client->CallOperation("DescribeCertificate", json{{"certificateId", id}});
+        auto reply = RawCall(account, "DescribeCertificate", json{{"certificateId", id}});
         std::string observed;
         if (reply) {
             observed = (*reply)["certificateDescription"].value("status", "");
@@ -1446,7 +1656,7 @@ StepOutcome Session::CheckOnce(const AssertStep& assertion) {
         return {};
     }
     case AssertStep::Kind::kThing: {
-        auto reply = client->CallOperation("DescribeThing", json{{"thingName", *subject}});
+        auto reply = RawCall(account, "DescribeThing", json{{"thingName", *subject}});
         if (!reply && reply.error().type != "ResourceNotFoundException") {
             return Fail("DescribeThing: " + reply.error().type + ": " + reply.error().message);
         }
@@ -1473,7 +1683,7 @@ StepOutcome Session::CheckOnce(const AssertStep& assertion) {
         }
         const std::string arn = "arn:aws:iot:" + state_.region + ":" + state->account_id +
                                 ":cert/" + files->certificate_id;
-        auto reply = client->CallOperation("ListAttachedPolicies", json{{"target", arn}});
+        auto reply = RawCall(account, "ListAttachedPolicies", json{{"target", arn}});
         if (!reply) {
             return Fail("ListAttachedPolicies: " + reply.error().type + ": " + reply.error().message);
         }
@@ -1489,7 +1699,7 @@ StepOutcome Session::CheckOnce(const AssertStep& assertion) {
     }
     case AssertStep::Kind::kCounts: {
         auto count = [&](const char* operation, const char* member) -> sim::Result<int, std::string> {
-            auto reply = client->CallOperation(operation, json::object());
+            auto reply = RawCall(account, operation, json::object());
             if (!reply) {
                 return sim::Unexpected<std::string>(std::string(operation) + ": " +
                                                     reply.error().type);

@@ -57,6 +57,7 @@ struct WorldArgs {
     std::string clock;
     std::uint64_t seed = 0;
     bool seed_given = false;
+    std::string signing_secret_file;
 };
 
 struct IdentitiesArgs {
@@ -233,6 +234,11 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
                    "Seed of the accounts' random sources (ids, tokens), so that a run replays; "
                    "default: drawn from the OS and logged in supervisor.log")
         ->each([args](const std::string&) { args->seed_given = true; });
+    up->add_option("--signing-secret-file", args->signing_secret_file,
+                   "OEM accounts verify the SigV4 signature of every control-plane request, as "
+                   "AWS does: the file's first line is their secret access key (the access key "
+                   "id is the account id); unsigned or badly signed requests get 403")
+        ->check(CLI::ExistingFile);
     up->callback([args, &context] {
         sim::world::UpOptions options;
         options.config_file = args->config;
@@ -245,6 +251,18 @@ void AddWorldVerb(CLI::App& app, VerbContext& context) {
         }
         if (args->seed_given) {
             options.seed = args->seed;
+        }
+        if (!args->signing_secret_file.empty()) {
+            auto secret = sim::ReadFile(args->signing_secret_file);
+            std::string line = secret ? secret->substr(0, secret->find('\n')) : std::string();
+            if (line.empty() || line.find_first_of(" \t\r") != std::string::npos) {
+                (void)std::fprintf(stderr,
+                                   "elsim world up: --signing-secret-file: the first line must "
+                                   "be one word (the secret access key)\n");
+                context.exit_code = kExitBadInput;
+                return;
+            }
+            options.signing_secret = line;
         }
         const auto status = args->foreground ? sim::world::WorldRunForeground(options)
                                              : sim::world::WorldUp(options);

@@ -337,6 +337,9 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             const auto index = static_cast<std::uint64_t>(&account - plan.accounts.data());
             config.plugin_options.emplace_back(
                 "seed", std::to_string(seed + (index + 1) * 0x9e3779b97f4a7c15ULL));
+            if (!options.signing_secret.empty() && account.spec.kind == AccountKind::kOem) {
+                config.plugin_options.emplace_back("secret_access_key", options.signing_secret);
+            }
             if (!account.spec.lambda_functions.empty()) {
                 const fs::path functions = account_dir / "lambda-functions.json";
                 nlohmann::json list = nlohmann::json::array();

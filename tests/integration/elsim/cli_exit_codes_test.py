@@ -47,7 +47,7 @@ def main():
             (["world", "--version"], 0, None, r"^elsim \d+\.\d+\.\d+$"),
             (["--help"], 0, None, r"3  the environment is unusable"),
             ([], 2, r"^elsim: A subcommand is required: one of pki, module, .*world.*$", None),
-            (["bogus"], 2, r"^elsim: unknown verb 'bogus'; the verbs are: pki, module, .*run, scenario, device$",
+            (["bogus"], 2, r"^elsim: unknown verb 'bogus'; the verbs are: pki, module, .*run, scenario, device, aws$",
              None),
             (["world"], 2, r"one of up, down, status, hosts, identities", None),
             (["world", "up", "--dir", nowhere, "--nope"], 2, r"--nope", None),

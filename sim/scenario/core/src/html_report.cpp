@@ -483,18 +483,20 @@ std::string HtmlIndex(const std::vector<ScenarioResult>& results,
     html += "<div class=\"tools\"><label>Name <input id=\"q\" type=\"search\" "
             "placeholder=\"filter by id\"></label><label>Status <select id=\"st\">"
             "<option value=\"\">all</option><option>PASS</option><option>FAIL</option>"
-            "<option>ERROR</option></select></label><span id=\"shown\"></span></div></header>\n";
+            "<option>ERROR</option><option>SKIP</option></select></label><span id=\"shown\"></span></div></header>\n";
     html += "<table><thead><tr><th>Outcome</th><th>Scenario</th><th>Folder</th>"
             "<th>Duration</th><th>Failure</th></tr></thead><tbody>\n";
     for (const auto& result : results) {
         const std::string outcome = ToString(result.outcome);
-        const bool failed = result.outcome != Outcome::kPass;
+        const bool failed = result.outcome != Outcome::kPass && result.outcome != Outcome::kSkip;
         html += "<tr data-status=\"" + outcome + "\" data-id=\"" + HtmlEscape(result.id) +
                 "\"><td class=\"o " + outcome + "\">" + outcome + "</td><td><a href=\"" +
                 UrlPath(PagePath(result)) + (failed ? "#failed" : "") + "\">" +
                 HtmlEscape(Name(result.id)) + "</a></td><td>" + HtmlEscape(Folder(result.id)) +
                 "</td><td class=\"d\">" + Seconds(result.duration, 1) + " s</td><td class=\"why\">" +
-                (failed && result.failure ? HtmlEscape(FailureSummary(*result.failure)) : "") +
+                (result.outcome != Outcome::kPass && result.failure
+                     ? HtmlEscape(FailureSummary(*result.failure))
+                     : "") +
                 "</td></tr>\n";
     }
     html += "</tbody></table>\n<script>";
@@ -509,7 +511,7 @@ std::string HtmlScenarioPage(const ScenarioResult& result) {
     const std::size_t columns = lifelines.names.size();
     const std::string page_path = PagePath(result);
     const std::string root = ToRoot(page_path);
-    const bool failed = result.outcome != Outcome::kPass;
+    const bool failed = result.outcome != Outcome::kPass && result.outcome != Outcome::kSkip;
 
     // The failed step: its fail entry, and where that step started.
     std::optional<std::size_t> fail_at;

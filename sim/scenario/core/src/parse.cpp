@@ -1032,6 +1032,7 @@ std::optional<Step> Parser::ParseStep(const YAML::Node& node, const std::string&
     Step step;
     step.line = LineOf(node);
     step.name = "step " + number;
+    step.kind = kind;
     if (node["name"]) {
         if (auto name = Text(node["name"], "name")) {
             step.name = *name;
@@ -1355,7 +1356,7 @@ sim::Result<Scenario, Diagnostics> Parser::Run(std::string_view yaml, std::strin
             source_ + ":1: a scenario must be a map with description, world and steps"});
     }
     try {
-        CheckKeys(root, {"description", "world", "timeout", "setup", "actors", "steps"},
+        CheckKeys(root, {"description", "world", "timeout", "requires", "setup", "actors", "steps"},
                   "the scenario");
         if (!root["description"]) {
             Report(1, "description is required");
@@ -1374,6 +1375,14 @@ sim::Result<Scenario, Diagnostics> Parser::Run(std::string_view yaml, std::strin
         if (root["timeout"]) {
             if (auto timeout = DurationOf(root["timeout"], "timeout")) {
                 scenario.timeout = *timeout;
+            }
+        }
+        if (root["requires"]) {
+            // Only `sim` exists: a scenario that needs the emulator (world clock, faults).
+            if (auto needs = Text(root["requires"], "requires"); needs && *needs == "sim") {
+                scenario.requires_sim = true;
+            } else if (needs) {
+                Report(root["requires"], "requires must be 'sim', not '" + *needs + "'");
             }
         }
         if (root["actors"]) {

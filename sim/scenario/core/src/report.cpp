@@ -92,6 +92,8 @@ const char* ToString(Outcome outcome) noexcept {
             return "FAIL";
         case Outcome::kError:
             return "ERROR";
+        case Outcome::kSkip:
+            return "SKIP";
     }
     return "ERROR";
 }
@@ -121,6 +123,7 @@ std::string SummaryLine(const std::vector<ScenarioResult>& results,
     std::size_t passed = 0;
     std::size_t failed = 0;
     std::size_t errors = 0;
+    std::size_t skipped = 0;
     for (const auto& result : results) {
         switch (result.outcome) {
             case Outcome::kPass:
@@ -132,11 +135,15 @@ std::string SummaryLine(const std::vector<ScenarioResult>& results,
             case Outcome::kError:
                 ++errors;
                 break;
+            case Outcome::kSkip:
+                ++skipped;
+                break;
         }
     }
     return std::to_string(results.size()) + (results.size() == 1 ? " scenario: " : " scenarios: ") +
            std::to_string(passed) + " passed, " + std::to_string(failed) + " failed, " +
-           std::to_string(errors) + (errors == 1 ? " error" : " errors") + " in " +
+           std::to_string(errors) + (errors == 1 ? " error" : " errors") +
+           (skipped == 0 ? std::string() : ", " + std::to_string(skipped) + " skipped") + " in " +
            Seconds(elapsed, 1) + " s (seed " + std::to_string(seed) + ")";
 }
 
@@ -182,18 +189,24 @@ std::string JUnitXml(const std::vector<ScenarioResult>& results,
                      std::chrono::milliseconds elapsed) {
     std::size_t failures = 0;
     std::size_t errors = 0;
+    std::size_t skipped = 0;
     for (const auto& result : results) {
         failures += result.outcome == Outcome::kFail ? 1 : 0;
         errors += result.outcome == Outcome::kError ? 1 : 0;
+        skipped += result.outcome == Outcome::kSkip ? 1 : 0;
     }
     std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     xml += "<testsuite name=\"elsim\" tests=\"" + std::to_string(results.size()) +
            "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) +
+           (skipped == 0 ? std::string() : "\" skipped=\"" + std::to_string(skipped)) +
            "\" time=\"" + Seconds(elapsed, 3) + "\">\n";
     for (const auto& result : results) {
         xml += "  <testcase classname=\"" + Xml(ClassName(result.id), true) + "\" name=\"" +
                Xml(result.id, true) + "\" time=\"" + Seconds(result.duration, 3) + "\">\n";
-        if (result.outcome != Outcome::kPass) {
+        if (result.outcome == Outcome::kSkip) {
+            const std::string message = result.failure ? result.failure->reason : "skipped";
+            xml += "    <skipped message=\"" + Xml(message, true) + "\"/>\n";
+        } else if (result.outcome != Outcome::kPass) {
             const char* element = result.outcome == Outcome::kFail ? "failure" : "error";
             const std::string message = result.failure ? FailureText(*result.failure)
                                                        : std::string(ToString(result.outcome));

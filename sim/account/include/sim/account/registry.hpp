@@ -385,6 +385,13 @@ public:
     /// "<prefix>.credentials.iot.<region>.<domain>"; "iot:Jobs" → "<prefix>.jobs.iot...".
     /// Others: InvalidRequestException.
     AwsResult<std::string> DescribeEndpoint(const std::optional<std::string>& endpoint_type) const;
+
+    /// Resource tags by ARN (AWS IoT API Reference, TagResource / UntagResource /
+    /// ListTagsForResource): a key set again takes the new value.
+    void TagResource(const std::string& arn, const std::map<std::string, std::string>& tags);
+    void UntagResource(const std::string& arn, const std::vector<std::string>& keys);
+    /// The tags of `arn`, by key (none: empty).
+    std::map<std::string, std::string> ListTagsForResource(const std::string& arn) const;
     /// eventConfigurations: type → Enabled. Types: THING, THING_GROUP, THING_TYPE,
     /// THING_GROUP_MEMBERSHIP, THING_GROUP_HIERARCHY, THING_TYPE_ASSOCIATION, JOB,
     /// JOB_EXECUTION, POLICY, CERTIFICATE, CA_CERTIFICATE. All off by default except
@@ -549,6 +556,9 @@ private:
     // State (see registry.cpp for invariants).
     std::optional<std::string> registration_code_;
     std::map<std::string, bool> event_configurations_;
+    // Not emulated: tags are not persisted (an account's broker restart forgets them) and
+    // stay with the ARN after the resource is deleted.
+    std::map<std::string, std::map<std::string, std::string>> tags_;
     std::map<std::string, CaCertificate, std::less<>> cas_;
     std::map<std::string, Certificate, std::less<>> certificates_;
     std::map<std::string, Thing, std::less<>> things_;

@@ -61,6 +61,15 @@ struct RunOptions {
     std::vector<LinkSpec> links;
     std::filesystem::path module_cas;    ///< SessionOptions::module_cas.
     std::filesystem::path module_hosts;  ///< SessionOptions::module_hosts.
+
+    /// `--target aws --accounts FILE`: play against the real accounts of FILE
+    /// (aws_target.hpp), one scenario at a time; `requires: sim` scenarios are skipped.
+    std::filesystem::path aws_accounts;
+    std::string run_prefix;           ///< Empty: a fresh one (RunPrefix), printed.
+    bool keep_resources = false;      ///< --keep: leave what the scenarios created.
+    /// --compare-with DIR: the --out of an offline run; steps whose observations differ are
+    /// listed at the end.
+    std::filesystem::path compare_with;
 };
 
 struct RunSummary {
@@ -81,11 +90,27 @@ unsigned DefaultJobs();
 /// scenario replays alone with the same run seed.
 std::uint64_t ScenarioSeed(std::uint64_t run_seed, const std::string& id);
 
+/// What a child playing against real AWS is given.
+struct AwsChildOptions {
+    std::filesystem::path accounts;  ///< Empty: the local world.
+    std::string run_prefix;
+    bool keep_resources = false;
+};
+
 /// The child: plays one scenario and writes its result and timeline under `out_dir`.
 /// Returns the exit code (0 pass, 1 fail/error, 2 the file does not parse). `links` gives
 /// the linked modules (SessionOptions::links, module_cas, module_hosts; the rest is unused).
+/// Against AWS, SIGINT and SIGTERM (and the scenario's timeout) stop it between steps and it
+/// cleans up first.
 int RunOneScenario(const ScenarioFile& file, std::uint64_t seed,
                    const std::filesystem::path& out_dir, bool keep_world,
-                   const SessionOptions& links = {});
+                   const SessionOptions& links = {}, const AwsChildOptions& aws = {});
+
+/// The differences between the results under `aws_out` and `offline_out` for `ids`, one line
+/// each ("DIFF claim/x: step 'publish': offline pass: ...; aws fail: ..."). Scenarios missing
+/// from the offline run get one line saying so.
+std::vector<std::string> CompareResults(const std::filesystem::path& offline_out,
+                                        const std::filesystem::path& aws_out,
+                                        const std::vector<std::string>& ids);
 
 }  // namespace sim::scenario

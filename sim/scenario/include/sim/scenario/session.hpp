@@ -10,12 +10,15 @@
 // Threading: Play() blocks the calling thread; parallel steps and actors run threads of their
 // own, all joined before Play() returns. Network: loopback only.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "sim/scenario/aws_target.hpp"
 #include "sim/scenario/model.hpp"
 #include "sim/scenario/module_link.hpp"
 #include "sim/scenario/report.hpp"
@@ -38,6 +41,17 @@ struct SessionOptions {
     /// Where the world's endpoints map is written once it is up, for linked `elsim module`
     /// processes started with `--endpoints` on this file.
     std::filesystem::path module_hosts;
+
+    /// Set: play against the real accounts of this file instead of a local world
+    /// (aws_target.hpp): no world is started, sim-only steps are skipped with the reason, and
+    /// what the scenario created is deleted at the end (aws_run.hpp).
+    std::optional<aws::AccountsFile> aws_accounts;
+    std::string run_prefix;                ///< Names and tags everything created.
+    std::filesystem::path ledger;          ///< What the run created, one JSON line each.
+    bool keep_resources = false;           ///< --keep: no clean-up at the end.
+    /// Checked between steps: set (SIGINT/SIGTERM, the watchdog), the scenario stops and
+    /// cleans up.
+    const std::atomic<bool>* interrupted = nullptr;
 };
 
 /// Plays `scenario`; the result carries the outcome, the failed step and the timeline.

@@ -58,6 +58,10 @@ struct UpOptions {
     /// Seeds each account's random source (plugin_opt_seed: ids, tokens, jitter), so that a run
     /// replays. Empty: drawn from the OS and logged.
     std::optional<std::uint64_t> seed;
+    /// Set: every OEM account's control plane verifies SigV4 signatures with this secret
+    /// access key (the access key id is the account id), as AWS does; empty: unchecked. The
+    /// staging account is AWS's, not an OEM's: its operator tools keep elsim's own credentials.
+    std::string signing_secret;
 };
 
 /// Checks the world file and the machine (mosquitto, plugin, explicit addresses free) without

@@ -173,6 +173,7 @@ struct ParallelStep {
 
 struct Step {
     std::string name;  ///< As written, or "step N" (N from 1, nested as "step 3.2").
+    std::string kind;  ///< The step's kind key as written ("at", "call", ...).
     int line = 0;
     Duration within{0};  ///< The timeout / window; the parser fills each kind's default.
     std::variant<AtStep, EventStep, ClaimStep, CallStep, AssertStep, ClientStep, MessageStep,
@@ -194,6 +195,8 @@ struct Scenario {
     std::vector<Actor> actors;
     std::vector<Step> steps;
     Duration timeout{60'000};
+    /// `requires: sim`: the scenario needs the emulator (skipped against real AWS).
+    bool requires_sim = false;
 };
 
 }  // namespace sim::scenario

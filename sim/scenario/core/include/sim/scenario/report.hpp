@@ -17,8 +17,9 @@ enum class Outcome {
     kPass,
     kFail,   ///< An expectation failed (failure names the step).
     kError,  ///< The scenario could not run (world did not start, set-up failed, timeout).
+    kSkip,   ///< Not played where the run points (`requires: sim` against real AWS).
 };
-const char* ToString(Outcome outcome) noexcept;  ///< "PASS", "FAIL", "ERROR"
+const char* ToString(Outcome outcome) noexcept;  ///< "PASS", "FAIL", "ERROR", "SKIP"
 
 struct StepFailure {
     std::string step;    ///< The step's name.
