@@ -238,6 +238,10 @@ private:
     StepOutcome Run(const FaultStep& step, Duration within);
     void ReviveBrokers();
     StepOutcome Run(const AdvanceStep& step, Duration within);
+    /// The world's time; against real AWS (no local world) the system clock's.
+    sim::TimePoint Now() const {
+        return world_ ? world_->Clock()->Now() : sim::SystemClock().Now();
+    }
 
     // ---- Helpers ----
     const world::AccountState* Account(const std::string& name) const;
@@ -784,7 +788,7 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
         }
         pki::CaChain chain{std::move(*root), std::nullopt};
         // Expired and not-yet-valid relative to world time.
-        if (auto cases = pki::WriteBroken(chain, world_->Clock()->Now(), *out); !cases) {
+        if (auto cases = pki::WriteBroken(chain, Now(), *out); !cases) {
             return Fail(cases.error().message);
         }
         if (auto s = out->Commit(); !s) {
@@ -824,7 +828,7 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
     fleet.root_ca_file = state_.server_ca_file;
     fleet.resolver = endpoints.MakeResolver();
     fleet.state_dir = (dir / "state").string();
-    fleet.clock = world_->Clock();
+    fleet.clock = world_ ? world_->Clock() : nullptr;  // against AWS: the system clock
     {
         std::lock_guard<std::mutex> lock(random_mutex_);
         fleet.backoff_seed = random_.Next64();
@@ -1912,6 +1916,9 @@ StepOutcome Session::Run(const AdvanceStep& step, Duration /*within*/) {
         if (auto* software = dynamic_cast<ModuleRuntime*>(module.get())) {
             running.push_back(software);
         }
+    }
+    if (!world_) {
+        return Fail("advance needs a local world: the world clock is the emulator's");
     }
     return AdvanceWorldClock(*world_->Clock(), step.by, running, recorder_);
 }

@@ -288,7 +288,9 @@ TEST_F(RegistryAccountViewTest, HostAccessAuthorizesThroughTheReadPathOnly) {
     EXPECT_TRUE(core.OnPublish("thing-9", "dt/thing-9/x", 1, false).allowed);
     EXPECT_FALSE(core.OnPublish("thing-9", "dt/other/x", 1, false).allowed);
     EXPECT_EQ(runs, 1);
-    EXPECT_EQ(reads, reads_after_connect + 2);
+    // One read for the allowed publish; two for the denied one (its verdict, then its reason:
+    // strict mode explains refusals only).
+    EXPECT_EQ(reads, reads_after_connect + 3);
 }
 
 }  // namespace
