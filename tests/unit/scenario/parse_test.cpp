@@ -545,6 +545,10 @@ INSTANTIATE_TEST_SUITE_P(
                      kF + "13: certificate 'c0ffee' is neither an actor nor a certificate id",
                      kF + "13: status must be ACTIVE or INACTIVE or REVOKED or "
                           "PENDING_ACTIVATION or absent"}},
+        InvalidCase{"ControlCharactersInAKeyStayOnOneLine",
+                    "  - {at: m1, send: AT, \"ex\\npect\\t\\x01\": OK}\n",
+                    true,
+                    {kF + "11: unknown key 'ex\\npect\\t\\x01' in a step of kind 'at'"}},
         InvalidCase{"ExpectNotOfAWrongKind",
                     "  - {expect-not: {sleep: 1s}, for: 1s}\n",
                     true,

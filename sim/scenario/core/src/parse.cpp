@@ -89,8 +89,10 @@ public:
 
 private:
     // ---- Diagnostics ----
-    void Report(int line, std::string reason) {
-        diagnostics_.emplace_back(line, source_ + ":" + std::to_string(line) + ": " + reason);
+    // Every diagnostic is one printable line, whatever bytes the file quoted into it.
+    void Report(int line, const std::string& reason) {
+        diagnostics_.emplace_back(line,
+                                  source_ + ":" + std::to_string(line) + ": " + sim::OneLine(reason));
     }
     void Report(const YAML::Node& node, std::string reason) {
         Report(LineOf(node), std::move(reason));
