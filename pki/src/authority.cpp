@@ -403,6 +403,24 @@ sim::Result<IssuedCertificate> CertificateAuthority::Issue(const IssueSpec& spec
 
 sim::Result<IssuedCertificate> CertificateAuthority::IssueFromCsr(
     std::string_view csr_pem, const CsrIssueOptions& options) const {
+    auto cert = SignCsr(csr_pem, options);
+    if (!cert) {
+        return sim::Unexpected<sim::Error>(cert.error());
+    }
+    return ToIssued(cert->get());
+}
+
+sim::Result<CertificateInfo> CertificateAuthority::IssueInfoFromCsr(
+    std::string_view csr_pem, const CsrIssueOptions& options) const {
+    auto cert = SignCsr(csr_pem, options);
+    if (!cert) {
+        return sim::Unexpected<sim::Error>(cert.error());
+    }
+    return detail::InfoFromX509(cert->get());
+}
+
+sim::Result<std::shared_ptr<X509>> CertificateAuthority::SignCsr(
+    std::string_view csr_pem, const CsrIssueOptions& options) const {
     if (csr_pem.find("-----BEGIN CERTIFICATE REQUEST-----") == std::string_view::npos &&
         csr_pem.find("-----BEGIN NEW CERTIFICATE REQUEST-----") == std::string_view::npos) {
         return Invalid("no PEM certificate request found");
@@ -445,9 +463,11 @@ sim::Result<IssuedCertificate> CertificateAuthority::IssueFromCsr(
     spec.not_before = options.not_before;
     spec.not_after = options.not_after;
     spec.eku = options.eku;
-    EVP_PKEY_up_ref(public_key);
-    const Key subject_key = Key::PublicOnly(public_key);
-    return Issue(spec, subject_key);
+    auto cert = Build(spec, public_key, x509_.get(), key_.get(), key_id_);
+    if (!cert) {
+        return sim::Unexpected<sim::Error>(cert.error());
+    }
+    return std::shared_ptr<X509>(cert->release(), X509_free);
 }
 
 sim::Result<DistinguishedName> ParseDistinguishedName(std::string_view text) {

@@ -92,6 +92,10 @@ public:
     /// RSA 1024 is not allowed (RSA >= 2048 or EC P-256/P-384/P-521)").
     sim::Result<IssuedCertificate> IssueFromCsr(std::string_view csr_pem,
                                                 const CsrIssueOptions& options) const;
+    /// As IssueFromCsr, described as ParseCertificatePem would describe the result, read from
+    /// the certificate just signed (no encoding decoded again).
+    sim::Result<CertificateInfo> IssueInfoFromCsr(std::string_view csr_pem,
+                                                  const CsrIssueOptions& options) const;
 
     const CertificateInfo& info() const { return info_; }
     const Key& key() const { return key_; }
@@ -107,6 +111,8 @@ private:
     CertificateAuthority() = default;
     static sim::Result<CertificateAuthority> FromDer(std::string_view der, Key key,
                                                      std::string issuers_pem);
+    sim::Result<std::shared_ptr<X509>> SignCsr(std::string_view csr_pem,
+                                               const CsrIssueOptions& options) const;
     CertificateInfo info_;
     std::shared_ptr<X509> x509_;  ///< Decoded once; read-only afterwards (shared by copies).
     Key key_ = Key::PublicOnly(nullptr);

@@ -83,7 +83,8 @@ account::AwsResult<pki::CertificateInfo> PkiCertificateIssuer::CreateCertificate
     options.not_before = now - pki::kBackdate;
     options.not_after = pki::kAwsIssuedNotAfter;
     // Assumed: the certificate keeps the CSR's subject (AWS documents only the key rules).
-    auto issued = aws_ca_.IssueFromCsr(csr_pem, options);
+    // Described from the certificate just signed: its PEM is not decoded again.
+    auto issued = aws_ca_.IssueInfoFromCsr(csr_pem, options);
     if (!issued) {
         if (issued.error().code == ErrorCode::kInvalidArgument) {
             return account::Fail(et::kInvalidRequest,
@@ -91,11 +92,7 @@ account::AwsResult<pki::CertificateInfo> PkiCertificateIssuer::CreateCertificate
         }
         return Unexpected<account::AwsError>(Internal("issuing from a CSR", issued.error()));
     }
-    auto info = pki::ParseCertificatePem(issued->pem);
-    if (!info) {
-        return Unexpected<account::AwsError>(Internal("reading the issued certificate", info.error()));
-    }
-    return std::move(*info);
+    return std::move(*issued);
 }
 
 }  // namespace sim::controlplane

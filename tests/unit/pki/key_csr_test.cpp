@@ -167,6 +167,40 @@ TEST_P(IssueFromCsrTest, AcceptsOnlyAllowedKeysWithGoodSignatures) {
     EXPECT_TRUE(IsSignedBy(*info, TestRoot().info()));
 }
 
+// The description read from the certificate just signed is the one a parse of its PEM gives.
+TEST_P(IssueFromCsrTest, InfoFromTheSignedCertificateEqualsAParseOfItsPem) {
+    CsrIssueOptions options;
+    options.not_before = kNow;
+    options.not_after = kNow + Days{1};
+    auto issued = TestRoot().IssueInfoFromCsr(GetParam().csr(), options);
+    if (GetParam().expected_key_type.empty()) {
+        ASSERT_FALSE(issued);
+        EXPECT_EQ(issued.error().code, sim::ErrorCode::kInvalidArgument);
+        EXPECT_THAT(issued.error().message, HasSubstr(GetParam().error));
+        return;
+    }
+    ASSERT_TRUE(issued) << issued.error().message;
+    auto parsed = ParseCertificatePem(issued->pem);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(issued->der, parsed->der);
+    EXPECT_EQ(issued->pem, parsed->pem);
+    EXPECT_EQ(issued->certificate_id, parsed->certificate_id);
+    EXPECT_EQ(issued->certificate_id, CertificateIdOfDer(issued->der));
+    EXPECT_EQ(issued->subject, parsed->subject);
+    EXPECT_EQ(issued->issuer, parsed->issuer);
+    EXPECT_EQ(issued->serial_hex, parsed->serial_hex);
+    EXPECT_EQ(issued->not_before, parsed->not_before);
+    EXPECT_EQ(issued->not_after, parsed->not_after);
+    EXPECT_EQ(issued->is_ca, parsed->is_ca);
+    EXPECT_FALSE(issued->is_ca);
+    EXPECT_EQ(issued->has_client_auth, parsed->has_client_auth);
+    EXPECT_TRUE(issued->has_client_auth);
+    EXPECT_EQ(issued->public_key_sha256, parsed->public_key_sha256);
+    EXPECT_EQ(issued->key_type, GetParam().expected_key_type);
+    EXPECT_EQ(issued->subject.Get("CN"), GetParam().expected_cn);
+    EXPECT_TRUE(IsSignedBy(*issued, TestRoot().info()));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Csrs, IssueFromCsrTest,
     ::testing::Values(

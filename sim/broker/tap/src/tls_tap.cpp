@@ -286,7 +286,8 @@ ELSIM_TAP_EXPORT int SSL_accept(SSL* ssl) {
 }
 
 // mosquitto makes one SSL object per accepted TLS connection (SSL_new, then SSL_accept): the
-// handshake that follows checks the client certificate's validity at the time set here.
+// handshake that follows checks the client certificate's validity at the time set here, and
+// issues no stateless session tickets.
 // Assumed: the world time taken when the connection is accepted holds for its handshake (a
 // handshake takes milliseconds; an advance during one applies from the next connection).
 ELSIM_TAP_EXPORT SSL* SSL_new(SSL_CTX* ctx) {
@@ -295,6 +296,14 @@ ELSIM_TAP_EXPORT SSL* SSL_new(SSL_CTX* ctx) {
         return nullptr;
     }
     SSL* ssl = real(ctx);
+    if (ssl != nullptr) {
+        // Assumed: AWS IoT documents no TLS session resumption. A client that resumes does so
+        // by session ID from this broker's cache (TLS 1.2, and TLS 1.3 stateful tickets): no
+        // stateless tickets, which OpenSSL 3.0 builds by encoding the session, decoding it
+        // again (the client certificate and its key included) and re-encoding it, for every
+        // ticket of every handshake, on mosquitto's only thread.
+        SSL_set_options(ssl, SSL_OP_NO_TICKET);
+    }
     const VerifyTimeFn source = verify_time_source.load();
     if (ssl != nullptr && source != nullptr) {
         const long long now = source();

@@ -1,26 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
-// The fleet-provisioning device over Paho MQTT C++ 1.2 (reference/deps.md §4 for how failures
-// surface). Topics and payloads: AWS IoT Core Developer Guide, "Device provisioning MQTT API".
+// The fleet-provisioning device over libmosquitto, one blocking MQTT session at a time
+// (mqtt_session.hpp). Topics and payloads: AWS IoT Core Developer Guide, "Device provisioning
+// MQTT API".
 #include "sim/device/provision.hpp"
 
 #include <algorithm>
 #include <cctype>
-#include <condition_variable>
 #include <cstdlib>
-#include <deque>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
 
-#include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
 #include "pki/authority.hpp"
 #include "pki/key.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/staging/claim_client.hpp"
+#include "mqtt_session.hpp"
 
 namespace sim::device {
 
@@ -80,151 +78,6 @@ std::string Member(const json& object, const char* name) {
     const auto it = object.find(name);
     return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
-
-// Replies on the subscribed accepted/rejected topics, in arrival order.
-struct Inbox {
-    std::mutex mutex;
-    std::condition_variable arrived;
-    std::deque<std::pair<std::string, std::string>> messages;
-    bool lost = false;
-    std::string lost_cause;
-};
-
-// One MQTT 3.1.1 connection over mTLS. Connect/Subscribe/Publish/Await block up to `timeout`
-// and never throw (the constructor throws for a URI Paho refuses; the caller catches).
-class Connection {
-public:
-    Connection(const std::string& uri, const std::string& client_id, const fs::path& root_ca,
-               const fs::path& cert, const fs::path& key, std::chrono::milliseconds timeout)
-        : client_(uri, client_id, mqtt::create_options(MQTTVERSION_3_1_1)), timeout_(timeout) {
-        auto inbox = inbox_;
-        client_.set_connection_lost_handler([inbox](const std::string& cause) {
-            std::lock_guard lock(inbox->mutex);
-            inbox->lost = true;
-            inbox->lost_cause = cause.empty() ? "connection lost" : cause;
-            inbox->arrived.notify_all();
-        });
-        client_.set_message_callback([inbox](mqtt::const_message_ptr message) {
-            std::lock_guard lock(inbox->mutex);
-            inbox->messages.emplace_back(message->get_topic(), message->to_string());
-            inbox->arrived.notify_all();
-        });
-        // No ssl error_handler: Paho C++ 1.2 crashes in it (see sim/module paho_mqtt_port).
-        auto ssl = mqtt::ssl_options_builder()
-                       .trust_store(root_ca.string())
-                       .key_store(cert.string())
-                       .private_key(key.string())
-                       .enable_server_cert_auth(true)
-                       .verify(true)
-                       .ssl_version(MQTT_SSL_VERSION_TLS_1_2)
-                       .finalize();
-        options_ = mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_3_1_1)
-                       .clean_session(true)
-                       .keep_alive_interval(std::chrono::seconds{30})
-                       .connect_timeout(std::max(std::chrono::seconds{1},
-                                                 std::chrono::duration_cast<std::chrono::seconds>(
-                                                     timeout)))
-                       .automatic_reconnect(false)
-                       .ssl(std::move(ssl))
-                       .finalize();
-    }
-    ~Connection() { Disconnect(); }
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-
-    // "" when connected; else why not.
-    std::string Connect() {
-        try {
-            if (!client_.connect(options_)->wait_for(timeout_)) {
-                return "no CONNACK within " + std::to_string(timeout_.count()) + " ms";
-            }
-            return {};
-        } catch (const mqtt::exception& e) {
-            if (e.get_return_code() == 5) {
-                return "CONNACK 5 (not authorized)";
-            }
-            return std::string("connection refused or closed (") + e.what() + ")";
-        }
-    }
-
-    // "" when every filter was granted (QoS 1).
-    std::string Subscribe(const std::vector<std::string>& filters) {
-        try {
-            auto token = client_.subscribe(mqtt::string_collection::create(filters),
-                                           std::vector<int>(filters.size(), 1));
-            if (!token->wait_for(timeout_)) {
-                return "no SUBACK within " + std::to_string(timeout_.count()) + " ms";
-            }
-            // MQTT 3.1.1: a refused filter has return code 0x80 in the SUBACK. Paho throws
-            // when every filter was refused; with several, the codes tell which.
-            const auto codes = token->get_subscribe_response().get_reason_codes();
-            for (std::size_t i = 0; i < codes.size() && i < filters.size(); ++i) {
-                if (static_cast<int>(codes[i]) >= 0x80) {
-                    return "subscription refused (SUBACK 0x80) filter=" + filters[i];
-                }
-            }
-            return {};
-        } catch (const mqtt::exception& e) {
-            return std::string("subscription refused (") + e.what() + ")";
-        }
-    }
-
-    // QoS 1; "" on PUBACK.
-    std::string Publish(const std::string& topic, const std::string& payload) {
-        try {
-            auto token = client_.publish(topic, payload.data(), payload.size(), 1, false);
-            if (!token->wait_for(timeout_)) {
-                return "no PUBACK within " + std::to_string(timeout_.count()) + " ms";
-            }
-            return {};
-        } catch (const mqtt::exception& e) {
-            return std::string("publish failed (") + e.what() + ")";
-        }
-    }
-
-    // The next message on `accepted` or `rejected` (others are dropped), or why none came.
-    sim::Result<std::pair<std::string, std::string>> Await(const std::string& accepted,
-                                                           const std::string& rejected) {
-        std::unique_lock lock(inbox_->mutex);
-        const auto deadline = std::chrono::steady_clock::now() + timeout_;
-        while (true) {
-            while (!inbox_->messages.empty()) {
-                auto message = std::move(inbox_->messages.front());
-                inbox_->messages.pop_front();
-                if (message.first == accepted || message.first == rejected) {
-                    return message;
-                }
-            }
-            if (inbox_->lost) {
-                return sim::MakeError(ErrorCode::kUnavailable,
-                                      "connection closed by the broker (" + inbox_->lost_cause +
-                                          ")");
-            }
-            if (inbox_->arrived.wait_until(lock, deadline) == std::cv_status::timeout &&
-                inbox_->messages.empty()) {
-                return sim::MakeError(ErrorCode::kUnavailable,
-                                      "no reply on " + accepted + " or /rejected within " +
-                                          std::to_string(timeout_.count()) + " ms");
-            }
-        }
-    }
-
-    void Disconnect() {
-        try {
-            if (client_.is_connected()) {
-                client_.disconnect()->wait_for(timeout_);
-            }
-        } catch (...) {  // NOLINT(bugprone-empty-catch): best effort.
-        }
-    }
-
-private:
-    std::shared_ptr<Inbox> inbox_ = std::make_shared<Inbox>();
-    mqtt::async_client client_;
-    std::chrono::milliseconds timeout_;
-    mqtt::connect_options options_;
-};
 
 // The identity directory, written next to `out` and renamed onto it (see the header).
 sim::Status WriteIdentity(const fs::path& out, const ProvisionReport& report) {
@@ -403,9 +256,22 @@ ProvisionReport RunProvision(const ProvisionOptions& options,
         csr_pem = std::move(*csr);
     }
 
-    try {
-        Connection claim(target->uri, client_id, target->root_ca, options.claim_cert,
-                         options.claim_key, options.timeout);
+    auto address = detail::SplitUri(target->uri);
+    if (!address) {
+        return failed(Step::kConnectClaim, address.error().message);
+    }
+    // The claim identity: decoded once by the caller for many devices, or read here.
+    std::shared_ptr<const TlsIdentity> claim_tls = options.claim_identity;
+    if (!claim_tls) {
+        auto loaded = TlsIdentity::Load(target->root_ca, options.claim_cert, options.claim_key);
+        if (!loaded) {
+            return failed(Step::kConnectClaim, loaded.error().message);
+        }
+        claim_tls = std::move(*loaded);
+    }
+    {
+        detail::MqttSession claim(address->first, address->second, client_id, claim_tls,
+                                  options.timeout);
         if (auto error = claim.Connect(); !error.empty()) {
             return failed(Step::kConnectClaim, error + " uri=" + target->uri);
         }
@@ -491,8 +357,6 @@ ProvisionReport RunProvision(const ProvisionOptions& options,
              " deviceConfiguration=" + report.device_configuration);
         // AWS: the device disconnects the claim session and reconnects with its certificate.
         claim.Disconnect();
-    } catch (const std::exception& e) {
-        return failed(Step::kConnectClaim, e.what());
     }
 
     if (auto written = WriteIdentity(options.out, report); !written) {
@@ -503,9 +367,23 @@ ProvisionReport RunProvision(const ProvisionOptions& options,
          (options.out / "key.pem").string() + " (0600) " +
          (options.out / "identity.json").string());
 
-    try {
-        Connection device(target->uri, report.thing_name, target->root_ca,
-                          options.out / "cert.pem", options.out / "key.pem", options.timeout);
+    // The new identity as written, from memory: the key the device holds, the certificate
+    // it was sent, the root CA it already trusts.
+    pki::Key new_key = device_key ? *device_key : pki::Key::PublicOnly(nullptr);
+    if (!device_key) {
+        auto key = pki::Key::FromPrivatePem(report.private_key_pem);
+        if (!key) {
+            return failed(Step::kReconnect, "the private key received: " + key.error().message);
+        }
+        new_key = std::move(*key);
+    }
+    auto device_tls = claim_tls->WithCertificate(report.certificate_pem, new_key);
+    if (!device_tls) {
+        return failed(Step::kReconnect, device_tls.error().message);
+    }
+    {
+        detail::MqttSession device(address->first, address->second, report.thing_name,
+                                   std::move(*device_tls), options.timeout);
         if (auto error = device.Connect(); !error.empty()) {
             return failed(Step::kReconnect, error + " (the identity in " + options.out.string() +
                                                 " is registered)");
@@ -520,8 +398,6 @@ ProvisionReport RunProvision(const ProvisionOptions& options,
             return failed(Step::kPublish, error + " topic=" + topic);
         }
         done("published: topic=" + topic + " (PUBACK)");
-    } catch (const std::exception& e) {
-        return failed(Step::kReconnect, e.what());
     }
     report.outcome = ProvisionReport::Outcome::kProvisioned;
     return report;

@@ -2,7 +2,7 @@
 #pragma once
 // A software device that runs fleet provisioning by claim (adapter; AWS IoT Core Developer
 // Guide, "Provisioning by claim" and "Device provisioning MQTT API"): connect with the claim
-// certificate (mTLS, Paho MQTT C++, MQTT 3.1.1), obtain a certificate with
+// certificate (mTLS, libmosquitto, MQTT 3.1.1), obtain a certificate with
 // CreateKeysAndCertificate or CreateCertificateFromCsr (the key made on the device with pki,
 // never sent), RegisterThing with a template and parameters, then disconnect, reconnect with
 // the new certificate and publish one message.
@@ -16,17 +16,20 @@
 // failure before that leaves `out` untouched; a failure of the reconnect leaves the whole
 // identity (the account knows it).
 //
-// Blocking: RunProvision returns within about 6 × timeout. Thread-safety: RunProvision may run
-// on many threads at once (no shared state). Never throws.
+// Blocking: RunProvision returns within about 6 × timeout, on the calling thread (the MQTT
+// connections have no threads of their own). Thread-safety: RunProvision may run on many
+// threads at once (they share at most a claim_identity, which is immutable). Never throws.
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "sim/core/result.hpp"
+#include "sim/device/tls_identity.hpp"
 
 namespace sim::device {
 
@@ -43,6 +46,9 @@ struct ProvisionOptions {
     std::filesystem::path root_ca;         ///< Empty: world.json's serverCaFile.
     std::filesystem::path claim_cert;      ///< Claim certificate (PEM, leaf or chain).
     std::filesystem::path claim_key;       ///< Its private key (PEM).
+    /// The claim certificate, key and root CA already decoded (TlsIdentity::Load), shared by
+    /// the devices of one fleet; empty: read from claim_cert, claim_key and the root CA.
+    std::shared_ptr<const TlsIdentity> claim_identity;
     std::string template_name;             ///< The FLEET_PROVISIONING template.
     std::map<std::string, std::string> parameters;  ///< RegisterThing "parameters".
     KeySource key_source = KeySource::kCreateKeysAndCertificate;
