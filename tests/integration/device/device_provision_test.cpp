@@ -157,6 +157,24 @@ TEST_F(DeviceProvisionTest, WrongTemplateFailsAtRegisterThingNamingTheErrorCode)
     EXPECT_EQ(certificates.value("certificates", json::array()).size(), 2U);
 }
 
+// The device trusts only its root CA: a server certificate from another CA ends the flow at
+// the claim connection, before anything is asked of the account.
+TEST_F(DeviceProvisionTest, AServerOutsideTheRootCaFailsAtConnectClaimAndCreatesNothing) {
+    const fs::path out = dir_.path() / "device-0006";
+    const auto result = sim::testing::RunCommand(
+        {ELSIM_EXECUTABLE, "device", "provision", "--endpoint",
+         "127.0.0.1:" + std::to_string(broker_->port()), "--root-ca",
+         pki_->DeviceCa("not-the-server-ca").cert.string(), "--claim-cert", claim_cert_.string(),
+         "--claim-key", claim_key_.string(), "--template", kTemplateName, "--parameter",
+         "SerialNumber=0006", "--csr", "--out", out.string()},
+        std::chrono::seconds{60});
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_NE(result.output.find("connect-claim failed"), std::string::npos) << result.output;
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_EQ(Cli({"list-certificates"}).value("certificates", json::array()).size(), 1U);
+    EXPECT_EQ(Cli({"list-things"}).value("things", json::array()).size(), 0U);
+}
+
 TEST_F(DeviceProvisionTest, BadInputExitsTwoAndWritesNothing) {
     const fs::path out = dir_.path() / "device-0004";
     for (const auto& extra : std::vector<std::vector<std::string>>{
