@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include <mosquitto.h>
+#include <openssl/err.h>
 
 namespace sim::device::detail {
 
@@ -92,6 +93,9 @@ bool MqttSession::RunUntil(const std::function<bool()>& done) {
             return false;
         }
         const int rc = mosquitto_loop(mosq_, static_cast<int>(left.count()), 1);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            ERR_clear_error();  // a failed TLS read leaves its reasons on this thread's queue
+        }
         if (rc != MOSQ_ERR_SUCCESS && !lost_) {
             lost_ = true;
             lost_cause_ = rc == MOSQ_ERR_ERRNO ? std::string("connection refused or reset")
@@ -110,6 +114,7 @@ std::string MqttSession::Connect() {
     }
     const int rc = mosquitto_connect(mosq_, host_.c_str(), port_, 30);
     if (rc != MOSQ_ERR_SUCCESS) {
+        ERR_clear_error();
         return std::string("connection refused or closed (") +
                (rc == MOSQ_ERR_ERRNO ? "connection refused" : mosquitto_strerror(rc)) + ")";
     }
