@@ -50,6 +50,7 @@
 
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/net.hpp"
 #include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/module/paho_waker.hpp"
@@ -367,8 +368,8 @@ int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratc
     sim::module::FleetOptions options;
     options.staging_endpoint = std::string(kEndpointHost) + ":" + std::to_string(*port);
     options.root_ca_file = pki.server_root.string();
-    sim::module::EndpointsMap map;
-    map.Add(kEndpointHost, sim::module::ResolvedAddress{args.address, *port});
+    sim::world::EndpointsMap map;
+    map.Add(kEndpointHost, sim::world::ResolvedAddress{args.address, *port});
     options.resolver = map.MakeResolver();
     options.keep_alive_seconds = args.keep_alive_seconds;
     auto start = SteadyClock::now();
@@ -1369,7 +1370,7 @@ void AddModulesBench(CLI::App& bench, VerbContext& context) {
         "--tmp", args->temp_dir,
         "Parent of the temporary directory (default: /dev/shm if writable, else TMPDIR)");
     verb->callback([args, &context] {
-        if (!sim::module::IsLoopbackIpv4(args->address)) {
+        if (!sim::IsLoopbackIpv4(args->address)) {
             Progress("elsim bench modules: --address %s: loopback (127.0.0.0/8) only",
                      args->address.c_str());
             context.exit_code = kExitBadInput;
