@@ -11,13 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <pthread.h>
 
+#include "pki/capath.hpp"
 #include "pki/certificate.hpp"
 #include "sim/broker/file_default_mode_ca_index.hpp"
 #include "sim/control_plane/issuer.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/staging/first_login.hpp"
 #include "sim/staging/staging.hpp"
-#include "sim/world/world_pki.hpp"
 #include "worker_pool.hpp"
 
 namespace sim::broker {
@@ -258,7 +258,7 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
     }
     host->issuer_ = *issuer;
     if (!options.capath.empty()) {
-        if (auto s = sim::world::AddCaToCapath(options.capath, (*issuer)->aws_ca().info().pem);
+        if (auto s = pki::AddCaToCapath(options.capath, (*issuer)->aws_ca().info().pem);
             !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
@@ -347,7 +347,7 @@ void AccountHost::AddToCapath(const std::string& id, const std::string& pem) {
     if (in_capath_.count(id) != 0) {
         return;
     }
-    if (auto s = sim::world::AddCaToCapath(options_.capath, pem); s) {
+    if (auto s = pki::AddCaToCapath(options_.capath, pem); s) {
         in_capath_.insert(id);
     } else {
         sim::Logger("broker")->error("capath {}: {}", options_.capath.string(), s.error().message);

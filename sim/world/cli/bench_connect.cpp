@@ -36,10 +36,10 @@
 #include "sim/core/adapters.hpp"
 #endif
 #include "pki/authority.hpp"
+#include "pki/capath.hpp"
 #include "pki/profiles.hpp"
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
-#include "sim/world/world_pki.hpp"
 
 #ifndef SIM_BROKER_PLUGIN_DEFAULT_PATH
 #define SIM_BROKER_PLUGIN_DEFAULT_PATH ""
@@ -437,7 +437,7 @@ int RunBench(const BenchArgs& args) {
         !WriteFile(dir / "server.key", server->key_pem) ||
         !WriteFile(dir / "device.pem", device->certificate_pem) ||
         !WriteFile(dir / "device.key", device->key_pem) ||
-        !sim::world::AddCaToCapath(capath, device_ca->pem())) {
+        !pki::AddCaToCapath(capath, device_ca->pem())) {
         (void)std::fprintf(stderr, "elsim bench connect: cannot write %s\n", dir.c_str());
         return kExitFailed;
     }

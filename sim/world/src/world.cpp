@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pki/capath.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/world/address_block.hpp"
 #include "sim/world/address_lease.hpp"
@@ -299,11 +300,11 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
-        if (auto s = AddCaToCapath(capath, issuing->pem()); !s) {
+        if (auto s = pki::AddCaToCapath(capath, issuing->pem()); !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
         if (account.spec.kind == AccountKind::kStaging) {
-            if (auto s = AddCaToCapath(capath, manufacturer_ca_pems[account.spec.manufacturer]);
+            if (auto s = pki::AddCaToCapath(capath, manufacturer_ca_pems[account.spec.manufacturer]);
                 !s) {
                 return sim::Unexpected<sim::Error>(s.error());
             }

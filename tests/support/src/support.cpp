@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pki/authority.hpp"
+#include "pki/capath.hpp"
 #include "pki/certificate.hpp"
 #include "pki/profiles.hpp"
 #include "sim/world/mosquitto_config.hpp"
@@ -160,7 +161,7 @@ TestBroker::TestBroker(TestPki& pki, const fs::path& directory, const TestBroker
     capath_ = directory / "capath";
     fs::create_directories(capath_);
     for (const auto& ca : options.trusted_device_cas) {
-        if (auto s = sim::world::AddCaToCapath(capath_, pki.DeviceCa(ca).cert_pem); !s) {
+        if (auto s = pki::AddCaToCapath(capath_, pki.DeviceCa(ca).cert_pem); !s) {
             error_ = s.error().message;
             return;
         }

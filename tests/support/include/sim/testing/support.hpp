@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "sim/world/mosquitto_process.hpp"
-#include "sim/world/world_pki.hpp"
 
 namespace sim::testing {
 
