@@ -21,6 +21,7 @@
 
 #include "pki/capath.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/posix_io.hpp"
 #include "sim/world/address_block.hpp"
 #include "sim/world/address_lease.hpp"
 #include "sim/world/mosquitto_config.hpp"
@@ -540,9 +541,14 @@ sim::Status WorldUp(const UpOptions& options) {
         std::string report;
         auto world = RunningWorld::Start(options, *plan);
         report = world ? std::string("ok\n") : "error " + world.error().message + "\n";
-        [[maybe_unused]] const auto n = ::write(pipe_fds[1], report.data(), report.size());
+        const auto reported = sim::WriteAll(pipe_fds[1], report);
         ::close(pipe_fds[1]);
         if (!world) {
+            std::_Exit(1);
+        }
+        if (!reported) {
+            // The caller read no "ok" and reports a failed start: the world must not outlive it.
+            (*world)->Stop();
             std::_Exit(1);
         }
         (void)SuperviseUntilSignal(**world, set);
@@ -554,19 +560,9 @@ sim::Status WorldUp(const UpOptions& options) {
     ::close(pipe_fds[1]);
     int intermediate_status = 0;
     ::waitpid(pid, &intermediate_status, 0);
-    std::string report;
-    std::array<char, 512> buffer{};
-    for (;;) {
-        const ssize_t n = ::read(pipe_fds[0], buffer.data(), buffer.size());
-        if (n > 0) {
-            report.append(buffer.data(), static_cast<std::size_t>(n));
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            break;
-        }
-    }
+    auto read = sim::ReadAll(pipe_fds[0]);
     ::close(pipe_fds[0]);
+    std::string report = read ? std::move(*read) : std::string();
     if (report.rfind("ok", 0) == 0) {
         return {};
     }
