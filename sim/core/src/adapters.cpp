@@ -96,12 +96,12 @@ Result<ScratchDirectory> ScratchDirectory::Create(const fs::path& parent,
 }
 
 ScratchDirectory::ScratchDirectory(ScratchDirectory&& other) noexcept
-    : path_(std::move(other.path_)) {
+    : path_(std::move(other.path_)), kept_(other.kept_) {
     other.path_.clear();
 }
 
 ScratchDirectory::~ScratchDirectory() {
-    if (!path_.empty()) {
+    if (!path_.empty() && !kept_) {
         std::error_code ec;
         fs::remove_all(path_, ec);
     }
