@@ -197,4 +197,50 @@ TimePoint FromMicros(std::int64_t micros) {
         std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds{micros})};
 }
 
+AwsResult<pki::CertificateInfo> ParsePem(std::string_view pem, std::string_view field) {
+    if (pem.empty() || pem.size() > internal::kMaxCertificatePem) {
+        return Fail(error_type::kInvalidRequest,
+                    std::string(field) + ": must be 1 to 65536 characters");
+    }
+    auto parsed = pki::ParseCertificatePem(pem);
+    if (!parsed) {
+        return Fail(error_type::kCertificateValidation,
+                    std::string(field) + ": " + parsed.error().message);
+    }
+    return std::move(*parsed);
+}
+
+AwsStatus CheckValidity(const pki::CertificateInfo& info, TimePoint now, std::string_view field) {
+    if (now < info.not_before) {
+        return Fail(error_type::kCertificateValidation,
+                    std::string(field) + ": the certificate is not yet valid");
+    }
+    if (now > info.not_after) {
+        return Fail(error_type::kCertificateValidation,
+                    std::string(field) + ": the certificate has expired");
+    }
+    return {};
+}
+
+AwsResult<const Thing*> ExistingThing(const Registry& registry, std::string_view thing_name) {
+    if (!internal::IsThingName(thing_name)) {
+        return Fail(error_type::kInvalidRequest,
+                    "thingName: must be 1-128 characters of [a-zA-Z0-9:_-]");
+    }
+    const auto* thing = registry.FindThing(thing_name);
+    if (thing == nullptr) {
+        return Fail(error_type::kResourceNotFound,
+                    "thing " + std::string(thing_name) + " does not exist");
+    }
+    return thing;
+}
+
+AwsStatus CheckTemplateName(std::string_view name) {
+    if (!internal::IsTemplateName(name)) {
+        return Fail(error_type::kInvalidRequest,
+                    "templateName: must be 1-36 characters of [0-9A-Za-z_-]");
+    }
+    return {};
+}
+
 }  // namespace sim::account::internal

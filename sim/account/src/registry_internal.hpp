@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Helpers shared by the registry's translation units: input validation as botocore's iot model
-// constrains it, pagination, and the policy-document check. Internal; not installed.
+// constrains it, pagination, the policy-document check, and the lookups and certificate entries
+// that the operations of several resources share. Internal; not installed.
 
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -105,5 +107,91 @@ std::string TimeKey(TimePoint time, std::string_view id);
 /// Microseconds since the epoch (persistence format for timestamps).
 std::int64_t ToMicros(TimePoint time);
 TimePoint FromMicros(std::int64_t micros);
+
+// ---- Shared by the operations of several resources (registry_*.cpp) --------------------------
+
+/// A certificate PEM as RegisterCACertificate and RegisterCertificate* take it: 1 to 65536
+/// characters (InvalidRequest naming `field`) that pki parses (CertificateValidation).
+AwsResult<pki::CertificateInfo> ParsePem(std::string_view pem, std::string_view field);
+
+/// CertificateValidation naming `field` unless `now` lies within the certificate's validity.
+AwsStatus CheckValidity(const pki::CertificateInfo& info, TimePoint now, std::string_view field);
+
+/// The thing a thing operation names: InvalidRequest for a malformed name, ResourceNotFound for
+/// an unknown one.
+AwsResult<const Thing*> ExistingThing(const Registry& registry, std::string_view thing_name);
+
+/// InvalidRequest unless `name` is a template name (1-36 characters of [0-9A-Za-z_-]).
+AwsStatus CheckTemplateName(std::string_view name);
+
+// A newly registered certificate, CA (`CaCertificate`) or device (`Certificate`): owned by this
+// account, created and last modified at `now`, customer version 1. The caller sets the
+// members only its kind has.
+template <class Entry, class Status>
+Entry NewCertificateEntry(const AccountSettings& settings, pki::CertificateInfo&& info,
+                          Status status, CertificateMode mode, TimePoint now,
+                          std::string generation_id) {
+    Entry entry;
+    entry.certificate_id = info.certificate_id;
+    if constexpr (std::is_same_v<Entry, CaCertificate>) {
+        entry.certificate_arn = CaCertificateArn(settings, entry.certificate_id);
+    } else {
+        entry.certificate_arn = CertificateArn(settings, entry.certificate_id);
+    }
+    entry.status = status;
+    entry.certificate_mode = mode;
+    entry.owned_by = settings.account_id;
+    entry.creation_date = now;
+    entry.last_modified_date = now;
+    entry.generation_id = std::move(generation_id);
+    entry.info = std::move(info);
+    return entry;
+}
+
+// Adds a newly registered certificate (CA or device) to `entries`; answers with its ids.
+template <class Map, class Entry>
+RegisterCertificateResponse StoreNew(Map& entries, Entry entry) {
+    RegisterCertificateResponse response{entry.certificate_arn, entry.certificate_id};
+    entries.emplace(response.certificate_id, std::move(entry));
+    return response;
+}
+
+// DescribeCACertificate and DescribeCertificate: `id_text` must be a certificate id (InvalidRequest
+// naming `field`), and `find` must know it (ResourceNotFound naming it as `noun`).
+template <class Entry, class Find>
+AwsResult<Entry> DescribeById(std::string_view id_text, std::string_view field,
+                              std::string_view noun, Find find) {
+    auto id = NormaliseCertificateId(id_text, field);
+    if (!id) {
+        return sim::Unexpected<AwsError>(id.error());
+    }
+    const Entry* entry = find(*id);
+    if (entry == nullptr) {
+        return Fail(error_type::kResourceNotFound,
+                    std::string(noun) + " " + *id + " does not exist");
+    }
+    return *entry;
+}
+
+// One ListCACertificates / ListCertificates(ByCA) page: the entries `keep` selects, ordered by
+// creationDate (then id), as certificate summaries.
+template <class Map, class Keep>
+ListCertificatesResponse CertificatePage(const Map& entries, const internal::PageWindow& window,
+                                         Keep keep) {
+    std::vector<std::pair<std::string, CertificateSummary>> sorted;
+    for (const auto& [id, cert] : entries) {
+        if (!keep(cert)) {
+            continue;
+        }
+        sorted.emplace_back(
+            internal::TimeKey(cert.creation_date, id),
+            CertificateSummary{cert.certificate_arn, id, std::string(ToString(cert.status)),
+                               std::string(ToString(cert.certificate_mode)), cert.creation_date});
+    }
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto [items, next] = internal::TakePage(std::move(sorted), window);
+    return ListCertificatesResponse{std::move(items), std::move(next)};
+}
 
 }  // namespace sim::account::internal

@@ -11,13 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <pthread.h>
 
+#include "pki/capath.hpp"
 #include "pki/certificate.hpp"
 #include "sim/broker/file_default_mode_ca_index.hpp"
 #include "sim/control_plane/issuer.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/staging/first_login.hpp"
 #include "sim/staging/staging.hpp"
-#include "sim/world/world_pki.hpp"
 #include "worker_pool.hpp"
 
 namespace sim::broker {
@@ -258,7 +258,7 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
     }
     host->issuer_ = *issuer;
     if (!options.capath.empty()) {
-        if (auto s = sim::world::AddCaToCapath(options.capath, (*issuer)->aws_ca().info().pem);
+        if (auto s = pki::AddCaToCapath(options.capath, (*issuer)->aws_ca().info().pem);
             !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
@@ -289,8 +289,11 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
     RegistryAccess access;
     auto shared = host->hosted_;
     access.run = [shared](const std::function<void(account::Registry&)>& work) {
-        // The device waits for no fsync: the group committer writes these a few ms later.
-        (void)shared->Run(work, false);
+        // The device waits for no fsync: the group committer writes these a few ms later and
+        // logs a failed commit itself.
+        if (auto ran = shared->Run(work, false); !ran) {
+            sim::Logger("broker")->error("registry write: {}", ran.error().message);
+        }
     };
     access.read = [shared](const std::function<void(const account::Registry&)>& work) {
         shared->Read(work);
@@ -303,7 +306,11 @@ sim::Result<std::unique_ptr<AccountHost>> AccountHost::Start(const AccountHostOp
             const auto plan = sim::staging::PlanFirstLogin(registry, certificate, clock->Now());
             if (plan.kind == sim::staging::FirstLoginKind::kCreate) {
                 // A failure leaves the certificate unknown: AuthenticateDevice refuses it.
-                (void)sim::staging::ApplyFirstLogin(registry, plan);
+                if (auto applied = sim::staging::ApplyFirstLogin(registry, plan); !applied) {
+                    sim::Logger("broker")->warn("staging first login certificate={}: {}: {}",
+                                                certificate.certificate_id,
+                                                applied.error().type, applied.error().message);
+                }
             }
         };
     }
@@ -347,7 +354,7 @@ void AccountHost::AddToCapath(const std::string& id, const std::string& pem) {
     if (in_capath_.count(id) != 0) {
         return;
     }
-    if (auto s = sim::world::AddCaToCapath(options_.capath, pem); s) {
+    if (auto s = pki::AddCaToCapath(options_.capath, pem); s) {
         in_capath_.insert(id);
     } else {
         sim::Logger("broker")->error("capath {}: {}", options_.capath.string(), s.error().message);
@@ -405,69 +412,52 @@ void AccountHost::OnAccepted(const std::string& client_id, const std::string& ce
     if (!options_.staging) {
         return;
     }
-    StagingSession session;
+    sim::staging::Session session;
     hosted_->Read([&](const account::Registry& registry) {
-        const auto thing = registry.ThingForConnection(certificate_id, client_id);
-        if (!thing) {
-            return;
-        }
-        session.thing_name = *thing;
-        session.claim_thing = sim::staging::IsClaimThing(registry, *thing);
-        if (const auto* found = registry.FindThing(*thing)) {
-            session.module = found->thing_type_name.value_or("") ==
-                             std::string(sim::staging::kModuleThingType);
-        }
+        session = sim::staging::ClassifyConnection(registry, certificate_id, client_id);
     });
-    if (session.module) {
-        const auto now = clock_->Now();
-        (void)hosted_->Run(
-            [&](account::Registry& registry) {
-                (void)registry.UpdateThing(
-                    sim::staging::PresenceRecord(session.thing_name, true, now));
-            },
-            false);
+    if (auto presence = staging_sessions_.Accept(client_id, std::move(session), clock_->Now())) {
+        ApplyStagingRecord(*presence, "presence (connected)");
     }
-    staging_sessions_[client_id] = std::move(session);
 }
 
 void AccountHost::OnDisconnected(const std::string& client_id) {
-    const auto it = staging_sessions_.find(client_id);
-    if (it == staging_sessions_.end()) {
-        return;
+    if (auto presence = staging_sessions_.Disconnect(client_id, clock_->Now())) {
+        ApplyStagingRecord(*presence, "presence (disconnected)");
     }
-    if (it->second.module) {
-        const auto now = clock_->Now();
-        const std::string thing = it->second.thing_name;
-        (void)hosted_->Run(
-            [&](account::Registry& registry) {
-                (void)registry.UpdateThing(sim::staging::PresenceRecord(thing, false, now));
-            },
-            false);
-    }
-    staging_sessions_.erase(it);
 }
 
 AccountHost::ClaimCheck AccountHost::CheckClaim(const std::string& client_id,
                                                 std::string_view topic, std::string_view payload,
                                                 bool retain, std::string& reason) {
-    const auto it = staging_sessions_.find(client_id);
-    if (!options_.staging || it == staging_sessions_.end() || !it->second.claim_thing) {
+    if (!options_.staging) {
         return ClaimCheck::kNotClaimThing;
     }
-    const auto decision = sim::staging::EvaluateClaim(claim_rules_, topic, payload, retain);
-    if (!decision.accepted) {
-        reason = "claim refused: " + decision.reason;
-        return ClaimCheck::kRefused;
+    auto outcome = staging_sessions_.CheckClaim(claim_rules_, client_id, topic, payload, retain,
+                                                clock_->Now());
+    if (outcome.check == ClaimCheck::kRefused) {
+        reason = std::move(outcome.reason);
     }
-    if (auto record = sim::staging::ClaimRecord(decision, it->second.thing_name, clock_->Now())) {
-        (void)hosted_->Run(
-            [&](account::Registry& registry) {
-                // ResourceNotFound (README row 1: no such module) is fine: nothing to record.
-                (void)registry.UpdateThing(*record);
-            },
-            false);
+    if (outcome.record) {
+        ApplyStagingRecord(*outcome.record, "claim record");
     }
-    return ClaimCheck::kAccepted;
+    return outcome.check;
+}
+
+void AccountHost::ApplyStagingRecord(const account::UpdateThingRequest& record,
+                                     std::string_view what) {
+    account::AwsStatus updated;
+    // The broker thread waits for no fsync: the group committer writes this a few ms later and
+    // logs a failed commit itself.
+    const auto ran = hosted_->Run(
+        [&](account::Registry& registry) { updated = registry.UpdateThing(record); }, false);
+    if (!ran) {
+        sim::Logger("broker")->error("staging {} thing={}: {}", what, record.thing_name,
+                                     ran.error().message);
+    } else if (!updated && !sim::staging::IsExpectedRecordFailure(updated.error())) {
+        sim::Logger("broker")->error("staging {} thing={}: {}: {}", what, record.thing_name,
+                                     updated.error().type, updated.error().message);
+    }
 }
 
 namespace {

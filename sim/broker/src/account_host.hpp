@@ -40,6 +40,7 @@
 #include "sim/control_plane/server.hpp"
 #include "sim/core/result.hpp"
 #include "sim/staging/claim.hpp"
+#include "sim/staging/sessions.hpp"
 
 namespace sim::broker {
 
@@ -101,7 +102,7 @@ public:
     /// Staging: the session of `client_id` ended.
     void OnDisconnected(const std::string& client_id);
 
-    enum class ClaimCheck { kNotClaimThing, kAccepted, kRefused };
+    using ClaimCheck = sim::staging::ClaimCheck;
     /// Staging: a publish the policy allowed. For claim-things, applies the claim rules and
     /// records an accepted claim on the module's thing. `reason` is set when refused.
     ClaimCheck CheckClaim(const std::string& client_id, std::string_view topic,
@@ -126,16 +127,13 @@ private:
     void OnWrite(const std::string& operation, const std::string& reply_body,
                  const sim::account::Registry& registry);
     void AddToCapath(const std::string& id, const std::string& pem);
+    /// Applies a staging record (presence, claim) to the registry; a failure that
+    /// sim::staging::IsExpectedRecordFailure does not excuse is logged as an error.
+    void ApplyStagingRecord(const sim::account::UpdateThingRequest& record, std::string_view what);
     void Answer(FleetAnswer answer);
     void RunHook(const sim::account::FleetRequest& request,
                  const sim::account::FleetCaller& caller,
                  const sim::account::PreProvisioningHookCall& hook);
-
-    struct StagingSession {
-        std::string thing_name;
-        bool claim_thing = false;
-        bool module = false;
-    };
 
     AccountHostOptions options_;
     std::shared_ptr<const sim::Clock> clock_;
@@ -146,7 +144,7 @@ private:
     std::unique_ptr<RegistryAccountView> view_;
     std::shared_ptr<sim::controlplane::PkiCertificateIssuer> issuer_;
     sim::staging::ClaimRules claim_rules_;
-    std::map<std::string, StagingSession> staging_sessions_;  // broker thread only
+    sim::staging::SessionTable staging_sessions_;  // broker thread only
 
     std::mutex capath_mutex_;
     std::set<std::string> in_capath_;  // certificate ids already written

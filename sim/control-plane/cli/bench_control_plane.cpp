@@ -78,9 +78,14 @@ double Median(std::vector<double> values) {
 }
 
 int RunBench(const BenchArgs& args) {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("elsim-bench-cp-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
+    // Declared first, so removed last: after the account has closed its database.
+    auto scratch =
+        sim::ScratchDirectory::Create(std::filesystem::temp_directory_path(), "elsim-bench-cp");
+    if (!scratch) {
+        std::fprintf(stderr, "bench control-plane: %s\n", scratch.error().message.c_str());
+        return kExitFailed;
+    }
+    const std::filesystem::path dir = scratch->path();
     auto clock = std::make_shared<sim::SystemClock>();
     auto random = std::make_shared<sim::OsRandom>();
     auto issuer = sim::controlplane::PkiCertificateIssuer::LoadOrCreate(dir / "aws-iot-ca", clock);
@@ -156,8 +161,6 @@ int RunBench(const BenchArgs& args) {
     (*server)->Stop();
     server->reset();
     hosted->reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
     return kExitOk;
 }
 

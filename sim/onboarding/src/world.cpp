@@ -78,10 +78,10 @@ sim::Result<world::ManufacturerState> LocalWorld::Manufacturer(const std::string
                           "--manufacturer: no manufacturer '" + name + "' in the world");
 }
 
-module::EndpointsMap LocalWorld::Endpoints() const {
-    module::EndpointsMap map;
+world::EndpointsMap LocalWorld::Endpoints() const {
+    world::EndpointsMap map;
     for (const auto& account : State().accounts) {
-        map.Add(account.endpoint, module::ResolvedAddress{account.address, account.mqtt_port});
+        map.Add(account.endpoint, world::ResolvedAddress{account.address, account.mqtt_port});
     }
     return map;
 }

@@ -18,12 +18,13 @@
 #include "pki/certificate.hpp"
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/net.hpp"
 #include "sim/module/config.hpp"
-#include "sim/module/endpoints.hpp"
 #include "sim/onboarding/actors.hpp"
 #include "sim/onboarding/world.hpp"
 #include "sim/staging/claim_client.hpp"
 #include "sim/scenario/match.hpp"
+#include "sim/world/endpoints.hpp"
 #include "sim/world/world.hpp"
 
 namespace sim::scenario {
@@ -898,12 +899,12 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
     if (!certificate) {
         return Fail(certificate.error().message);
     }
-    module::EndpointsMap endpoints;
+    world::EndpointsMap endpoints;
     for (const auto& account : state_.accounts) {
         // A software module reaches loopback only (endpoints.hpp), also when the target is AWS.
-        if (!aws_ || module::IsLoopbackIpv4(account.address)) {
+        if (!aws_ || sim::IsLoopbackIpv4(account.address)) {
             endpoints.Add(account.endpoint,
-                          module::ResolvedAddress{account.address, account.mqtt_port});
+                          world::ResolvedAddress{account.address, account.mqtt_port});
         }
     }
     module::FleetOptions fleet;

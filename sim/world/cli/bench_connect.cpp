@@ -34,12 +34,13 @@
 #include "sim/account/template.hpp"
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/posix_io.hpp"
 #endif
 #include "pki/authority.hpp"
+#include "pki/capath.hpp"
 #include "pki/profiles.hpp"
 #include "sim/world/mosquitto_config.hpp"
 #include "sim/world/mosquitto_process.hpp"
-#include "sim/world/world_pki.hpp"
 
 #ifndef SIM_BROKER_PLUGIN_DEFAULT_PATH
 #define SIM_BROKER_PLUGIN_DEFAULT_PATH ""
@@ -235,18 +236,6 @@ RunResult Measure(SSL_CTX* ctx, std::uint16_t port, const BenchArgs& args, const
     return result;
 }
 
-std::uint16_t FreeLoopbackPort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    (void)::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
 #if SIM_BENCH_WITH_ACCOUNT
 constexpr const char* kBenchAccountId = "123456789012";
 constexpr const char* kBenchEndpoint = "benchbenchbenc-ats.iot.us-east-1.elsim.test";
@@ -437,7 +426,7 @@ int RunBench(const BenchArgs& args) {
         !WriteFile(dir / "server.key", server->key_pem) ||
         !WriteFile(dir / "device.pem", device->certificate_pem) ||
         !WriteFile(dir / "device.key", device->key_pem) ||
-        !sim::world::AddCaToCapath(capath, device_ca->pem())) {
+        !pki::AddCaToCapath(capath, device_ca->pem())) {
         (void)std::fprintf(stderr, "elsim bench connect: cannot write %s\n", dir.c_str());
         return kExitFailed;
     }
@@ -468,12 +457,23 @@ int RunBench(const BenchArgs& args) {
     for (int variant = 0; variant < 2; ++variant) {
         sim::world::MosquittoConfig config;
         config.address = "127.0.0.1";
-        config.port = FreeLoopbackPort();
+        const auto port = sim::FreeTcpPort(config.address);
+        if (!port) {
+            (void)std::fprintf(stderr, "elsim bench connect: %s\n", port.error().message.c_str());
+            return kExitFailed;
+        }
+        config.port = *port;
         config.capath = variant == 0 ? dir / "account-capath" : capath;
         config.certfile = dir / "server.pem";
         config.keyfile = dir / "server.key";
 #if SIM_BENCH_WITH_ACCOUNT
-        const std::uint16_t control_port = FreeLoopbackPort();
+        const auto free_control_port = sim::FreeTcpPort(config.address);
+        if (!free_control_port) {
+            (void)std::fprintf(stderr, "elsim bench connect: %s\n",
+                               free_control_port.error().message.c_str());
+            return kExitFailed;
+        }
+        const std::uint16_t control_port = *free_control_port;
 #endif
         if (variant == 0) {
             config.plugin = plugin;

@@ -19,7 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pki/capath.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/posix_io.hpp"
 #include "sim/world/address_block.hpp"
 #include "sim/world/address_lease.hpp"
 #include "sim/world/mosquitto_config.hpp"
@@ -299,11 +301,11 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
             !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
-        if (auto s = AddCaToCapath(capath, issuing->pem()); !s) {
+        if (auto s = pki::AddCaToCapath(capath, issuing->pem()); !s) {
             return sim::Unexpected<sim::Error>(s.error());
         }
         if (account.spec.kind == AccountKind::kStaging) {
-            if (auto s = AddCaToCapath(capath, manufacturer_ca_pems[account.spec.manufacturer]);
+            if (auto s = pki::AddCaToCapath(capath, manufacturer_ca_pems[account.spec.manufacturer]);
                 !s) {
                 return sim::Unexpected<sim::Error>(s.error());
             }
@@ -539,9 +541,14 @@ sim::Status WorldUp(const UpOptions& options) {
         std::string report;
         auto world = RunningWorld::Start(options, *plan);
         report = world ? std::string("ok\n") : "error " + world.error().message + "\n";
-        [[maybe_unused]] const auto n = ::write(pipe_fds[1], report.data(), report.size());
+        const auto reported = sim::WriteAll(pipe_fds[1], report);
         ::close(pipe_fds[1]);
         if (!world) {
+            std::_Exit(1);
+        }
+        if (!reported) {
+            // The caller read no "ok" and reports a failed start: the world must not outlive it.
+            (*world)->Stop();
             std::_Exit(1);
         }
         (void)SuperviseUntilSignal(**world, set);
@@ -553,19 +560,9 @@ sim::Status WorldUp(const UpOptions& options) {
     ::close(pipe_fds[1]);
     int intermediate_status = 0;
     ::waitpid(pid, &intermediate_status, 0);
-    std::string report;
-    std::array<char, 512> buffer{};
-    for (;;) {
-        const ssize_t n = ::read(pipe_fds[0], buffer.data(), buffer.size());
-        if (n > 0) {
-            report.append(buffer.data(), static_cast<std::size_t>(n));
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else {
-            break;
-        }
-    }
+    auto read = sim::ReadAll(pipe_fds[0]);
     ::close(pipe_fds[0]);
+    std::string report = read ? std::move(*read) : std::string();
     if (report.rfind("ok", 0) == 0) {
         return {};
     }

@@ -1,47 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/world/world_pki.hpp"
 
-#include <array>
-#include <memory>
-#include <string_view>
 #include <system_error>
-
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
-#include "sim/core/hex.hpp"
 
 namespace sim::world {
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class T, void (*F)(T*)>
-struct Deleter {
-    void operator()(T* p) const noexcept { F(p); }
-};
-using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-
-std::string OpenSslError(const std::string& what) {
-    const unsigned long code = ERR_get_error();
-    std::array<char, 256> buffer{};
-    if (code != 0) {
-        ERR_error_string_n(code, buffer.data(), buffer.size());
-    }
-    ERR_clear_error();
-    return what + (code != 0 ? std::string(": ") + buffer.data() : std::string());
-}
-
-Cert ReadCert(const std::string& pem) {
-    Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    return Cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-}
 
 constexpr fs::perms kSecret = fs::perms::owner_read | fs::perms::owner_write;
 
@@ -98,72 +66,6 @@ sim::Status WriteServerCertificate(const pki::CertificateAuthority& ca,
                               cert_file.string() + ": " + issued.error().message);
     }
     return WriteKeyAndCertificate(key_file, key->PrivatePem(), cert_file, issued->pem);
-}
-
-sim::Result<std::string> SubjectHash(const std::string& ca_pem) {
-    Cert cert = ReadCert(ca_pem);
-    if (!cert) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              OpenSslError("CA certificate is not PEM"));
-    }
-    int ok = 0;
-    unsigned long hash =
-        X509_NAME_hash_ex(X509_get_subject_name(cert.get()), nullptr, nullptr, &ok);
-    if (ok != 1) {
-        return sim::MakeError(sim::ErrorCode::kInternal, OpenSslError("X509_NAME_hash_ex"));
-    }
-    static constexpr std::string_view kDigits = "0123456789abcdef";
-    std::string text(8, '0');
-    for (int i = 7; i >= 0; --i) {
-        text[static_cast<std::size_t>(i)] = kDigits[hash & 0xfU];
-        hash >>= 4;
-    }
-    return text;
-}
-
-sim::Status AddCaToCapath(const fs::path& capath, const std::string& ca_pem) {
-    Cert cert = ReadCert(ca_pem);
-    if (!cert) {
-        return sim::MakeError(sim::ErrorCode::kInvalidArgument,
-                              OpenSslError("CA certificate is not PEM"));
-    }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int digest_size = 0;
-    X509_digest(cert.get(), EVP_sha256(), digest.data(), &digest_size);
-    const std::string id =
-        sim::HexEncode(std::span<const std::uint8_t>(digest.data(), digest_size));
-    auto hash = SubjectHash(ca_pem);
-    if (!hash) {
-        return sim::Unexpected<sim::Error>(hash.error());
-    }
-    std::error_code ec;
-    fs::create_directories(capath, ec);
-    const std::string file = id + ".pem";
-    if (auto written = sim::WriteFileAtomically(capath / file, ca_pem); !written) {
-        return written;
-    }
-    // OpenSSL's hashed-directory lookup tries <hash>.0, <hash>.1, ... (several CAs may share a
-    // subject). Reuse our own link if present; else take the first free suffix.
-    for (int n = 0; n < 10; ++n) {
-        const fs::path link = capath / (*hash + "." + std::to_string(n));
-        if (fs::is_symlink(link, ec)) {
-            if (fs::read_symlink(link, ec) == fs::path(file)) {
-                return {};
-            }
-            continue;
-        }
-        if (fs::exists(link, ec)) {
-            continue;
-        }
-        fs::create_symlink(file, link, ec);
-        if (ec) {
-            return sim::MakeError(sim::ErrorCode::kIo,
-                                  "cannot link " + link.string() + ": " + ec.message());
-        }
-        return {};
-    }
-    return sim::MakeError(sim::ErrorCode::kResourceExhausted,
-                          "more than 10 CAs with one subject hash in " + capath.string());
 }
 
 }  // namespace sim::world

@@ -16,9 +16,9 @@
 #include <gtest/gtest.h>
 
 #include "sim/module/connect_window.hpp"
-#include "sim/module/endpoints.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/testing/support.hpp"
+#include "sim/world/endpoints.hpp"
 
 namespace sim::module {
 namespace {
@@ -62,7 +62,7 @@ protected:
         FleetOptions options;
         options.staging_endpoint = "localhost:" + std::to_string(port);
         options.root_ca_file = pki_->ServerCa().cert.string();
-        options.resolver = EndpointsMap{}.MakeResolver();
+        options.resolver = world::EndpointsMap{}.MakeResolver();
         auto identities = ListIdentities(dir_.path() / "ids");
         EXPECT_TRUE(identities) << identities.error().message;
         identities->resize(count);

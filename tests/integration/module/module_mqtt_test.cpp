@@ -165,8 +165,8 @@ protected:
         FleetOptions options;
         options.staging_endpoint = kHost;
         options.root_ca_file = (dir_ / root_ca).string();
-        EndpointsMap map;
-        map.Add(kHost, ResolvedAddress{kBrokerIp, broker_ ? broker_->port() : FreePort()});
+        world::EndpointsMap map;
+        map.Add(kHost, world::ResolvedAddress{kBrokerIp, broker_ ? broker_->port() : FreePort()});
         options.resolver = map.MakeResolver();
         options.state_dir = (dir_ / "state").string();
         auto identities = ListIdentities(dir_ / "modules");

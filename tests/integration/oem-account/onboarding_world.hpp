@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,9 +65,9 @@ inline fs::path WriteWorldFile(const fs::path& dir, bool second_manufacturer = f
 class OnboardingWorld {
 public:
     OnboardingWorld() {
-        std::string pattern = (fs::temp_directory_path() / "elsim-oem-test-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) != nullptr) {
-            dir_ = pattern;
+        if (auto made = ScratchDirectory::Create(fs::temp_directory_path(), "elsim-oem-test")) {
+            scratch_.emplace(std::move(*made));
+            dir_ = scratch_->path();
         }
     }
     ~OnboardingWorld() {
@@ -75,11 +76,8 @@ public:
         if (world_) {
             world_->Stop();
         }
-        std::error_code ec;
-        if (!::testing::Test::HasFailure()) {
-            fs::remove_all(dir_, ec);
-        } else {
-            std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+        if (scratch_ && ::testing::Test::HasFailure()) {
+            std::fprintf(stderr, "kept %s for inspection\n", scratch_->Keep().c_str());
         }
     }
     OnboardingWorld(const OnboardingWorld&) = delete;
@@ -178,6 +176,7 @@ public:
     const fs::path& dir() const { return dir_; }
 
 private:
+    std::optional<ScratchDirectory> scratch_;  // removed last, unless a test failed
     fs::path dir_;
     std::unique_ptr<LocalWorld> world_;
     std::map<std::string, std::unique_ptr<controlplane::AwsClient>> clients_;

@@ -8,12 +8,14 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "sim/core/adapters.hpp"
 
 namespace pki::testing {
 
@@ -59,25 +61,24 @@ inline RunResult Run(const std::vector<std::string>& argv, const std::filesystem
     return result;
 }
 
-/// A fresh directory under TMPDIR, removed at scope exit.
+/// A fresh directory under TMPDIR, removed at scope exit (sim::ScratchDirectory); the test
+/// program stops when none can be made.
 class ScratchDir {
 public:
-    ScratchDir() {
-        std::random_device device;
-        path_ = std::filesystem::temp_directory_path() /
-                ("elsim-pki-test-" + std::to_string(::getpid()) + "-" + std::to_string(device()));
-        std::filesystem::create_directories(path_);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
+    ScratchDir() : directory_(Make()) {}
+    const std::filesystem::path& path() const { return directory_.path(); }
 
 private:
-    std::filesystem::path path_;
+    static sim::ScratchDirectory Make() {
+        auto made = sim::ScratchDirectory::Create(std::filesystem::temp_directory_path(),
+                                                  "elsim-pki-test");
+        if (!made) {
+            std::fprintf(stderr, "%s\n", made.error().message.c_str());
+            std::abort();
+        }
+        return std::move(*made);
+    }
+    sim::ScratchDirectory directory_;
 };
 
 inline RunResult OpenSsl(std::vector<std::string> args, const std::filesystem::path& scratch) {

@@ -13,44 +13,32 @@
 #include <unistd.h>
 
 #include "pki/authority.hpp"
+#include "pki/capath.hpp"
 #include "pki/certificate.hpp"
 #include "pki/profiles.hpp"
+#include "sim/core/adapters.hpp"
+#include "sim/core/posix_io.hpp"
 #include "sim/world/mosquitto_config.hpp"
 
 namespace sim::testing {
 namespace fs = std::filesystem;
 
 TempDir::TempDir() {
-    const char* base = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only
-    std::string pattern =
-        std::string(base != nullptr && *base != 0 ? base : "/tmp") + "/elsim-test-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        throw std::runtime_error("mkdtemp " + pattern + " failed");
+    auto created = sim::ScratchDirectory::Create(fs::temp_directory_path(), "elsim-test");
+    if (!created) {
+        throw std::runtime_error(created.error().message);
     }
-    path_ = pattern;
+    directory_.emplace(std::move(*created));
 }
 
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-}
+TempDir::~TempDir() = default;
 
 std::uint16_t FreePort(const std::string& host) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = 0;
-    ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-    socklen_t len = sizeof(addr);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-        throw std::runtime_error("no free port on " + host);
+    auto port = sim::FreeTcpPort(host);
+    if (!port) {
+        throw std::runtime_error("no free port on " + host + ": " + port.error().message);
     }
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    return *port;
 }
 
 void WriteTextFile(const fs::path& path, const std::string& contents) {
@@ -160,7 +148,7 @@ TestBroker::TestBroker(TestPki& pki, const fs::path& directory, const TestBroker
     capath_ = directory / "capath";
     fs::create_directories(capath_);
     for (const auto& ca : options.trusted_device_cas) {
-        if (auto s = sim::world::AddCaToCapath(capath_, pki.DeviceCa(ca).cert_pem); !s) {
+        if (auto s = pki::AddCaToCapath(capath_, pki.DeviceCa(ca).cert_pem); !s) {
             error_ = s.error().message;
             return;
         }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/broker/file_default_mode_ca_index.hpp"
 
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <system_error>
@@ -12,6 +11,7 @@
 
 #include "sim/broker/default_mode_ca_slots.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/posix_io.hpp"
 
 namespace sim::broker {
 namespace fs = std::filesystem;
@@ -59,24 +59,12 @@ sim::Result<std::string> ReadOwner(const fs::path& slot) {
         }
         return sim::MakeError(sim::ErrorCode::kIo, slot.string() + ": " + ErrnoText(error));
     }
-    std::string contents;
-    std::array<char, 64> buffer{};
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-        if (n > 0) {
-            contents.append(buffer.data(), static_cast<std::size_t>(n));
-            if (contents.size() > 256) {
-                break;  // a slot file is 13 bytes; the parser refuses the rest
-            }
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0) {
-            return sim::MakeError(sim::ErrorCode::kIo, slot.string() + ": " + ErrnoText(errno));
-        } else {
-            break;
-        }
+    // A slot file is 13 bytes; past 256 reading stops and the parser refuses the text.
+    auto contents = sim::ReadAll(fd.get(), 256);
+    if (!contents) {
+        return sim::MakeError(sim::ErrorCode::kIo, slot.string() + ": " + contents.error().message);
     }
-    auto owner = ParseSlotOwner(contents);
+    auto owner = ParseSlotOwner(*contents);
     if (!owner) {
         return sim::MakeError(owner.error().code, slot.string() + ": " + owner.error().message);
     }
@@ -93,19 +81,10 @@ sim::Result<fs::path> WriteTemporary(const fs::path& directory, const std::strin
     if (fd.get() < 0) {
         return sim::MakeError(sim::ErrorCode::kIo, temporary.string() + ": " + ErrnoText(errno));
     }
-    std::size_t written = 0;
-    while (written < contents.size()) {
-        const ssize_t n = ::write(fd.get(), contents.data() + written, contents.size() - written);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            const int error = errno;
-            ::unlink(temporary.c_str());
-            return sim::MakeError(sim::ErrorCode::kIo,
-                                  temporary.string() + ": " + ErrnoText(error));
-        }
-        written += static_cast<std::size_t>(n);
+    if (auto written = sim::WriteAll(fd.get(), contents); !written) {
+        ::unlink(temporary.c_str());
+        return sim::MakeError(sim::ErrorCode::kIo,
+                              temporary.string() + ": " + written.error().message);
     }
     if (::fsync(fd.get()) != 0) {
         const int error = errno;

@@ -25,17 +25,17 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
         return MakeError(ErrorCode::kInvalidArgument,
                          options.root_ca_file + ": not a PEM certificate");
     }
-    Resolver resolver;
+    world::Resolver resolver;
     if (options.resolver) {
         resolver = *options.resolver;
     } else if (!options.endpoints_file.empty()) {
-        auto followed = FollowEndpointsFile(options.endpoints_file);
+        auto followed = world::FollowEndpointsFile(options.endpoints_file);
         if (!followed) {
             return Unexpected(followed.error());
         }
         resolver = std::move(*followed);
     } else {
-        resolver = EndpointsMap{}.MakeResolver();
+        resolver = world::EndpointsMap{}.MakeResolver();
     }
     std::vector<Identity> loaded;
     loaded.reserve(identities.size());

@@ -19,7 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "sim/module/endpoints.hpp"
+#include "sim/core/net.hpp"
+#include "sim/world/endpoints.hpp"
 
 namespace sim::module {
 
@@ -244,7 +245,7 @@ Result<std::string> LinkServer::AttachPty(std::shared_ptr<SoftwareModule> module
 
 Result<std::uint16_t> LinkServer::AttachTcp(std::shared_ptr<SoftwareModule> module,
                                             const std::string& ip, std::uint16_t port) {
-    if (!IsLoopbackIpv4(ip)) {
+    if (!sim::IsLoopbackIpv4(ip)) {
         return MakeError(ErrorCode::kInvalidArgument, "--tcp-host " + ip + ": loopback only");
     }
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -94,7 +94,7 @@ private:
 };
 
 // True when a TCP connection to ip:port is refused or times out (hint 3 rather than 4).
-bool ProbeUnreachable(const ResolvedAddress& address);
+bool ProbeUnreachable(const world::ResolvedAddress& address);
 
 // Assumed: a probe's answer holds for kProbeFresh for every module of the process that failed
 // on the same address. At onboarding every module's first OEM connect fails once (JITP), and a
@@ -103,7 +103,7 @@ bool ProbeUnreachable(const ResolvedAddress& address);
 // second is reported as hint 4 instead of 3 for at most that second.
 constexpr auto kProbeFresh = std::chrono::seconds{1};
 
-bool TcpUnreachable(const ResolvedAddress& address) {
+bool TcpUnreachable(const world::ResolvedAddress& address) {
     struct Probe {
         std::chrono::steady_clock::time_point at;
         bool unreachable = false;
@@ -128,7 +128,7 @@ bool TcpUnreachable(const ResolvedAddress& address) {
     return unreachable;
 }
 
-bool ProbeUnreachable(const ResolvedAddress& address) {
+bool ProbeUnreachable(const world::ResolvedAddress& address) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return false;
@@ -160,7 +160,7 @@ struct Shared {
 
 struct Session {
     std::uint64_t attempt = 0;
-    ResolvedAddress address;
+    world::ResolvedAddress address;
     std::shared_ptr<mqtt::async_client> client;
     std::chrono::steady_clock::time_point started;  // when the connect was issued
     std::chrono::seconds connect_timeout{0};

@@ -62,7 +62,7 @@ namespace {
 
 // DIAG PING: a TCP connect to the resolved host on 8883 (ICMP needs privileges), timed.
 // Assumed: reachability of the MQTT port stands in for an ICMP echo.
-PingResult Ping(const Resolver& resolver, const std::string& host) {
+PingResult Ping(const world::Resolver& resolver, const std::string& host) {
     const auto address = resolver ? resolver(host, 8883) : std::nullopt;
     if (!address) {
         return PingResult{false, {}, "cannot resolve " + host};

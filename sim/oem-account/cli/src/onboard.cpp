@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/oem_account/onboard.hpp"
 
-#include <stdlib.h>  // NOLINT(modernize-deprecated-headers): mkdtemp
-
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <utility>
 
+#include "sim/core/adapters.hpp"
 #include "sim/onboarding/actors.hpp"
 #include "sim/onboarding/pipeline.hpp"
 #include "sim/world/world.hpp"
@@ -51,24 +51,6 @@ struct Printer {
     }
 };
 
-// Removes a temporary directory at scope exit unless told to keep it.
-class DirectoryGuard {
-public:
-    DirectoryGuard(fs::path dir, bool remove) : dir_(std::move(dir)), remove_(remove) {}
-    ~DirectoryGuard() {
-        if (remove_) {
-            std::error_code ec;
-            fs::remove_all(dir_, ec);
-        }
-    }
-    DirectoryGuard(const DirectoryGuard&) = delete;
-    DirectoryGuard& operator=(const DirectoryGuard&) = delete;
-
-private:
-    fs::path dir_;
-    bool remove_;
-};
-
 }  // namespace
 
 sim::Result<OnboardSummary> RunOnboard(const OnboardOptions& options,
@@ -97,19 +79,18 @@ sim::Result<OnboardSummary> RunOnboard(const OnboardOptions& options,
         return sim::Unexpected<sim::Error>(raised.error());
     }
     fs::path dir = options.directory;
-    bool temporary = false;
+    std::optional<sim::ScratchDirectory> scratch;  // without --dir: removed unless --keep
     if (dir.empty()) {
-        std::string pattern = (fs::temp_directory_path() / "elsim-onboard-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            return sim::MakeError(sim::ErrorCode::kIo, "cannot create a temporary directory");
+        auto made = sim::ScratchDirectory::Create(fs::temp_directory_path(), "elsim-onboard");
+        if (!made) {
+            return sim::Unexpected<sim::Error>(made.error());
         }
-        dir = pattern;
-        temporary = true;
+        scratch.emplace(std::move(*made));
+        dir = options.keep ? scratch->Keep() : scratch->path();
     } else if (fs::exists(dir / "world.pid", ec)) {
         return sim::MakeError(sim::ErrorCode::kInvalidArgument,
                               "--dir: " + dir.string() + " holds a running world (world.pid)");
     }
-    DirectoryGuard guard(dir, temporary && !options.keep);
     auto interrupted = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
 
     OnboardingSetupOptions setup_options;
@@ -234,7 +215,7 @@ sim::Result<OnboardSummary> RunOnboard(const OnboardOptions& options,
                       ")";
     }
     summary.summary_line += broker_exits;
-    if (options.keep || !temporary) {
+    if (options.keep || !scratch) {
         summary.summary_line += "; kept " + dir.string();
     }
     return summary;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The claim-script over Paho MQTT C++ 1.2 (reference/deps.md §4 for how failures surface).
+#include "sim/core/net.hpp"
 #include "sim/staging/claim_client.hpp"
 
 #include <algorithm>
@@ -15,9 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/core/adapters.hpp"
-#include "sim/module/endpoints.hpp"
+#include "sim/core/net.hpp"
 #include "sim/staging/claim.hpp"
 #include "sim/staging/staging.hpp"
+#include "sim/world/endpoints.hpp"
 #include "sim/world/world_state.hpp"
 
 namespace sim::staging {
@@ -247,14 +249,14 @@ sim::Result<MqttEndpoint> ResolveMqttEndpoint(std::string_view option, const std
         }
         // world.json's "endpoints" map is derived from its accounts (world_state.hpp), so the
         // parsed accounts give the same map without parsing the file a second time.
-        sim::module::EndpointsMap map;
+        sim::world::EndpointsMap map;
         for (const auto& account : world->accounts) {
-            if (!sim::module::IsLoopbackIpv4(account.address)) {
+            if (!sim::IsLoopbackIpv4(account.address)) {
                 return Bad("--world: " + (world_dir / "world.json").string() + ": account '" +
                            account.name + "' address '" + account.address +
                            "' is not in 127.0.0.0/8");
             }
-            map.Add(account.endpoint, sim::module::ResolvedAddress{account.address,
+            map.Add(account.endpoint, sim::world::ResolvedAddress{account.address,
                                                                    account.mqtt_port});
         }
         const auto address = map.MakeResolver()(parsed->host, port);

@@ -64,19 +64,35 @@ sim::Result<OemRecord> RegisterOemRemote(AwsClient& client, const OemRegistratio
     const std::string& uuid = plan.record.uuid;
     bool thing_made = false;
     bool principal_attached = false;
-    auto undo = [&] {
-        // Best effort, in reverse order; failures here leave the first error as the answer.
+    // Undoes what was made, in reverse order, and answers with the first error; a step of the
+    // undo that fails is named after it, so the operator knows what is left in the account.
+    auto undo = [&](sim::Unexpected<Error> failure) -> sim::Unexpected<Error> {
+        std::string left;
+        auto step = [&](const std::string& name, const auto& done) {
+            if (!done) {
+                left += (left.empty() ? "" : ", ") + name + " (" + done.error().type + ": " +
+                        done.error().message + ")";
+            }
+        };
         if (principal_attached) {
-            (void)client.Call("DELETE", AwsClient::Path({"things", uuid, "principals"}), {},
-                              nullptr, {{"x-amzn-principal", arn}});
+            step("DetachThingPrincipal",
+                 client.Call("DELETE", AwsClient::Path({"things", uuid, "principals"}), {},
+                             nullptr, {{"x-amzn-principal", arn}}));
         }
         if (thing_made) {
-            (void)client.Call("DELETE", AwsClient::Path({"things", uuid}));
+            step("DeleteThing " + uuid, client.Call("DELETE", AwsClient::Path({"things", uuid})));
         }
-        (void)client.Call("PUT", AwsClient::Path({"certificates", id}),
-                          {{"newStatus", "INACTIVE"}});
-        (void)client.Call("DELETE", AwsClient::Path({"certificates", id}),
-                          {{"forceDelete", "true"}});
+        step("UpdateCertificate " + id + " INACTIVE",
+             client.Call("PUT", AwsClient::Path({"certificates", id}),
+                         {{"newStatus", "INACTIVE"}}));
+        step("DeleteCertificate " + id, client.Call("DELETE", AwsClient::Path({"certificates", id}),
+                                                    {{"forceDelete", "true"}}));
+        if (left.empty()) {
+            return failure;
+        }
+        Error error = failure.error();
+        error.message += "; undoing it failed too: " + left;
+        return sim::Unexpected<Error>(std::move(error));
     };
     const json thing_body = {
         {"thingTypeName", type},
@@ -84,22 +100,19 @@ sim::Result<OemRecord> RegisterOemRemote(AwsClient& client, const OemRegistratio
          {{"attributes", {{std::string(attribute::kOemName), plan.record.oem_name}}}}}};
     if (auto made = client.Call("POST", AwsClient::Path({"things", uuid}), {}, thing_body);
         !made) {
-        undo();
-        return Failed("CreateThing " + uuid, made.error());
+        return undo(Failed("CreateThing " + uuid, made.error()));
     }
     thing_made = true;
     if (auto attached = client.Call("PUT", AwsClient::Path({"things", uuid, "principals"}), {},
                                     nullptr, {{"x-amzn-principal", arn}});
         !attached) {
-        undo();
-        return Failed("AttachThingPrincipal", attached.error());
+        return undo(Failed("AttachThingPrincipal", attached.error()));
     }
     principal_attached = true;
     if (auto attached = client.Call("PUT", AwsClient::Path({"target-policies", policy}), {},
                                     json{{"target", arn}});
         !attached) {
-        undo();
-        return Failed("AttachPolicy " + policy, attached.error());
+        return undo(Failed("AttachPolicy " + policy, attached.error()));
     }
     OemRecord record = plan.record;
     record.certificate_id = id.empty() ? record.certificate_id : id;

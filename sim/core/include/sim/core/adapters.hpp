@@ -44,7 +44,8 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
                                                          std::filesystem::perms::others_read);
 
 /// A temporary directory (mkdtemp under `parent`, named `<prefix>-XXXXXX`) removed with
-/// everything in it when the object goes. Errors: kIo naming `parent`.
+/// everything in it when the object goes, unless Keep() was called. Errors: kIo naming
+/// `parent`.
 class ScratchDirectory {
 public:
     static Result<ScratchDirectory> Create(const std::filesystem::path& parent,
@@ -55,10 +56,16 @@ public:
     ScratchDirectory& operator=(const ScratchDirectory&) = delete;
     ~ScratchDirectory();
     const std::filesystem::path& path() const { return path_; }
+    /// Leaves the directory on disk when this object goes (e.g. for inspection); its path.
+    const std::filesystem::path& Keep() {
+        kept_ = true;
+        return path_;
+    }
 
 private:
     explicit ScratchDirectory(std::filesystem::path path) : path_(std::move(path)) {}
     std::filesystem::path path_;
+    bool kept_ = false;
 };
 
 /// Reads a whole file; the error names the path and the OS reason.

@@ -14,7 +14,7 @@
 
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/result.hpp"
-#include "sim/module/endpoints.hpp"
+#include "sim/world/endpoints.hpp"
 #include "sim/world/world.hpp"
 #include "sim/world/world_state.hpp"
 
@@ -45,7 +45,7 @@ public:
     /// The manufacturer named `name` (the first when empty).
     sim::Result<world::ManufacturerState> Manufacturer(const std::string& name) const;
     /// Endpoint host -> address:port for every account of the world.
-    module::EndpointsMap Endpoints() const;
+    world::EndpointsMap Endpoints() const;
     /// Every broker exit the supervisor saw so far, oldest first.
     std::vector<world::BrokerExit> BrokerExits() const;
     void Stop();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The world's certificates on disk, made with pki (pki/authority.hpp, pki/profiles.hpp), and
-// the capath trust directory. Adapter (files, OpenSSL).
+// The world's certificates on disk, made with pki (pki/authority.hpp, pki/profiles.hpp). The
+// capath trust directory is pki's (pki/capath.hpp). Adapter (files).
 //
 // Thread-safe: every function is reentrant. Keys are written with mode 0600 and never logged.
 // Every file is written atomically (sim::WriteFileAtomically): a crash leaves the old file or
@@ -35,14 +35,5 @@ sim::Status WriteServerCertificate(const pki::CertificateAuthority& ca,
                                    const std::vector<std::string>& ip_addresses, pki::TimePoint now,
                                    pki::Days days, const std::filesystem::path& cert_file,
                                    const std::filesystem::path& key_file);
-
-/// The OpenSSL subject-name hash of a CA certificate, as `openssl x509 -hash` prints it
-/// (8 lowercase hex digits), computed with X509_NAME_hash_ex.
-sim::Result<std::string> SubjectHash(const std::string& ca_pem);
-
-/// Adds a CA to a capath directory: writes `<caCertificateId>.pem` and the first free
-/// `<subject_hash>.N` link (N = 0..9) pointing at it, so running brokers trust it at the next
-/// handshake without restart (deps.md §2e). Idempotent for the same certificate.
-sim::Status AddCaToCapath(const std::filesystem::path& capath, const std::string& ca_pem);
 
 }  // namespace sim::world

@@ -11,12 +11,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "sim/core/adapters.hpp"
 #include "sim/world/mosquitto_process.hpp"
-#include "sim/world/world_pki.hpp"
 
 namespace sim::testing {
 
@@ -31,10 +32,10 @@ public:
     TempDir(TempDir&&) = delete;
     TempDir& operator=(TempDir&&) = delete;
     // NOLINTNEXTLINE(readability-identifier-naming)
-    const std::filesystem::path& path() const { return path_; }
+    const std::filesystem::path& path() const { return directory_->path(); }
 
 private:
-    std::filesystem::path path_;
+    std::optional<sim::ScratchDirectory> directory_;  // set by the constructor, or it throws
 };
 
 /// A TCP port the OS reports free on `host` right now (bind to port 0, read it, close).

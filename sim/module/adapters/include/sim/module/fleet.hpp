@@ -14,10 +14,10 @@
 #include <spdlog/logger.h>
 
 #include "sim/core/result.hpp"
-#include "sim/module/endpoints.hpp"
 #include "sim/module/links.hpp"
 #include "sim/module/software_module.hpp"
 #include "sim/module/timer_service.hpp"
+#include "sim/world/endpoints.hpp"
 
 namespace sim::module {
 
@@ -25,7 +25,7 @@ struct FleetOptions {
     std::string staging_endpoint;  ///< Factory Endpoint, host[:port]. Required.
     std::string root_ca_file;      ///< Factory RootCA PEM file. Required.
     std::string endpoints_file;    ///< Endpoints map; empty = loopback literals only.
-    std::optional<Resolver> resolver;  ///< Overrides endpoints_file when set.
+    std::optional<world::Resolver> resolver;  ///< Overrides endpoints_file when set.
     std::string state_dir;         ///< Persistent keys per module; empty = not kept.
     std::string tcp_host = "127.0.0.1";
     bool uart_pacing = false;

@@ -24,13 +24,13 @@
 
 #include <spdlog/logger.h>
 
-#include "sim/module/endpoints.hpp"
 #include "sim/module/mqtt_port.hpp"
+#include "sim/world/endpoints.hpp"
 
 namespace sim::module {
 
 struct PahoOptions {
-    Resolver resolver;
+    world::Resolver resolver;
     std::filesystem::path private_key_file;  ///< PEM private key of the birth certificate.
     /// Optional: a file holding exactly `*certificate_pem` (the identity's cert.pem). While the
     /// Certificate key still holds that value, Paho reads this file as key store and nothing is

@@ -24,10 +24,10 @@
 
 #include "sim/core/ports.hpp"
 #include "sim/core/result.hpp"
-#include "sim/module/endpoints.hpp"
 #include "sim/module/interpreter.hpp"
 #include "sim/module/mqtt_port.hpp"
 #include "sim/module/timer_service.hpp"
+#include "sim/world/endpoints.hpp"
 
 namespace sim::module {
 
@@ -56,7 +56,7 @@ struct SoftwareModuleOptions {
     /// Stamps events (back-off, TIME?); null = system. Shared: a module may outlive its fleet
     /// (a connection-lost callback during shutdown).
     std::shared_ptr<const sim::Clock> clock;
-    Resolver resolver;                   ///< For DIAG PING.
+    world::Resolver resolver;                ///< For DIAG PING.
     std::shared_ptr<spdlog::logger> logger;  ///< Optional; AT lines at debug.
 };
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sim/module/endpoints.hpp"
+#include "sim/world/endpoints.hpp"
 
 #include <memory>
 #include <mutex>
@@ -9,9 +9,7 @@
 #include "sim/core/adapters.hpp"
 #include "sim/core/net.hpp"
 
-namespace sim::module {
-
-bool IsLoopbackIpv4(const std::string& host) { return sim::IsLoopbackIpv4(host); }
+namespace sim::world {
 
 namespace {
 
@@ -138,4 +136,4 @@ Result<Resolver> FollowEndpointsFile(const std::filesystem::path& path) {
     });
 }
 
-}  // namespace sim::module
+}  // namespace sim::world

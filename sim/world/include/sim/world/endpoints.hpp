@@ -13,7 +13,7 @@
 
 #include "sim/core/result.hpp"
 
-namespace sim::module {
+namespace sim::world {
 
 struct ResolvedAddress {
     std::string ip;  ///< IPv4 dotted quad inside 127.0.0.0/8.
@@ -24,10 +24,6 @@ struct ResolvedAddress {
 /// Must be thread-safe (called from MQTT threads).
 using Resolver = std::function<std::optional<ResolvedAddress>(const std::string& host,
                                                                std::uint16_t port)>;
-
-/// True for a dotted-quad IPv4 literal in 127.0.0.0/8: sim::IsLoopbackIpv4 (sim/core/net.hpp),
-/// which states the exact grammar.
-bool IsLoopbackIpv4(const std::string& host);
 
 /// The endpoints map. Accepted forms: {"host": "127.0.0.2:8883", ...} or
 /// {"endpoints": {"host": "127.0.0.2:8883" | {"address": "127.0.0.2", "port": 8883}}}.
@@ -56,4 +52,4 @@ private:
 /// later unreadable or bad version keeps the last good map.
 Result<Resolver> FollowEndpointsFile(const std::filesystem::path& path);
 
-}  // namespace sim::module
+}  // namespace sim::world
