@@ -52,9 +52,7 @@
 #include "sim/core/adapters.hpp"
 #include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
-#include "sim/module/paho_waker.hpp"
-#include "sim/module/paho_stdin_guard.hpp"
-#include "sim/module/tls_file_memo.hpp"
+#include "sim/module/mqtt_client_port.hpp"
 #include "sim/world/world.hpp"
 #include "sim/onboarding/actors.hpp"
 #include "sim/onboarding/pipeline.hpp"
@@ -70,7 +68,7 @@ using SteadyClock = std::chrono::steady_clock;
 // The targets the benchmark reports against.
 constexpr double kRssTargetMiB = 2048.0;
 constexpr double kRttTargetMicros = 1000.0;
-constexpr double kOnboardingTargetPerSecond = 100.0;
+constexpr double kOnboardingTargetPerSecond = 200.0;
 constexpr const char* kEndpointHost = "bench-staging.iot.us-east-1.elsim.test";
 
 struct ModulesBenchArgs {
@@ -83,7 +81,6 @@ struct ModulesBenchArgs {
     std::size_t onboard = 1000;         // modules onboarded in (c)
     std::size_t onboard_workers = 512;  // host threads, one module each at a time
     std::size_t claim_things = 4;       // claim sessions (each <= 100 claims/s)
-    int waker_period_ms = 5;            // PahoWaker publish period in (c); 0: no waker
     std::size_t shards = 1;             // module processes in (c)
     std::string shard_dir;              // hidden: run as shard child over this directory
     std::size_t shard_index = 0;        // hidden: which share
@@ -405,7 +402,7 @@ int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratc
     }
 
     // Idle: sample RSS through the hold and keep the peak; CPU time spent while idle
-    // (keep-alive PINGREQs and the Paho threads' housekeeping).
+    // (keep-alive PINGREQs on the module event loop).
     const double rss_connected = RssMiB();
     double rss_peak = rss_connected;
     const double cpu_before = CpuSeconds();
@@ -659,18 +656,6 @@ double ProcessCpuSeconds(int pid) {
 
 // ---- (c) helpers: the pipeline here or in shard processes ------------------------------------
 
-// Paho C's receive thread sees a completed TCP connect only when its 1 s poll returns; the
-// waker's PUBACKs make it return every few ms (sim/module/adapters/paho_waker.hpp). nullptr
-// when --waker-period-ms 0.
-sim::Result<std::unique_ptr<sim::module::PahoWaker>> StartBenchWaker(
-    const ModulesBenchArgs& args, const sim::onboarding::OnboardingSetup& setup,
-    const fs::path& dir) {
-    if (args.waker_period_ms <= 0) {
-        return std::unique_ptr<sim::module::PahoWaker>();
-    }
-    return sim::onboarding::StartWaker(setup, dir, std::chrono::milliseconds{args.waker_period_ms});
-}
-
 bool IsRetryStep(const std::string& text) {
     return text.find("retried once more") != std::string::npos ||
            text.find("connect to staging retried") != std::string::npos ||
@@ -682,12 +667,11 @@ std::vector<sim::onboarding::ModuleOutcome> RunPipelineHere(
     const ModulesBenchArgs& args, const sim::onboarding::OnboardingSetup& setup,
     const std::vector<sim::onboarding::ModuleJob>& jobs,
     const std::vector<std::unique_ptr<sim::staging::ClaimSession>>& sessions,
-    sim::module::PahoWaker* waker, std::size_t& retried, std::string& first_retry) {
+    std::size_t& retried, std::string& first_retry) {
     sim::onboarding::PipelineOptions pipeline;
     pipeline.workers = args.onboard_workers;
     pipeline.publish = false;
     pipeline.verify = false;
-    pipeline.waker = waker;
     std::mutex mutex;
     return sim::onboarding::RunOnboardingPipeline(
         setup, jobs, sessions, pipeline, [&](std::size_t, const std::string& text) {
@@ -723,7 +707,7 @@ std::vector<T> ShareOf(const std::vector<T>& all, std::size_t index, std::size_t
 
 // The child side (`--onboard-shard DIR --shard-index I --shards K`, hidden): reads the world
 // and DIR/shards.json that the parent wrote, starts its share of the modules, claim sessions
-// and its own waker, prints READY, waits for GO on stdin, runs the pipeline and prints one
+// and its own module event loop, prints READY, waits for GO on stdin, runs the pipeline and prints one
 // OUTCOME line per module (steady-clock nanoseconds: CLOCK_MONOTONIC, comparable between
 // processes), RETRY lines, CPU and DONE. Errors: one ERROR line, exit 1.
 int RunOnboardShard(const ModulesBenchArgs& args) {
@@ -804,10 +788,6 @@ int RunOnboardShard(const ModulesBenchArgs& args) {
     if (!sessions) {
         return fail(sessions.error().message);
     }
-    auto waker = StartBenchWaker(args, setup, dir / ("waker-" + std::to_string(index)));
-    if (!waker) {
-        return fail(waker.error().message);
-    }
     std::printf("READY\n");
     std::fflush(stdout);
     char go[16] = {};
@@ -818,7 +798,7 @@ int RunOnboardShard(const ModulesBenchArgs& args) {
     std::string first_retry;
     const double cpu_before = CpuSeconds();
     const auto outcomes =
-        RunPipelineHere(args, setup, *jobs, *sessions, waker->get(), retried, first_retry);
+        RunPipelineHere(args, setup, *jobs, *sessions, retried, first_retry);
     const double cpu = CpuSeconds() - cpu_before;
     for (const auto& o : outcomes) {
         std::string error = o.error;
@@ -829,13 +809,9 @@ int RunOnboardShard(const ModulesBenchArgs& args) {
     }
     std::printf("RETRIES %zu %s\n", retried, first_retry.c_str());
     std::printf("CPU %.3f\n", cpu);
-    if (*waker) {
-        std::printf("WAKER %zu %zu\n", (*waker)->Published(), (*waker)->Acknowledged());
-    }
     std::printf("DONE\n");
     std::fflush(stdout);
     sessions->clear();
-    waker->reset();
     fleet->reset();
     return kExitOk;
 }
@@ -913,7 +889,7 @@ struct ShardsResult {
 };
 
 // The parent side: writes DIR/shards.json, starts --shards children, waits until every one is
-// READY (modules started, claim sessions open, waker connected), then starts them together
+// READY (modules started, claim sessions open), then starts them together
 // and collects their outcomes. Children are killed and reaped on every path.
 sim::Result<ShardsResult> RunShards(const ModulesBenchArgs& args,
                                     const sim::onboarding::OnboardingSetup& setup,
@@ -965,8 +941,7 @@ sim::Result<ShardsResult> RunShards(const ModulesBenchArgs& args,
             {"elsim", "--log-level", "warn", "bench", "modules", "--skip-idle", "--skip-rtt",
              "--onboard-shard", dir.string(), "--shard-index", std::to_string(i), "--shards",
              std::to_string(args.shards), "--onboard-workers",
-             std::to_string((args.onboard_workers + args.shards - 1) / args.shards),
-             "--waker-period-ms", std::to_string(args.waker_period_ms)});
+             std::to_string((args.onboard_workers + args.shards - 1) / args.shards)});
         if (!child) {
             return sim::Unexpected<sim::Error>(child.error());
         }
@@ -1013,8 +988,6 @@ sim::Result<ShardsResult> RunShards(const ModulesBenchArgs& args,
     }
     result.staging_cpu = ProcessCpuSeconds(setup.staging.broker_pid) - staging_cpu_before;
     result.oem_cpu = ProcessCpuSeconds(setup.oem.broker_pid) - oem_cpu_before;
-    std::size_t published = 0;
-    std::size_t acknowledged = 0;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         for (const auto& line : lines[i]) {
             std::istringstream in(line);
@@ -1046,20 +1019,11 @@ sim::Result<ShardsResult> RunShards(const ModulesBenchArgs& args,
                 double cpu = 0;
                 in >> cpu;
                 result.cpu_seconds += cpu;
-            } else if (kind == "WAKER") {
-                std::size_t p = 0;
-                std::size_t a = 0;
-                in >> p >> a;
-                published += p;
-                acknowledged += a;
             } else if (kind == "ERROR") {
                 return sim::MakeError(sim::ErrorCode::kUnavailable,
                                       "shard " + std::to_string(i) + ": " + line.substr(6));
             }
         }
-    }
-    if (args.waker_period_ms > 0) {
-        Progress("  wakers: %zu publishes, %zu PUBACKs", published, acknowledged);
     }
     if (result.outcomes.size() != identities.size()) {
         return sim::MakeError(sim::ErrorCode::kUnavailable,
@@ -1106,9 +1070,9 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
         return kExitFailed;
     }
     Progress("  birth identities: %zu in %.1f s", n, Seconds(SteadyClock::now() - start));
-    // The modules run here (--shards 1) or in --shards child processes, each with its own Paho
-    // receive thread; either way they are started, their claim sessions opened and the waker
-    // connected before the measured window.
+    // The modules run here (--shards 1) or in --shards child processes, each with its own
+    // module event loop; either way they are started and their claim sessions opened before the
+    // measured window.
     std::vector<onboarding::ModuleOutcome> outcomes;
     std::vector<onboarding::ModuleJob> jobs;  // thing names, for the OEM account's view afterwards
     for (const auto& identity : *identities) {
@@ -1154,46 +1118,29 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
             Progress("elsim bench modules: %s", sessions.error().message.c_str());
             return kExitFailed;
         }
-        auto waker = StartBenchWaker(args, *setup, dir / "waker");
-        if (!waker) {
-            Progress("elsim bench modules: %s", waker.error().message.c_str());
-            return kExitFailed;
-        }
         Progress("  %zu modules on %s, %zu claim sessions open; onboarding with %zu host threads",
                  n, setup->staging.endpoint.c_str(), sessions->size(), args.onboard_workers);
         const double cpu_before = CpuSeconds();
         const double staging_cpu_before = ProcessCpuSeconds(staging_pid);
         const double oem_cpu_before = ProcessCpuSeconds(oem_pid);
-        outcomes = RunPipelineHere(args, *setup, *module_jobs, *sessions, waker->get(), retried,
-                                   first_retry);
+        outcomes = RunPipelineHere(args, *setup, *module_jobs, *sessions, retried, first_retry);
         cpu_seconds = CpuSeconds() - cpu_before;
         staging_cpu = ProcessCpuSeconds(staging_pid) - staging_cpu_before;
         oem_cpu = ProcessCpuSeconds(oem_pid) - oem_cpu_before;
         sessions->clear();
-        if (*waker) {
-            Progress("  waker: %zu publishes, %zu PUBACKs", (*waker)->Published(),
-                     (*waker)->Acknowledged());
-        }
-        waker->reset();
         fleet->reset();
-        const auto memo = sim::module::GetTlsFileMemoStats();
-        Progress("  TLS file memo (sim/module/tls_file_memo.hpp): %s, %llu hits, %llu decoded, "
-                 "%llu left to OpenSSL",
-                 sim::module::TlsFileMemoActive() ? "active" : "NOT active",
-                 static_cast<unsigned long long>(memo.hits),
-                 static_cast<unsigned long long>(memo.misses),
-                 static_cast<unsigned long long>(memo.bypassed));
-        Progress("  Paho stdin guard (sim/module/paho_stdin_guard.hpp): %s, %llu close(0) from "
-                 "Paho C dropped",
-                 sim::module::PahoStdinGuardActive() ? "active" : "NOT active",
-                 static_cast<unsigned long long>(sim::module::PahoStdinClosesDropped()));
+        const auto stats = sim::module::GetMqttClientStats();
+        Progress("  module TLS: %llu TCP connects, %llu client contexts, %llu private keys "
+                 "decoded, %llu trust stores decoded",
+                 static_cast<unsigned long long>(stats.connects),
+                 static_cast<unsigned long long>(stats.tls_contexts),
+                 static_cast<unsigned long long>(stats.keys_decoded),
+                 static_cast<unsigned long long>(stats.trust_stores));
     }
     Figure("onboarding: configuration: %zu modules, %zu host threads, %zu claim sessions, %zu "
-           "module process%s, Paho waker %s",
+           "module process%s",
            n, args.onboard_workers, setup->claim_things.size(), std::max<std::size_t>(1, args.shards),
-           args.shards > 1 ? "es" : "",
-           args.waker_period_ms > 0 ? ("every " + std::to_string(args.waker_period_ms) + " ms").c_str()
-                                    : "off");
+           args.shards > 1 ? "es" : "");
     std::size_t ok = 0;
     std::string first_error;
     SteadyClock::time_point first_start = SteadyClock::time_point::max();
@@ -1240,7 +1187,7 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
         "threads, %zu claim sessions",
         p.p50, p.p90, p.p99, args.onboard_workers, setup->claim_things.size());
     Figure(
-        "onboarding: CPU during the run: %s (modules, Paho, hosts) %.1f s, staging "
+        "onboarding: CPU during the run: %s (modules, event loop, hosts) %.1f s, staging "
         "broker %.1f s, OEM broker %.1f s (%.0f%%, %.0f%%, %.0f%% of one core); load average %s",
         args.shards > 1 ? ("the " + std::to_string(args.shards) + " shard processes").c_str()
                         : "this process",
@@ -1289,8 +1236,8 @@ int Run(const ModulesBenchArgs& args) {
                        ? kExitBadInput
                        : kExitFailed;
         }
-        // Round trips first: after the idle fleet stops, Paho clients are still being destroyed
-        // in the background for a few seconds, which would disturb the latency figures.
+        // Round trips first, on an otherwise quiet process: the idle fleet's teardown (10,000
+        // DISCONNECTs) would disturb the latency figures.
         if (!args.skip_rtt) {
             status = std::max(status, RunRtt(args, *pki));
         }
@@ -1332,12 +1279,8 @@ void AddModulesBench(CLI::App& bench, VerbContext& context) {
                      "connected) in the onboarding measurement")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
-    verb->add_option("--waker-period-ms", args->waker_period_ms,
-                     "Publish period of the Paho waker during onboarding (0: no waker)")
-        ->check(CLI::Range(0, 1000))
-        ->capture_default_str();
     verb->add_option("--shards", args->shards,
-                     "Processes the onboarded modules run in (each with its own Paho threads)")
+                     "Processes the onboarded modules run in (each with its own module event loop)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{16}))
         ->capture_default_str();
     verb->add_option("--onboard-shard", args->shard_dir)->group("");  // internal: a shard child
