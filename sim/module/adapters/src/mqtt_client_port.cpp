@@ -649,9 +649,9 @@ void Connection::ScheduleKeepAlive(std::chrono::milliseconds after) {
     Later(after, [](Connection& self) { self.KeepAlive(); });
 }
 
-// MQTT 3.1.1 §3.1.2.10: a PINGREQ when nothing was sent for a keep-alive interval; a PINGREQ
-// still unanswered a keep-alive interval later closes the connection (the "reasonable amount
-// of time" of §3.1.2.10, Assumed).
+// MQTT 3.1.1 §3.1.2.10: a PINGREQ when nothing was sent for a keep-alive interval.
+// Assumed: a PINGREQ still unanswered one keep-alive interval later (on the module's clock)
+// closes the connection: the "reasonable amount of time" of §3.1.2.10.
 void Connection::KeepAlive() {
     if (stage_ != Stage::kOpen) {
         return;
