@@ -360,6 +360,13 @@ void AddRunVerb(CLI::App& app, VerbContext& context) {
             context.exit_code = kExitBadInput;
             return;
         }
+        if (args->target == "aws" && (!args->module_cas.empty() || !args->module_hosts.empty())) {
+            (void)std::fprintf(stderr,
+                               "elsim run: --module-cas and --module-hosts shape local worlds; "
+                               "against AWS a linked module keeps its own CA and AWS's names\n");
+            context.exit_code = kExitBadInput;
+            return;
+        }
         sc::AwsChildOptions aws;
         if (args->target == "aws") {
             aws.accounts = args->accounts;

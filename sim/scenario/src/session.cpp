@@ -219,6 +219,11 @@ private:
     // ---- Linked modules (--modules) ----
     StepOutcome OpenLinks(world::WorldPlan& plan);
     StepOutcome LinkToWorld();
+    // Opens the link of one --modules entry and makes its module factory-fresh; `spec` stays
+    // null when the scenario has no module actor of that name.
+    StepOutcome OpenLink(const LinkSpec& link, const ModuleActor*& spec,
+                         std::string& factory_endpoint);
+    StepOutcome OpenLinksToAws();
     std::optional<std::string> SkipReason(const Step& step) const;
 
     // ---- Steps ----
@@ -431,28 +436,16 @@ StepOutcome Session::OpenLinks(world::WorldPlan& plan) {
     }
     std::map<std::string, std::string> staging_endpoint;  // staging account -> linked Endpoint
     for (const auto& link : options_.links) {
-        const auto actor = std::find_if(
-            scenario_.actors.begin(), scenario_.actors.end(), [&](const Actor& a) {
-                return a.name == link.actor && std::holds_alternative<ModuleActor>(a.kind);
-            });
-        if (actor == scenario_.actors.end()) {
-            recorder_.Add("runner", EntryKind::kNote,
-                          "--modules " + ToString(link) + ": no module actor " + link.actor +
-                              " here; not used");
+        const ModuleActor* linked_spec = nullptr;
+        std::string factory_endpoint;
+        if (auto s = OpenLink(link, linked_spec, factory_endpoint); !s || linked_spec == nullptr) {
+            if (!s) {
+                return s;
+            }
             continue;
         }
-        const auto& spec = std::get<ModuleActor>(actor->kind);
-        auto opened = LinkedModule::Open(link.actor, link, recorder_);
-        if (!opened) {
-            return Fail(opened.error());
-        }
-        LinkedModule& module = **opened;
-        linked_all_.push_back(&module);
-        linked_[link.actor] = std::move(*opened);
-        auto factory = module.MakeFactoryFresh();
-        if (!factory) {
-            return Fail(link.actor + " (" + module.LinkedVia() + "): " + factory.error());
-        }
+        const auto& spec = *linked_spec;
+        const std::optional<std::string> factory = factory_endpoint;
         // A linked module's staging sub-state is decided by its own factory Endpoint
         // (ExpressLink Programmer's Guide, "Onboarding": staging while Endpoint is the factory
         // default), so its maker's staging account answers at that name.
@@ -488,6 +481,52 @@ StepOutcome Session::OpenLinks(world::WorldPlan& plan) {
         }
         if (!placed) {
             return Fail(link.actor + ": no staging account for manufacturer " + spec.manufacturer);
+        }
+    }
+    return {};
+}
+
+StepOutcome Session::OpenLink(const LinkSpec& link, const ModuleActor*& spec,
+                              std::string& factory_endpoint) {
+    spec = nullptr;
+    const auto actor = std::find_if(
+        scenario_.actors.begin(), scenario_.actors.end(), [&](const Actor& a) {
+            return a.name == link.actor && std::holds_alternative<ModuleActor>(a.kind);
+        });
+    if (actor == scenario_.actors.end()) {
+        recorder_.Add("runner", EntryKind::kNote,
+                      "--modules " + ToString(link) + ": no module actor " + link.actor +
+                          " here; not used");
+        return {};
+    }
+    auto opened = LinkedModule::Open(link.actor, link, recorder_);
+    if (!opened) {
+        return Fail(opened.error());
+    }
+    LinkedModule& module = **opened;
+    linked_all_.push_back(&module);
+    linked_[link.actor] = std::move(*opened);
+    auto factory = module.MakeFactoryFresh();
+    if (!factory) {
+        return Fail(link.actor + " (" + module.LinkedVia() + "): " + factory.error());
+    }
+    spec = &std::get<ModuleActor>(actor->kind);
+    factory_endpoint = *factory;
+    return {};
+}
+
+StepOutcome Session::OpenLinksToAws() {
+    for (const auto& link : options_.links) {
+        const ModuleActor* spec = nullptr;
+        std::string factory;
+        if (auto s = OpenLink(link, spec, factory); !s) {
+            return s;
+        }
+        if (spec != nullptr) {
+            // A real module keeps its own factory Endpoint: AWS's staging account for its
+            // manufacturer answers there, whatever accounts.yaml names as staging-endpoint.
+            recorder_.Add(link.actor, EntryKind::kNote,
+                          "linked module against AWS: factory Endpoint " + factory);
         }
     }
     return {};
@@ -637,12 +676,18 @@ StepOutcome Session::StartAws() {
                 maker.name, it->second.ca_certificate.string(), it->second.ca_key.string()});
         }
     }
+    if (auto s = OpenLinksToAws(); !s) {
+        return s;
+    }
     for (const auto& actor : scenario_.actors) {
+        if (linked_.count(actor.name) != 0) {
+            continue;  // A real module presents its own birth certificate.
+        }
         if (auto why = aws::UnavailableActor(actor, accounts)) {
             target_.unavailable_actors[actor.name] = *why;
         }
     }
-    return {};
+    return LinkToWorld();
 }
 
 void Session::CleanUpAws() {
@@ -763,6 +808,44 @@ StepOutcome Session::CreateModule(const Actor& actor, const ModuleActor& spec) {
                       "module " + linked->second->certificate().common_name + " (" +
                           spec.manufacturer + ", linked over " + linked->second->LinkedVia() +
                           "), factory Endpoint " + ob::EndpointOf(*staging));
+        if (aws_) {
+            // The run owns the linked module's certificate and thing in an account only when
+            // that account does not hold them yet (JITP will create them during the run); a
+            // module onboarded there before keeps what it has.
+            const auto& certificate = linked->second->certificate();
+            for (const auto& own : target_.own_accounts) {
+                auto held = [&](const char* operation, const char* key,
+                                const std::string& value) -> std::optional<bool> {
+                    auto reply = aws_->Call(own, operation, nlohmann::json{{key, value}}, {key});
+                    if (reply) {
+                        return true;
+                    }
+                    if (reply.error().type == "ResourceNotFoundException") {
+                        return false;
+                    }
+                    return std::nullopt;
+                };
+                const auto cert_held =
+                    held("DescribeCertificate", "certificateId", certificate.certificate_id);
+                const auto thing_held = held("DescribeThing", "thingName", certificate.common_name);
+                if (!cert_held || !thing_held) {
+                    return Fail("account " + own + ": cannot tell whether it holds " +
+                                actor.name + "'s certificate and thing already");
+                }
+                if (!*cert_held) {
+                    aws_->Record(own, aws::Created{"certificate", certificate.certificate_id, ""});
+                }
+                if (!*thing_held) {
+                    aws_->Record(own, aws::Created{"identity-thing", certificate.common_name, ""});
+                }
+                if (*cert_held || *thing_held) {
+                    recorder_.Add(actor.name, EntryKind::kNote,
+                                  "account " + own + " holds its " +
+                                      (*cert_held ? std::string("certificate") : "thing") +
+                                      " already: left as it is after the run");
+                }
+            }
+        }
         modules_[actor.name] = std::move(linked->second);
         linked_.erase(linked);
         module_staging_[actor.name] = staging->name;

@@ -26,7 +26,10 @@ What is proved:
     is ERROR "interrupted", and the account again holds exactly what it held before;
   * a `requires: sim` scenario is SKIP (exit 0), JUnit <skipped>;
   * --compare-with an offline run's results finds no step that differs (the stand-in answers
-    as the offline world does).
+    as the offline world does);
+  * --modules: a linked module (`elsim module --tcp`) plays the module actor with its own birth
+    certificate and factory Endpoint; what JITP created for it is deleted at the end, as the
+    account did not hold it before; --module-hosts is refused against AWS.
 
 Usage: aws_target_test.py ELSIM_EXECUTABLE SCENARIOS_DIR
 """
@@ -215,6 +218,41 @@ class AwsTargetTest(unittest.TestCase):
     def run_aws(self, out, *extra, scenario=SCENARIO, accounts=None):
         return self.run_cmd(["run", "--target", "aws", "--accounts", accounts or self.accounts_yaml,
                              "--out", os.path.join(self.tmp, out), *extra, scenario])
+
+    def test_7_a_linked_module_plays_the_module_actor(self):
+        """A module reached over a link (here `elsim module --tcp`, as a real module behind a
+        serial-to-TCP bridge) plays m1 against the stand-in: its own birth certificate, its own
+        factory Endpoint; nothing of the module is made by the runner."""
+        ids = os.path.join(self.tmp, "linked-ids")
+        self.run_cmd(["world", "identities", "--world", self.world, "--count", "1", "--dir", ids],
+                     check=True)
+        identity = os.path.join(ids, "modules", sorted(os.listdir(os.path.join(ids, "modules")))[0])
+        module = subprocess.Popen(
+            [ELSIM, "--log-level", "warn", "module", "--world", self.world, "--identity", identity,
+             "--tcp", "0", "--tcp-host", self.accounts["staging"]["address"]],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            where = module.stdout.readline().strip()
+            self.assertRegex(where, r"^[0-9.]+:[0-9]+$")
+            before = self.snapshot("oem-a")
+            result = self.run_aws("linked", "--modules", f"m1=tcp:{where}")
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            self.assertIn("PASS claim/onboard-by-claim-step-by-step", result.stdout)
+            timeline = read(os.path.join(self.tmp, "linked", "claim",
+                                         "onboard-by-claim-step-by-step.timeline.txt"))
+            self.assertIn("linked module against AWS: factory Endpoint", timeline)
+            self.assertIn("AT+FACTORY_RESET", timeline)
+            self.assertNotIn("not created", timeline)
+            self.assertIn(os.path.basename(identity), timeline)
+            self.assertEqual(self.snapshot("oem-a"), before)
+            # Local-world shaping options make no sense against AWS.
+            refused = self.run_aws("linked-bad", "--modules", f"m1=tcp:{where}",
+                                   "--module-hosts", os.path.join(self.tmp, "hosts.json"))
+            self.assertEqual(refused.returncode, 2)
+            self.assertIn("--module-hosts", refused.stderr)
+        finally:
+            module.terminate()
+            module.wait(timeout=10)
 
     def test_1_scenario_passes_and_the_account_is_left_as_it_was(self):
         before = {name: self.snapshot(name) for name in ("oem-a", "oem-b")}

@@ -135,6 +135,19 @@ INSTANTIATE_TEST_SUITE_P(
                   "-----END CERTIFICATE-----"}},
         LineCase{"ConfPemInputAbortedByCommand", "AT+CONF RootCA=pem\nMIIB\nAT\n",
                  {"ERR4 PARAMETER ERROR", "OK"}},
+        // A body line may start with "AT" (base64 is any letters): it is PEM, not a command.
+        LineCase{"ConfPemBodyLineStartingWithAt",
+                 "AT+CONF RootCA=pem\n-----BEGIN CERTIFICATE-----\nATCDEF+/==\natxy\nAT\n"
+                 "-----END CERTIFICATE-----\nAT+CONF? RootCA pem\n",
+                 {"OK", "OK5 pem", "-----BEGIN CERTIFICATE-----", "ATCDEF+/==", "atxy", "AT",
+                  "-----END CERTIFICATE-----"}},
+        // Inside the body a line no base64 can hold is a command and aborts the input.
+        LineCase{"ConfPemBodyAbortedByCommandWithSpace",
+                 "AT+CONF RootCA=pem\n-----BEGIN CERTIFICATE-----\nMIIB\nAT+CONF? About\n",
+                 {"ERR4 PARAMETER ERROR", "OK elsim SoftwareModule"}},
+        LineCase{"ConfPemBodyAbortedByQuery",
+                 "AT+CONF RootCA=pem\n-----BEGIN CERTIFICATE-----\nMIIB\nAT+TIME?\n",
+                 {"ERR4 PARAMETER ERROR", "ERR15 TIME NOT AVAILABLE"}},
         // Events, time, location, modes, OTA, shadow, diag.
         LineCase{"EventEmpty", "AT+EVENT?\n", {"OK"}},
         LineCase{"EventSuffix", "AT+EVENT?1\n", {"ERR4 PARAMETER ERROR"}},

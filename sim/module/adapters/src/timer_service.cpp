@@ -58,8 +58,8 @@ bool TimerService::DueLocked(sim::TimePoint now) const {
 }
 
 bool TimerService::Settle(std::chrono::milliseconds timeout) {
-    wake_.notify_one();
     std::unique_lock lock(mutex_);
+    wake_.notify_one();
     return idle_.wait_for(lock, timeout, [&] { return stop_ || !DueLocked(clock_->Now()); });
 }
 
@@ -74,6 +74,9 @@ void TimerService::Watch() {
         }
         if (world_->WaitForChange(seen, std::chrono::seconds{1})) {
             seen = world_->Read().generation;
+            // The notification is sent under the mutex: Run() holds it from reading the time to
+            // entering its wait, so a change cannot slip in between and be missed.
+            std::lock_guard lock(mutex_);
             wake_.notify_one();
         }
     }

@@ -579,6 +579,14 @@ void CmdConf(Context& ctx, const Command& command) {
     WriteKey(ctx, key, std::move(value));
 }
 
+// True when every character of `text` belongs to the base64 alphabet of a PEM body (RFC 7468).
+bool IsPemBodyLine(const std::string& text) {
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '/' || c == '=';
+    });
+}
+
 // A raw line while `CONF {cert}=pem` input is in progress.
 void PemLine(Context& ctx, AssembledLine line) {
     auto& state = ctx.state;
@@ -587,11 +595,18 @@ void PemLine(Context& ctx, AssembledLine line) {
         state.pem_buffer.clear();
         state.assembler.SetRawMode(false);
     };
-    const bool is_command = line.text.size() >= 2 && (line.text[0] == 'A' || line.text[0] == 'a') &&
-                            (line.text[1] == 'T' || line.text[1] == 't');
+    const bool starts_with_at = line.text.size() >= 2 &&
+                                (line.text[0] == 'A' || line.text[0] == 'a') &&
+                                (line.text[1] == 'T' || line.text[1] == 't');
+    // Inside the PEM body a base64 line may well start with "AT" (about one line in a thousand):
+    // there only a line no base64 body can hold (a space, '?', '_', ...) reads as a command.
+    const bool in_body = state.pem_buffer.find("-----BEGIN") != std::string::npos;
+    const bool is_command = starts_with_at && (!in_body || !IsPemBodyLine(line.text));
     if (line.overflow || is_command) {
         // Assumed: an AT line (or an over-long line) aborts the PEM input with ERR4; an AT line
-        // then runs as a command, so a host can never be stuck in this mode.
+        // then runs as a command, so a host can never be stuck in this mode. Between the BEGIN and
+        // END lines a line of base64 characters only is taken as body even when it starts with
+        // "AT" (a bare `AT+CONNECT` there is swallowed; the PEM is then refused at its END line).
         finish();
         ctx.Error(line.overflow ? AtError::kOverflow : AtError::kParameterError);
         if (is_command) {
