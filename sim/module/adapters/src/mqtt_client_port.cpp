@@ -354,7 +354,16 @@ void Connection::OnEvents(std::uint32_t events) {
 void Connection::TcpDone() {
     int error = 0;
     socklen_t length = sizeof error;
-    if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+    if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+        error = errno;
+    }
+    if (error == ECONNRESET || error == EPIPE) {
+        // The TCP connect completed and the server then reset the connection before the
+        // handshake could start (e.g. a server refusing TLS): the TLS stage failed.
+        Fail(4, "Failed to securely authenticate with AWS");
+        return;
+    }
+    if (error != 0) {
         Fail(3, "Failed to reach endpoint");
         return;
     }
