@@ -9,9 +9,8 @@ connected and still connected after the hold, an RSS figure, p50/p90/p99 for bot
 with no wrong answers, every module onboarded with a measured rate, latency percentiles and
 phase medians, the OEM account listing a thing for each, and the configuration line. The rate
 itself is not checked (a benchmark, not a timed test). Then
-6 modules onboarded in 2 shard processes (--shards 2). Then
-checks bad input: a non-loopback --address, --onboard 0 and a --shards outside 1..16 are
-refused with exit 2 before any work.
+checks bad input: a non-loopback --address, --onboard 0 and an --onboard-workers outside
+1..2048 are refused with exit 2 before any work.
 
 Usage: bench_modules_smoke_test.py ELSIM_EXECUTABLE MOSQUITTO_EXECUTABLE
 """
@@ -65,29 +64,6 @@ def main():
         if failures:
             print("stdout:\n" + run.stdout + "\nstderr:\n" + run.stderr[-4000:])
 
-        # The same onboarding in 2 shard processes (hidden child mode of the same verb).
-        sharded = subprocess.run(
-            [ELSIM, "bench", "modules", "--skip-idle", "--skip-rtt", "--tmp", tmp, "--onboard",
-             "6", "--shards", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-        sharded_expected = [
-            r"^onboarding: 6/6 modules staging connect -> claim -> OEM JITP -> CONNECTED "
-            r"CUSTOMER in [0-9.]+ s: [0-9.]+ modules/s ",
-            r"^onboarding: configuration: 6 modules, [0-9]+ host threads, [0-9]+ claim sessions, "
-            r"2 module processes$",
-            r"^onboarding: CPU during the run: the 2 shard processes .* [0-9.]+ s, staging broker ",
-            r"^onboarding: OEM account lists 6/6 of the modules' things \(JITP\)$",
-        ]
-        if sharded.returncode != 0:
-            failures.append(f"--shards 2: exit code {sharded.returncode}, expected 0")
-        for pattern in sharded_expected:
-            if not any(re.search(pattern, line) for line in sharded.stdout.splitlines()):
-                failures.append(f"--shards 2: no line matches {pattern!r}")
-        if os.listdir(tmp):
-            failures.append(f"--shards 2: temporary files left behind: {os.listdir(tmp)}")
-        if sharded.returncode != 0 or failures:
-            print("--shards 2 stdout:\n" + sharded.stdout + "\nstderr:\n" + sharded.stderr[-4000:])
-
         bad = subprocess.run(
             [ELSIM, "bench", "modules", "--count", "5", "--address", "10.1.2.3", "--tmp", tmp],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
@@ -103,20 +79,21 @@ def main():
         if zero.returncode != 2 or "--onboard" not in zero.stderr:
             failures.append(f"--onboard 0: exit {zero.returncode}, stderr "
                             f"{zero.stderr.strip()!r}; expected exit 2 naming --onboard")
-        for shards in ["0", "17", "abc"]:
-            bad_shards = subprocess.run(
-                [ELSIM, "bench", "modules", "--skip-idle", "--skip-rtt", "--shards", shards,
-                 "--tmp", tmp],
+        for workers in ["0", "2049", "abc"]:
+            bad_workers = subprocess.run(
+                [ELSIM, "bench", "modules", "--skip-idle", "--skip-rtt", "--onboard-workers",
+                 workers, "--tmp", tmp],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
-            if bad_shards.returncode != 2 or "--shards" not in bad_shards.stderr:
-                failures.append(f"--shards {shards}: exit {bad_shards.returncode}, stderr "
-                                f"{bad_shards.stderr.strip()!r}; expected exit 2 naming the option")
+            if bad_workers.returncode != 2 or "--onboard-workers" not in bad_workers.stderr:
+                failures.append(f"--onboard-workers {workers}: exit {bad_workers.returncode}, "
+                                f"stderr {bad_workers.stderr.strip()!r}; expected exit 2 naming "
+                                "the option")
 
     for failure in failures:
         print("FAIL: " + failure)
     if not failures:
-        print(f"OK: {len(EXPECTED)} figure lines, --shards 2, bad --address, --onboard 0 and "
-              "--shards out of range refused")
+        print(f"OK: {len(EXPECTED)} figure lines, bad --address, --onboard 0 and "
+              "--onboard-workers out of range refused")
     return 1 if failures else 0
 
 
