@@ -27,6 +27,7 @@
 
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/world_clock.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/module/mqtt_codec.hpp"
 
@@ -123,7 +124,8 @@ public:
     enum class Mode {
         kAccept,          ///< CONNACK 0, SUBACK for every SUBSCRIBE.
         kRefuse,          ///< CONNACK 5 (not authorised).
-        kDropAfterConnect ///< Reads CONNECT, closes without CONNACK (a JITP first connect).
+        kDropAfterConnect, ///< Reads CONNECT, closes without CONNACK (a JITP first connect).
+        kSilentPings      ///< As kAccept, but PINGREQs get no PINGRESP.
     };
 
     FakeBroker(const fs::path& dir, Mode mode) : mode_(mode) {
@@ -162,6 +164,7 @@ public:
         std::lock_guard lock(mutex_);
         return server_names_;
     }
+    int PingRequests() const { return pings_.load(); }
 
 private:
     static int OnServerName(SSL* ssl, int*, void* arg) {
@@ -221,7 +224,10 @@ private:
             } else if (packet.type == mqtt::PacketType::kSubscribe && packet.body.size() >= 2) {
                 reply = std::string("\x90\x03", 2) + packet.body.substr(0, 2) + std::string(1, '\x01');
             } else if (packet.type == mqtt::PacketType::kPingReq) {
-                reply = std::string("\xD0\x00", 2);
+                ++pings_;
+                if (mode_ != Mode::kSilentPings) {
+                    reply = std::string("\xD0\x00", 2);
+                }
             } else if (packet.type == mqtt::PacketType::kDisconnect) {
                 return;
             }
@@ -239,6 +245,7 @@ private:
     int listen_fd_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
+    std::atomic<int> pings_{0};
     std::thread thread_;
     std::mutex mutex_;
     std::vector<std::string> server_names_;
@@ -298,8 +305,12 @@ protected:
         ASSERT_TRUE(broker_->Running()) << broker_->Log();
     }
 
-    std::shared_ptr<SoftwareModule> StartModule(const std::string& root_ca = "aws/root-ca.pem") {
+    std::shared_ptr<SoftwareModule> StartModule(const std::string& root_ca = "aws/root-ca.pem",
+                                                std::shared_ptr<sim::WorldClock> clock = nullptr,
+                                                int keep_alive_seconds = 60) {
         FleetOptions options;
+        options.clock = std::move(clock);
+        options.keep_alive_seconds = keep_alive_seconds;
         options.staging_endpoint = kHost;
         options.root_ca_file = (dir_ / root_ca).string();
         EndpointsMap map;
@@ -463,6 +474,48 @@ TEST_F(ModuleMqttTest, SendsTheEndpointHostAsSni) {
     auto module = StartModule();
     EXPECT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
     EXPECT_THAT(fake_->ServerNames(), ElementsAre(kHost));
+}
+
+// Keep-alive runs on the fleet's clock: a frozen world clock sends no PINGREQ however long the
+// real wait; advancing it by KeepAlive sends one; a PINGREQ still unanswered one KeepAlive
+// later (on that clock) closes the connection.
+TEST_F(ModuleMqttTest, KeepAliveRunsOnTheWorldClock) {
+    auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
+    ASSERT_TRUE(clock) << clock.error().message;
+    fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kAccept);
+    auto module = StartModule("aws/root-ca.pem", *clock, 1);
+    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    std::this_thread::sleep_for(std::chrono::milliseconds{2500});  // 2.5 keep-alives of real time
+    EXPECT_EQ(fake_->PingRequests(), 0);
+    for (int expected = 1; expected <= 2; ++expected) {
+        ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));
+        ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
+        for (int i = 0; i < 100 && fake_->PingRequests() < expected; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{20});
+        }
+        EXPECT_EQ(fake_->PingRequests(), expected);
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});  // the PINGRESP arrives
+    }
+    EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
+}
+
+TEST_F(ModuleMqttTest, UnansweredPingLosesTheConnectionOnTheWorldClock) {
+    auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
+    ASSERT_TRUE(clock) << clock.error().message;
+    fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kSilentPings);
+    auto module = StartModule("aws/root-ca.pem", *clock, 1);
+    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));
+    ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
+    for (int i = 0; i < 100 && fake_->PingRequests() < 1; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    ASSERT_EQ(fake_->PingRequests(), 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds{500});  // no PINGRESP in real time:
+    EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
+    ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));  // ...but one KeepAlive on the clock
+    ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
+    EXPECT_EQ(WaitEvent(*module, "OK 3 "), "OK 3 0 CONLOST");
 }
 
 }  // namespace
