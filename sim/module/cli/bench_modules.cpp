@@ -29,7 +29,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,11 +39,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -54,9 +50,7 @@
 #include "sim/core/posix_io.hpp"
 #include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
-#include "sim/module/paho_waker.hpp"
-#include "sim/module/paho_stdin_guard.hpp"
-#include "sim/module/tls_file_memo.hpp"
+#include "sim/module/mqtt_client_port.hpp"
 #include "sim/world/world.hpp"
 #include "sim/onboarding/actors.hpp"
 #include "sim/onboarding/pipeline.hpp"
@@ -72,7 +66,7 @@ using SteadyClock = std::chrono::steady_clock;
 // The targets the benchmark reports against.
 constexpr double kRssTargetMiB = 2048.0;
 constexpr double kRttTargetMicros = 1000.0;
-constexpr double kOnboardingTargetPerSecond = 100.0;
+constexpr double kOnboardingTargetPerSecond = 200.0;
 constexpr const char* kEndpointHost = "bench-staging.iot.us-east-1.elsim.test";
 
 struct ModulesBenchArgs {
@@ -85,10 +79,6 @@ struct ModulesBenchArgs {
     std::size_t onboard = 1000;         // modules onboarded in (c)
     std::size_t onboard_workers = 512;  // host threads, one module each at a time
     std::size_t claim_things = 4;       // claim sessions (each <= 100 claims/s)
-    int waker_period_ms = 5;            // PahoWaker publish period in (c); 0: no waker
-    std::size_t shards = 1;             // module processes in (c)
-    std::string shard_dir;              // hidden: run as shard child over this directory
-    std::size_t shard_index = 0;        // hidden: which share
     std::size_t window = 64;            // connects in flight
     int hold_seconds = 5;               // idle hold after everyone connected
     int keep_alive_seconds = 60;        // module KeyAlive (0 would turn keep-alive off)
@@ -387,7 +377,7 @@ int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratc
     }
 
     // Idle: sample RSS through the hold and keep the peak; CPU time spent while idle
-    // (keep-alive PINGREQs and the Paho threads' housekeeping).
+    // (keep-alive PINGREQs on the module event loop).
     const double rss_connected = RssMiB();
     double rss_peak = rss_connected;
     const double cpu_before = CpuSeconds();
@@ -630,19 +620,7 @@ double ProcessCpuSeconds(int pid) {
            ticks;
 }
 
-// ---- (c) helpers: the pipeline here or in shard processes ------------------------------------
-
-// Paho C's receive thread sees a completed TCP connect only when its 1 s poll returns; the
-// waker's PUBACKs make it return every few ms (sim/module/adapters/paho_waker.hpp). nullptr
-// when --waker-period-ms 0.
-sim::Result<std::unique_ptr<sim::module::PahoWaker>> StartBenchWaker(
-    const ModulesBenchArgs& args, const sim::onboarding::OnboardingSetup& setup,
-    const fs::path& dir) {
-    if (args.waker_period_ms <= 0) {
-        return std::unique_ptr<sim::module::PahoWaker>();
-    }
-    return sim::onboarding::StartWaker(setup, dir, std::chrono::milliseconds{args.waker_period_ms});
-}
+// ---- (c) helpers ----------------------------------------------------------------------------
 
 bool IsRetryStep(const std::string& text) {
     return text.find("retried once more") != std::string::npos ||
@@ -655,12 +633,11 @@ std::vector<sim::onboarding::ModuleOutcome> RunPipelineHere(
     const ModulesBenchArgs& args, const sim::onboarding::OnboardingSetup& setup,
     const std::vector<sim::onboarding::ModuleJob>& jobs,
     const std::vector<std::unique_ptr<sim::staging::ClaimSession>>& sessions,
-    sim::module::PahoWaker* waker, std::size_t& retried, std::string& first_retry) {
+    std::size_t& retried, std::string& first_retry) {
     sim::onboarding::PipelineOptions pipeline;
     pipeline.workers = args.onboard_workers;
     pipeline.publish = false;
     pipeline.verify = false;
-    pipeline.waker = waker;
     std::mutex mutex;
     return sim::onboarding::RunOnboardingPipeline(
         setup, jobs, sessions, pipeline, [&](std::size_t, const std::string& text) {
@@ -674,379 +651,9 @@ std::vector<sim::onboarding::ModuleOutcome> RunPipelineHere(
         });
 }
 
-long long Nanos(SteadyClock::time_point t) {
-    return static_cast<long long>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
-}
-
-SteadyClock::time_point FromNanos(long long ns) {
-    return SteadyClock::time_point(
-        std::chrono::duration_cast<SteadyClock::duration>(std::chrono::nanoseconds{ns}));
-}
-
-// The shard's share of a list: items i, i + k, i + 2k, ...
-template <class T>
-std::vector<T> ShareOf(const std::vector<T>& all, std::size_t index, std::size_t count) {
-    std::vector<T> share;
-    for (std::size_t j = index; j < all.size(); j += count) {
-        share.push_back(all[j]);
-    }
-    return share;
-}
-
-// The child side (`--onboard-shard DIR --shard-index I --shards K`, hidden): reads the world
-// and DIR/shards.json that the parent wrote, starts its share of the modules, claim sessions
-// and its own waker, prints READY, waits for GO on stdin, runs the pipeline and prints one
-// OUTCOME line per module (steady-clock nanoseconds: CLOCK_MONOTONIC, comparable between
-// processes), RETRY lines, CPU and DONE. Errors: one ERROR line, exit 1.
-int RunOnboardShard(const ModulesBenchArgs& args) {
+int RunOnboarding(const ModulesBenchArgs& args, const fs::path& scratch) {
     namespace onboarding = sim::onboarding;
-    auto fail = [](const std::string& message) {
-        std::printf("ERROR %s\n", message.c_str());
-        std::fflush(stdout);
-        return kExitFailed;
-    };
-    const fs::path dir = args.shard_dir;
-    const std::size_t k = args.shards;
-    const std::size_t index = args.shard_index;
-    if (k < 2 || index >= k) {
-        return fail("--shard-index must be below --shards");
-    }
-    auto state = sim::world::ReadWorld(dir / "world");
-    if (!state) {
-        return fail("world: " + state.error().message);
-    }
-    auto spec_text = sim::ReadFile(dir / "shards.json");
-    if (!spec_text) {
-        return fail("shards.json: " + spec_text.error().message);
-    }
-    onboarding::OnboardingSetup setup;
-    setup.directory = dir;
-    setup.server_ca_file = state->server_ca_file;
-    bool have_staging = false;
-    bool have_oem = false;
-    for (const auto& account : state->accounts) {
-        if (account.kind == sim::world::AccountKind::kStaging && !have_staging) {
-            setup.staging = account;
-            have_staging = true;
-        } else if (account.kind == sim::world::AccountKind::kOem && !have_oem) {
-            setup.oem = account;
-            have_oem = true;
-        }
-    }
-    if (!have_staging || !have_oem || state->manufacturers.empty()) {
-        return fail("world: needs a staging account, an OEM account and a manufacturer");
-    }
-    setup.manufacturer = state->manufacturers.front();
-    std::vector<fs::path> all_identities;
-    std::vector<onboarding::ClaimThing> all_claim_things;
-    try {
-        const auto spec = nlohmann::json::parse(*spec_text);
-        for (const auto& path : spec.at("identities")) {
-            all_identities.emplace_back(path.get<std::string>());
-        }
-        for (const auto& thing : spec.at("claimThings")) {
-            onboarding::ClaimThing claim_thing;
-            claim_thing.uuid = thing.at("uuid").get<std::string>();
-            claim_thing.oem_name = thing.at("oem").get<std::string>();
-            claim_thing.certificate_file = thing.at("cert").get<std::string>();
-            claim_thing.key_file = thing.at("key").get<std::string>();
-            all_claim_things.push_back(std::move(claim_thing));
-        }
-    } catch (const std::exception& e) {
-        return fail(std::string("shards.json: ") + e.what());
-    }
-    const auto identities = ShareOf(all_identities, index, k);
-    setup.claim_things = ShareOf(all_claim_things, index, k);
-    if (identities.empty() || setup.claim_things.empty()) {
-        return fail("shard " + std::to_string(index) + " has no modules or no claim-thing");
-    }
-    if (auto raised = onboarding::RaiseDescriptorLimitFor(identities.size()); !raised) {
-        return fail(raised.error().message);
-    }
-    auto fleet = onboarding::StartModules(*state, setup.staging, identities,
-                                          dir / ("module-state-" + std::to_string(index)));
-    if (!fleet) {
-        return fail(fleet.error().message);
-    }
-    auto jobs = onboarding::MakeJobs(**fleet, identities);
-    if (!jobs) {
-        return fail(jobs.error().message);
-    }
-    auto sessions = onboarding::OpenClaimSessions(setup);
-    if (!sessions) {
-        return fail(sessions.error().message);
-    }
-    auto waker = StartBenchWaker(args, setup, dir / ("waker-" + std::to_string(index)));
-    if (!waker) {
-        return fail(waker.error().message);
-    }
-    std::printf("READY\n");
-    std::fflush(stdout);
-    char go[16] = {};
-    if (std::fgets(go, sizeof go, stdin) == nullptr || std::string(go).rfind("GO", 0) != 0) {
-        return kExitFailed;  // the parent gave up
-    }
-    std::size_t retried = 0;
-    std::string first_retry;
-    const double cpu_before = CpuSeconds();
-    const auto outcomes =
-        RunPipelineHere(args, setup, *jobs, *sessions, waker->get(), retried, first_retry);
-    const double cpu = CpuSeconds() - cpu_before;
-    for (const auto& o : outcomes) {
-        std::string error = o.error;
-        std::replace(error.begin(), error.end(), '\n', ' ');
-        std::printf("OUTCOME %d %lld %lld %lld %lld %lld %s\n", o.ok ? 1 : 0, Nanos(o.started),
-                    Nanos(o.staging_connected), Nanos(o.claimed), Nanos(o.left_staging),
-                    Nanos(o.connected), error.c_str());
-    }
-    std::printf("RETRIES %zu %s\n", retried, first_retry.c_str());
-    std::printf("CPU %.3f\n", cpu);
-    if (*waker) {
-        std::printf("WAKER %zu %zu\n", (*waker)->Published(), (*waker)->Acknowledged());
-    }
-    std::printf("DONE\n");
-    std::fflush(stdout);
-    sessions->clear();
-    waker->reset();
-    fleet->reset();
-    return kExitOk;
-}
-
-struct ShardChild {
-    pid_t pid = -1;
-    FILE* out = nullptr;  // the child's stdout
-    int in = -1;          // the child's stdin
-};
-
-// fork + exec of this executable; the child dies with this process (PR_SET_PDEATHSIG).
-sim::Result<ShardChild> SpawnShard(const std::vector<std::string>& arguments) {
-    int to_child[2];
-    int from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0) {
-        return sim::MakeError(sim::ErrorCode::kIo, "pipe failed");
-    }
-    if (::pipe2(from_child, O_CLOEXEC) != 0) {
-        ::close(to_child[0]);
-        ::close(to_child[1]);
-        return sim::MakeError(sim::ErrorCode::kIo, "pipe failed");
-    }
-    std::vector<char*> argv;
-    for (const auto& argument : arguments) {
-        argv.push_back(const_cast<char*>(argument.c_str()));  // NOLINT: execv's signature
-    }
-    argv.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        // Only async-signal-safe calls between fork and exec.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) {
-            ::_exit(127);
-        }
-        ::dup2(to_child[0], STDIN_FILENO);
-        ::dup2(from_child[1], STDOUT_FILENO);
-        ::execv("/proc/self/exe", argv.data());
-        ::_exit(127);
-    }
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    if (pid < 0) {
-        ::close(to_child[1]);
-        ::close(from_child[0]);
-        return sim::MakeError(sim::ErrorCode::kIo, "fork failed");
-    }
-    ShardChild child;
-    child.pid = pid;
-    child.in = to_child[1];
-    child.out = ::fdopen(from_child[0], "r");
-    return child;
-}
-
-std::string ReadLine(FILE* in) {
-    std::string line;
-    char buffer[4096];
-    while (std::fgets(buffer, sizeof buffer, in) != nullptr) {
-        line += buffer;
-        if (!line.empty() && line.back() == '\n') {
-            line.pop_back();
-            return line;
-        }
-    }
-    return line;  // EOF
-}
-
-struct ShardsResult {
-    std::vector<sim::onboarding::ModuleOutcome> outcomes;
-    std::size_t retried = 0;
-    std::string first_retry;
-    double cpu_seconds = 0;  // all shard processes, during the window
-    double staging_cpu = 0;
-    double oem_cpu = 0;
-};
-
-// The parent side: writes DIR/shards.json, starts --shards children, waits until every one is
-// READY (modules started, claim sessions open, waker connected), then starts them together
-// and collects their outcomes. Children are killed and reaped on every path.
-sim::Result<ShardsResult> RunShards(const ModulesBenchArgs& args,
-                                    const sim::onboarding::OnboardingSetup& setup,
-                                    const std::vector<fs::path>& identities, const fs::path& dir) {
-    nlohmann::json spec;
-    spec["identities"] = nlohmann::json::array();
-    for (const auto& identity : identities) {
-        spec["identities"].push_back(identity.string());
-    }
-    spec["claimThings"] = nlohmann::json::array();
-    for (const auto& thing : setup.claim_things) {
-        spec["claimThings"].push_back({{"uuid", thing.uuid},
-                                       {"oem", thing.oem_name},
-                                       {"cert", thing.certificate_file.string()},
-                                       {"key", thing.key_file.string()}});
-    }
-    if (auto written = sim::WriteFileAtomically(dir / "shards.json", spec.dump()); !written) {
-        return sim::Unexpected<sim::Error>(written.error());
-    }
-    std::vector<ShardChild> children;
-    struct Reap {
-        std::vector<ShardChild>& children;
-        ~Reap() {
-            for (auto& child : children) {
-                if (child.in >= 0) {
-                    ::close(child.in);
-                }
-                if (child.out != nullptr) {
-                    std::fclose(child.out);
-                }
-                if (child.pid <= 0) {
-                    continue;
-                }
-                // A child that reported DONE is tearing its modules down: give it 10 s.
-                const auto deadline = SteadyClock::now() + std::chrono::seconds{10};
-                while (::waitpid(child.pid, nullptr, WNOHANG) == 0) {
-                    if (SteadyClock::now() >= deadline) {
-                        ::kill(child.pid, SIGKILL);
-                        ::waitpid(child.pid, nullptr, 0);
-                        break;
-                    }
-                    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-                }
-            }
-        }
-    } reap{children};
-    for (std::size_t i = 0; i < args.shards; ++i) {
-        auto child = SpawnShard(
-            {"elsim", "--log-level", "warn", "bench", "modules", "--skip-idle", "--skip-rtt",
-             "--onboard-shard", dir.string(), "--shard-index", std::to_string(i), "--shards",
-             std::to_string(args.shards), "--onboard-workers",
-             std::to_string((args.onboard_workers + args.shards - 1) / args.shards),
-             "--waker-period-ms", std::to_string(args.waker_period_ms)});
-        if (!child) {
-            return sim::Unexpected<sim::Error>(child.error());
-        }
-        children.push_back(*child);
-    }
-    for (std::size_t i = 0; i < children.size(); ++i) {
-        const std::string line = ReadLine(children[i].out);
-        if (line != "READY") {
-            return sim::MakeError(sim::ErrorCode::kUnavailable,
-                                  "shard " + std::to_string(i) + ": " +
-                                      (line.empty() ? std::string("exited before READY") : line));
-        }
-    }
-    Progress("  %zu modules on %s in %zu shard processes, %zu claim sessions open; onboarding "
-             "with %zu host threads",
-             identities.size(), setup.staging.endpoint.c_str(), children.size(),
-             setup.claim_things.size(), args.onboard_workers);
-    ShardsResult result;
-    const double staging_cpu_before = ProcessCpuSeconds(setup.staging.broker_pid);
-    const double oem_cpu_before = ProcessCpuSeconds(setup.oem.broker_pid);
-    for (auto& child : children) {
-        const char go[] = "GO\n";
-        if (::write(child.in, go, sizeof go - 1) != static_cast<ssize_t>(sizeof go - 1)) {
-            return sim::MakeError(sim::ErrorCode::kIo, "cannot start a shard");
-        }
-    }
-    std::vector<std::vector<std::string>> lines(children.size());
-    {
-        std::vector<std::thread> readers;
-        for (std::size_t i = 0; i < children.size(); ++i) {
-            readers.emplace_back([&, i] {
-                while (true) {
-                    std::string line = ReadLine(children[i].out);
-                    if (line.empty() || line == "DONE") {
-                        break;
-                    }
-                    lines[i].push_back(std::move(line));
-                }
-            });
-        }
-        for (auto& reader : readers) {
-            reader.join();
-        }
-    }
-    result.staging_cpu = ProcessCpuSeconds(setup.staging.broker_pid) - staging_cpu_before;
-    result.oem_cpu = ProcessCpuSeconds(setup.oem.broker_pid) - oem_cpu_before;
-    std::size_t published = 0;
-    std::size_t acknowledged = 0;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        for (const auto& line : lines[i]) {
-            std::istringstream in(line);
-            std::string kind;
-            in >> kind;
-            if (kind == "OUTCOME") {
-                int ok = 0;
-                long long t[5] = {};
-                in >> ok >> t[0] >> t[1] >> t[2] >> t[3] >> t[4];
-                sim::onboarding::ModuleOutcome outcome;
-                outcome.ok = ok == 1;
-                outcome.started = t[0] == 0 ? SteadyClock::time_point{} : FromNanos(t[0]);
-                outcome.staging_connected = FromNanos(t[1]);
-                outcome.claimed = FromNanos(t[2]);
-                outcome.left_staging = FromNanos(t[3]);
-                outcome.connected = FromNanos(t[4]);
-                std::getline(in >> std::ws, outcome.error);
-                result.outcomes.push_back(std::move(outcome));
-            } else if (kind == "RETRIES") {
-                std::size_t count = 0;
-                in >> count;
-                std::string first;
-                std::getline(in >> std::ws, first);
-                if (result.retried == 0 && count > 0) {
-                    result.first_retry = first;
-                }
-                result.retried += count;
-            } else if (kind == "CPU") {
-                double cpu = 0;
-                in >> cpu;
-                result.cpu_seconds += cpu;
-            } else if (kind == "WAKER") {
-                std::size_t p = 0;
-                std::size_t a = 0;
-                in >> p >> a;
-                published += p;
-                acknowledged += a;
-            } else if (kind == "ERROR") {
-                return sim::MakeError(sim::ErrorCode::kUnavailable,
-                                      "shard " + std::to_string(i) + ": " + line.substr(6));
-            }
-        }
-    }
-    if (args.waker_period_ms > 0) {
-        Progress("  wakers: %zu publishes, %zu PUBACKs", published, acknowledged);
-    }
-    if (result.outcomes.size() != identities.size()) {
-        return sim::MakeError(sim::ErrorCode::kUnavailable,
-                              "the shards reported " + std::to_string(result.outcomes.size()) +
-                                  " of " + std::to_string(identities.size()) + " modules");
-    }
-    return result;
-}
-
-int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
-    namespace onboarding = sim::onboarding;
-    const std::size_t n = requested.onboard;
-    ModulesBenchArgs args = requested;
-    args.shards = std::min(args.shards, n);  // no empty shard
+    const std::size_t n = args.onboard;
     if (auto raised = onboarding::RaiseDescriptorLimitFor(n); !raised) {
         Progress("elsim bench modules: --onboard %s", raised.error().message.c_str());
         return kExitBadInput;
@@ -1064,8 +671,7 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
     onboarding::OnboardingSetupOptions setup_options;
     setup_options.world_file = *world_file;
     setup_options.directory = dir;
-    // Every shard process needs claim-things of its own (one session per client id).
-    setup_options.claim_things = std::min(std::max(args.claim_things, args.shards), n);
+    setup_options.claim_things = std::min(args.claim_things, n);
     auto setup = onboarding::SetUpOnboarding(
         setup_options, [](const std::string& line) { Progress("  %s", line.c_str()); });
     if (!setup) {
@@ -1079,9 +685,7 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
         return kExitFailed;
     }
     Progress("  birth identities: %zu in %.1f s", n, Seconds(SteadyClock::now() - start));
-    // The modules run here (--shards 1) or in --shards child processes, each with its own Paho
-    // receive thread; either way they are started, their claim sessions opened and the waker
-    // connected before the measured window.
+    // The modules are started and their claim sessions opened before the measured window.
     std::vector<onboarding::ModuleOutcome> outcomes;
     std::vector<onboarding::ModuleJob> jobs;  // thing names, for the OEM account's view afterwards
     for (const auto& identity : *identities) {
@@ -1096,21 +700,7 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
     double oem_cpu = 0;
     const int staging_pid = setup->staging.broker_pid;
     const int oem_pid = setup->oem.broker_pid;
-    if (args.shards > 1) {
-        auto sharded = RunShards(args, *setup, *identities, dir);
-        if (!sharded) {
-            Progress("elsim bench modules: onboarding shards: %s",
-                     sharded.error().message.c_str());
-            setup->world->Stop();
-            return kExitFailed;
-        }
-        outcomes = std::move(sharded->outcomes);
-        retried = sharded->retried;
-        first_retry = sharded->first_retry;
-        cpu_seconds = sharded->cpu_seconds;
-        staging_cpu = sharded->staging_cpu;
-        oem_cpu = sharded->oem_cpu;
-    } else {
+    {
         auto fleet = onboarding::StartModules(*setup->world, setup->staging, *identities,
                                               dir / "module-state");
         if (!fleet) {
@@ -1127,46 +717,28 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
             Progress("elsim bench modules: %s", sessions.error().message.c_str());
             return kExitFailed;
         }
-        auto waker = StartBenchWaker(args, *setup, dir / "waker");
-        if (!waker) {
-            Progress("elsim bench modules: %s", waker.error().message.c_str());
-            return kExitFailed;
-        }
         Progress("  %zu modules on %s, %zu claim sessions open; onboarding with %zu host threads",
                  n, setup->staging.endpoint.c_str(), sessions->size(), args.onboard_workers);
         const double cpu_before = CpuSeconds();
         const double staging_cpu_before = ProcessCpuSeconds(staging_pid);
         const double oem_cpu_before = ProcessCpuSeconds(oem_pid);
-        outcomes = RunPipelineHere(args, *setup, *module_jobs, *sessions, waker->get(), retried,
-                                   first_retry);
+        outcomes = RunPipelineHere(args, *setup, *module_jobs, *sessions, retried, first_retry);
         cpu_seconds = CpuSeconds() - cpu_before;
         staging_cpu = ProcessCpuSeconds(staging_pid) - staging_cpu_before;
         oem_cpu = ProcessCpuSeconds(oem_pid) - oem_cpu_before;
         sessions->clear();
-        if (*waker) {
-            Progress("  waker: %zu publishes, %zu PUBACKs", (*waker)->Published(),
-                     (*waker)->Acknowledged());
-        }
-        waker->reset();
         fleet->reset();
-        const auto memo = sim::module::GetTlsFileMemoStats();
-        Progress("  TLS file memo (sim/module/tls_file_memo.hpp): %s, %llu hits, %llu decoded, "
-                 "%llu left to OpenSSL",
-                 sim::module::TlsFileMemoActive() ? "active" : "NOT active",
-                 static_cast<unsigned long long>(memo.hits),
-                 static_cast<unsigned long long>(memo.misses),
-                 static_cast<unsigned long long>(memo.bypassed));
-        Progress("  Paho stdin guard (sim/module/paho_stdin_guard.hpp): %s, %llu close(0) from "
-                 "Paho C dropped",
-                 sim::module::PahoStdinGuardActive() ? "active" : "NOT active",
-                 static_cast<unsigned long long>(sim::module::PahoStdinClosesDropped()));
+        const auto stats = sim::module::GetMqttClientStats();
+        Progress("  module TLS: %llu TCP connects, %llu client contexts, %llu private keys "
+                 "decoded, %llu trust stores decoded",
+                 static_cast<unsigned long long>(stats.connects),
+                 static_cast<unsigned long long>(stats.tls_contexts),
+                 static_cast<unsigned long long>(stats.keys_decoded),
+                 static_cast<unsigned long long>(stats.trust_stores));
     }
-    Figure("onboarding: configuration: %zu modules, %zu host threads, %zu claim sessions, %zu "
-           "module process%s, Paho waker %s",
-           n, args.onboard_workers, setup->claim_things.size(), std::max<std::size_t>(1, args.shards),
-           args.shards > 1 ? "es" : "",
-           args.waker_period_ms > 0 ? ("every " + std::to_string(args.waker_period_ms) + " ms").c_str()
-                                    : "off");
+    Figure("onboarding: configuration: %zu modules, %zu host threads, %zu claim sessions, 1 "
+           "module process",
+           n, args.onboard_workers, setup->claim_things.size());
     std::size_t ok = 0;
     std::string first_error;
     SteadyClock::time_point first_start = SteadyClock::time_point::max();
@@ -1213,10 +785,9 @@ int RunOnboarding(const ModulesBenchArgs& requested, const fs::path& scratch) {
         "threads, %zu claim sessions",
         p.p50, p.p90, p.p99, args.onboard_workers, setup->claim_things.size());
     Figure(
-        "onboarding: CPU during the run: %s (modules, Paho, hosts) %.1f s, staging "
-        "broker %.1f s, OEM broker %.1f s (%.0f%%, %.0f%%, %.0f%% of one core); load average %s",
-        args.shards > 1 ? ("the " + std::to_string(args.shards) + " shard processes").c_str()
-                        : "this process",
+        "onboarding: CPU during the run: this process (modules, event loop, hosts) %.1f s, "
+        "staging broker %.1f s, OEM broker %.1f s (%.0f%%, %.0f%%, %.0f%% of one core); load "
+        "average %s",
         cpu_seconds, staging_cpu, oem_cpu, 100.0 * cpu_seconds / window,
         100.0 * staging_cpu / window, 100.0 * oem_cpu / window,
         sim::ReadFile("/proc/loadavg").value_or("?").substr(0, 14).c_str());
@@ -1262,8 +833,8 @@ int Run(const ModulesBenchArgs& args) {
                        ? kExitBadInput
                        : kExitFailed;
         }
-        // Round trips first: after the idle fleet stops, Paho clients are still being destroyed
-        // in the background for a few seconds, which would disturb the latency figures.
+        // Round trips first, on an otherwise quiet process: the idle fleet's teardown (10,000
+        // DISCONNECTs) would disturb the latency figures.
         if (!args.skip_rtt) {
             status = std::max(status, RunRtt(args, *pki));
         }
@@ -1305,16 +876,6 @@ void AddModulesBench(CLI::App& bench, VerbContext& context) {
                      "connected) in the onboarding measurement")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
-    verb->add_option("--waker-period-ms", args->waker_period_ms,
-                     "Publish period of the Paho waker during onboarding (0: no waker)")
-        ->check(CLI::Range(0, 1000))
-        ->capture_default_str();
-    verb->add_option("--shards", args->shards,
-                     "Processes the onboarded modules run in (each with its own Paho threads)")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{16}))
-        ->capture_default_str();
-    verb->add_option("--onboard-shard", args->shard_dir)->group("");  // internal: a shard child
-    verb->add_option("--shard-index", args->shard_index)->group("");
     verb->add_option("--onboard-workers", args->onboard_workers,
                      "Host threads driving modules through onboarding (one module each)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{2048}))
@@ -1346,10 +907,6 @@ void AddModulesBench(CLI::App& bench, VerbContext& context) {
             Progress("elsim bench modules: --address %s: loopback (127.0.0.0/8) only",
                      args->address.c_str());
             context.exit_code = kExitBadInput;
-            return;
-        }
-        if (!args->shard_dir.empty()) {
-            context.exit_code = RunOnboardShard(*args);
             return;
         }
         context.exit_code = Run(*args);

@@ -29,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 // ---- Set-up shared by the main job and the bench ------------------------------------------------
 
 sim::Status RaiseDescriptorLimitFor(std::size_t modules) {
-    // Per module: its socket here and in a broker, plus a retired Paho client for up to 2 s.
+    // Per module: its socket here and in a broker, and one more for a connection being replaced.
     auto raised = sim::RaiseDescriptorLimit(static_cast<rlim_t>(3 * modules + 512));
     if (!raised) {
         return sim::MakeError(raised.error().code, "--modules: " + std::to_string(modules) +
@@ -177,25 +177,6 @@ sim::Result<std::vector<std::unique_ptr<staging::ClaimSession>>> OpenClaimSessio
     return sessions;
 }
 
-sim::Result<std::unique_ptr<module::PahoWaker>> StartWaker(const OnboardingSetup& setup,
-                                                           const fs::path& dir,
-                                                           std::chrono::milliseconds period) {
-    auto identity = MakeBirthIdentities(setup.manufacturer, 1, dir);
-    if (!identity) {
-        return sim::Unexpected<sim::Error>(Wrap("waker identity", identity.error()));
-    }
-    const auto& path = identity->front();
-    module::PahoWakerOptions options;
-    options.uri = "ssl://" + setup.oem.address + ":" + std::to_string(setup.oem.mqtt_port);
-    options.client_id = path.filename().string();
-    options.topic = options.client_id + "/waker";
-    options.root_ca_file = setup.server_ca_file;
-    options.certificate_file = path / "cert.pem";
-    options.private_key_file = path / "key.pem";
-    options.period = period;
-    return module::PahoWaker::Start(options);
-}
-
 // ---- The pipeline ----------------------------------------------------------------------------
 
 namespace {
@@ -213,11 +194,9 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
     auto stopped = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
 
     // 1. First connection: the staging account (expresslink.md §8.4, §9.1 item 2).
-    // Assumed: a host retries a failed first connect after the module's back-off (observed:
-    // under load a TLS handshake to staging fails now and then).
     outcome.started = Clock::now();
     std::vector<std::string> staging_failures;
-    auto connected = ConnectWithRetry(module, 2, std::chrono::seconds{15}, &staging_failures);
+    auto connected = ConnectWithRetry(module, 0, std::chrono::seconds{15}, &staging_failures);
     if (!connected) {
         return fail("connect to staging: " + connected.error().message);
     }
@@ -294,24 +273,14 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
     // 3. Reconnect to the OEM account: JITP on first connect closes the connection once
     // (expresslink.md §9.3 "a harness should tolerate one retry"); the module refuses a new
     // attempt during its back-off (ERR14 1), so the host retries after it.
-    // Assumed: like the staging connect, one more failure is retried. That extra ERR14 4 is
-    // not AWS behaviour being emulated but a client-side one: under load (about 1 module in 40
-    // with ~150 handshakes in flight on 2 cores) the module's own TLS handshake ends before
-    // MQTT CONNECT, 1 ms to 1.8 s into the attempt, because Paho C runs every module's
-    // handshake on one receive thread and can close one connection from two threads at once
-    // (sim/module/paho_stdin_guard.hpp). The broker sees no CONNECT, so neither the plugin nor
-    // the 1 CONNECT/s throttle is involved; the step line says how long the attempt took.
     std::vector<std::string> dropped;
-    connected = ConnectWithRetry(module, 2, std::chrono::seconds{20}, &dropped);
+    connected = ConnectWithRetry(module, 1, std::chrono::seconds{20}, &dropped);
     if (!connected) {
         return fail("connect to " + oem.name + ": " + connected.error().message);
     }
     if (!dropped.empty()) {
         step("first connect to " + oem.name + " closed by JITP (" + dropped.front() +
              "), retried after back-off");
-    }
-    if (dropped.size() > 1) {
-        step("connect to " + oem.name + " retried once more after " + dropped.back());
     }
     const std::string customer = At(module, "AT+CONNECT?");
     if (customer.find("CUSTOMER") == std::string::npos ||
@@ -384,7 +353,6 @@ std::vector<ModuleOutcome> RunOnboardingPipeline(
         }
         return outcomes;
     }
-    const module::PahoWaker::Activation wake(options.waker);
     std::atomic<std::size_t> next{0};
     std::mutex client_mutex;
     auto worker = [&] {

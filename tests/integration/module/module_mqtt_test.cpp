@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The software module against a real mosquitto over mutual TLS, through the in-process API:
-// CONNECT, SEND/SUBSCRIBE/GET round trip, CONLOST on a broker drop, and ERR14 hints 2-5.
+// CONNECT, SEND/SUBSCRIBE/GET round trip, CONLOST on a broker drop, and ERR14 hints 2-5; and
+// against a TLS server of the test's own (OpenSSL) that fails one stage on purpose: the hint
+// for each failure kind, and the SNI the server sees.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,9 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
+#include "sim/core/world_clock.hpp"
 #include "sim/module/fleet.hpp"
+#include "sim/module/mqtt_codec.hpp"
 
 #ifndef SIM_MOSQUITTO_EXECUTABLE
 #define SIM_MOSQUITTO_EXECUTABLE "mosquitto"
@@ -108,6 +117,140 @@ private:
     pid_t pid_ = -1;
 };
 
+// A one-connection-at-a-time MQTT-over-TLS server on a real socket, with the fixture's server
+// certificate, that fails the stage the test picks. It records the SNI of every handshake.
+class FakeBroker {
+public:
+    enum class Mode {
+        kAccept,          ///< CONNACK 0, SUBACK for every SUBSCRIBE.
+        kRefuse,          ///< CONNACK 5 (not authorised).
+        kDropAfterConnect, ///< Reads CONNECT, closes without CONNACK (a JITP first connect).
+        kSilentPings      ///< As kAccept, but PINGREQs get no PINGRESP.
+    };
+
+    FakeBroker(const fs::path& dir, Mode mode) : mode_(mode) {
+        ctx_ = SSL_CTX_new(TLS_server_method());
+        SSL_CTX_use_certificate_chain_file(ctx_, (dir / "server/cert.pem").c_str());
+        SSL_CTX_use_PrivateKey_file(ctx_, (dir / "server/key.pem").c_str(), SSL_FILETYPE_PEM);
+        // Asks for the client certificate and accepts any: the stage under test comes later.
+        SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+        SSL_CTX_set_tlsext_servername_callback(ctx_, &FakeBroker::OnServerName);
+        SSL_CTX_set_tlsext_servername_arg(ctx_, this);
+        listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int one = 1;
+        ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        ::inet_pton(AF_INET, kBrokerIp, &sa.sin_addr);
+        ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        ::listen(listen_fd_, 8);
+        socklen_t len = sizeof sa;
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+        port_ = ntohs(sa.sin_port);
+        thread_ = std::thread([this] { Serve(); });
+    }
+    ~FakeBroker() {
+        stop_ = true;
+        ::shutdown(listen_fd_, SHUT_RDWR);
+        thread_.join();
+        ::close(listen_fd_);
+        SSL_CTX_free(ctx_);
+    }
+    FakeBroker(const FakeBroker&) = delete;
+    FakeBroker& operator=(const FakeBroker&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    std::vector<std::string> ServerNames() {
+        std::lock_guard lock(mutex_);
+        return server_names_;
+    }
+    int PingRequests() const { return pings_.load(); }
+
+private:
+    static int OnServerName(SSL* ssl, int*, void* arg) {
+        auto* self = static_cast<FakeBroker*>(arg);
+        const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        std::lock_guard lock(self->mutex_);
+        self->server_names_.emplace_back(name != nullptr ? name : "");
+        return SSL_TLSEXT_ERR_OK;
+    }
+
+    void Serve() {
+        while (!stop_) {
+            const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (fd < 0) {
+                return;
+            }
+            timeval timeout{5, 0};
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+            SSL* ssl = SSL_new(ctx_);
+            SSL_set_fd(ssl, fd);
+            if (SSL_accept(ssl) == 1) {
+                Session(ssl);
+            }
+            ERR_clear_error();
+            SSL_free(ssl);
+            ::close(fd);
+        }
+    }
+
+    void Session(SSL* ssl) {
+        std::string in;
+        char buffer[4096];
+        bool connected = false;
+        while (true) {
+            auto next = mqtt::NextPacket(in, 1 << 20);
+            if (!next) {
+                return;
+            }
+            if (!*next) {
+                const int n = SSL_read(ssl, buffer, sizeof buffer);
+                if (n <= 0) {
+                    return;
+                }
+                in.append(buffer, static_cast<std::size_t>(n));
+                continue;
+            }
+            in.erase(0, (*next)->consumed);
+            const auto& packet = (*next)->packet;
+            std::string reply;
+            if (!connected && packet.type == mqtt::PacketType::kConnect) {
+                if (mode_ == Mode::kDropAfterConnect) {
+                    return;
+                }
+                reply = mode_ == Mode::kRefuse ? std::string("\x20\x02\x00\x05", 4)
+                                               : std::string("\x20\x02\x00\x00", 4);
+                connected = true;
+            } else if (packet.type == mqtt::PacketType::kSubscribe && packet.body.size() >= 2) {
+                reply = std::string("\x90\x03", 2) + packet.body.substr(0, 2) + std::string(1, '\x01');
+            } else if (packet.type == mqtt::PacketType::kPingReq) {
+                ++pings_;
+                if (mode_ != Mode::kSilentPings) {
+                    reply = std::string("\xD0\x00", 2);
+                }
+            } else if (packet.type == mqtt::PacketType::kDisconnect) {
+                return;
+            }
+            if (!reply.empty() && SSL_write(ssl, reply.data(), static_cast<int>(reply.size())) <= 0) {
+                return;
+            }
+            if (mode_ == Mode::kRefuse && connected) {
+                return;
+            }
+        }
+    }
+
+    Mode mode_;
+    SSL_CTX* ctx_ = nullptr;
+    int listen_fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> pings_{0};
+    std::thread thread_;
+    std::mutex mutex_;
+    std::vector<std::string> server_names_;
+};
+
 class ModuleMqttTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -153,6 +296,7 @@ protected:
     void TearDown() override {
         fleet_.reset();
         broker_.reset();
+        fake_.reset();
         fs::remove_all(dir_);
     }
 
@@ -161,12 +305,18 @@ protected:
         ASSERT_TRUE(broker_->Running()) << broker_->Log();
     }
 
-    std::shared_ptr<SoftwareModule> StartModule(const std::string& root_ca = "aws/root-ca.pem") {
+    std::shared_ptr<SoftwareModule> StartModule(const std::string& root_ca = "aws/root-ca.pem",
+                                                std::shared_ptr<sim::WorldClock> clock = nullptr,
+                                                int keep_alive_seconds = 60) {
         FleetOptions options;
+        options.clock = std::move(clock);
+        options.keep_alive_seconds = keep_alive_seconds;
         options.staging_endpoint = kHost;
         options.root_ca_file = (dir_ / root_ca).string();
         world::EndpointsMap map;
-        map.Add(kHost, world::ResolvedAddress{kBrokerIp, broker_ ? broker_->port() : FreePort()});
+        const std::uint16_t port =
+            fake_ ? fake_->port() : broker_ ? broker_->port() : FreePort();
+        map.Add(kHost, world::ResolvedAddress{kBrokerIp, port});
         options.resolver = map.MakeResolver();
         options.state_dir = (dir_ / "state").string();
         auto identities = ListIdentities(dir_ / "modules");
@@ -192,6 +342,7 @@ protected:
 
     fs::path dir_;
     std::unique_ptr<Mosquitto> broker_;
+    std::unique_ptr<FakeBroker> fake_;
     std::unique_ptr<Fleet> fleet_;
 };
 
@@ -212,18 +363,20 @@ TEST_F(ModuleMqttTest, ConnectsSendsSubscribesAndGets) {
     EXPECT_EQ(WaitEvent(*module, "OK 3 "), "OK 3 0 CONLOST");
 }
 
-TEST_F(ModuleMqttTest, ConnectUsesTheIdentityCertificateFileWithoutStagingACopy) {
-    // A fleet of 10,000 must not write (and fsync) one file per module at connect: Paho reads
-    // the identity's own cert.pem; only the shared RootCA is staged (elsim bench modules).
+TEST_F(ModuleMqttTest, ConnectWritesNoTlsFiles) {
+    // A fleet of 10,000 must not write (and fsync) files at connect: the TLS context is built in
+    // memory from the Certificate and RootCA values and the birth key. The state directory
+    // holds the module's persistent configuration only.
     StartBroker();
     auto module = StartModule();
     ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED")) << broker_->Log();
-    std::vector<std::string> staged;
-    for (const auto& entry : fs::directory_iterator(dir_ / "state" / ".tls")) {
-        staged.push_back(entry.path().filename().string());
+    std::vector<std::string> written;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_ / "state")) {
+        written.push_back(entry.path().filename().string());
     }
-    ASSERT_EQ(staged.size(), 1U);
-    EXPECT_THAT(staged[0], StartsWith("rootca-"));
+    for (const auto& name : written) {
+        EXPECT_THAT(name, ::testing::EndsWith(".json")) << "written at connect: " << name;
+    }
 }
 
 TEST_F(ModuleMqttTest, BrokerDropRaisesConlostThenHint3) {
@@ -269,6 +422,100 @@ TEST_F(ModuleMqttTest, NoNetworkIsHint2AndUnresolvedIsHint3) {
     EXPECT_THAT(module->Command("AT+CONNECT"),
                 ElementsAre("ERR14 3 UNABLE TO CONNECT Invalid Endpoint? cannot resolve "
                             "nowhere.elsim.test"));
+}
+
+// The hint comes from the stage that failed (PG-CMD 4.7.2.2), each against a real socket.
+struct HintCase {
+    const char* name;
+    enum { kClosedPort, kWrongServerCa, kRefusedConnAck, kDroppedBeforeConnAck } failure;
+    std::string expected;
+};
+
+class ModuleHintTest : public ModuleMqttTest, public ::testing::WithParamInterface<HintCase> {};
+
+TEST_P(ModuleHintTest, HintFromTheFailingStage) {
+    std::string root_ca = "aws/root-ca.pem";
+    switch (GetParam().failure) {
+        case HintCase::kClosedPort:
+            break;  // nothing listens on the mapped port
+        case HintCase::kWrongServerCa:
+            fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kAccept);
+            root_ca = "other/root-ca.pem";
+            break;
+        case HintCase::kRefusedConnAck:
+            fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kRefuse);
+            break;
+        case HintCase::kDroppedBeforeConnAck:
+            fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kDropAfterConnect);
+            break;
+    }
+    auto module = StartModule(root_ca);
+    auto got = module->Command("AT+CONNECT");
+    ASSERT_EQ(got.size(), 1U);
+    EXPECT_EQ(got[0], GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ModuleHintTest,
+    ::testing::Values(
+        HintCase{"ClosedPort", HintCase::kClosedPort,
+                 "ERR14 3 UNABLE TO CONNECT Failed to reach endpoint"},
+        HintCase{"WrongServerCa", HintCase::kWrongServerCa,
+                 "ERR14 4 UNABLE TO CONNECT Failed to securely authenticate with AWS"},
+        HintCase{"RefusedConnAck", HintCase::kRefusedConnAck,
+                 "ERR14 5 UNABLE TO CONNECT Failed to login AWS (MQTT) broker"},
+        HintCase{"DroppedBeforeConnAck", HintCase::kDroppedBeforeConnAck,
+                 "ERR14 4 UNABLE TO CONNECT Failed to securely authenticate with AWS"}),
+    [](const ::testing::TestParamInfo<HintCase>& param_info) { return param_info.param.name; });
+
+TEST_F(ModuleMqttTest, SendsTheEndpointHostAsSni) {
+    // The TCP connection goes to the mapped address; the TLS server name is the Endpoint host.
+    fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kAccept);
+    auto module = StartModule();
+    EXPECT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    EXPECT_THAT(fake_->ServerNames(), ElementsAre(kHost));
+}
+
+// Keep-alive runs on the fleet's clock: a frozen world clock sends no PINGREQ however long the
+// real wait; advancing it by KeepAlive sends one; a PINGREQ still unanswered one KeepAlive
+// later (on that clock) closes the connection.
+TEST_F(ModuleMqttTest, KeepAliveRunsOnTheWorldClock) {
+    auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
+    ASSERT_TRUE(clock) << clock.error().message;
+    fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kAccept);
+    auto module = StartModule("aws/root-ca.pem", *clock, 1);
+    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    std::this_thread::sleep_for(std::chrono::milliseconds{2500});  // 2.5 keep-alives of real time
+    EXPECT_EQ(fake_->PingRequests(), 0);
+    for (int expected = 1; expected <= 2; ++expected) {
+        ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));
+        ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
+        for (int i = 0; i < 100 && fake_->PingRequests() < expected; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{20});
+        }
+        EXPECT_EQ(fake_->PingRequests(), expected);
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});  // the PINGRESP arrives
+    }
+    EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
+}
+
+TEST_F(ModuleMqttTest, UnansweredPingLosesTheConnectionOnTheWorldClock) {
+    auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
+    ASSERT_TRUE(clock) << clock.error().message;
+    fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kSilentPings);
+    auto module = StartModule("aws/root-ca.pem", *clock, 1);
+    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));
+    ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
+    for (int i = 0; i < 100 && fake_->PingRequests() < 1; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    ASSERT_EQ(fake_->PingRequests(), 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds{500});  // no PINGRESP in real time:
+    EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
+    ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));  // ...but one KeepAlive on the clock
+    ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
+    EXPECT_EQ(WaitEvent(*module, "OK 3 "), "OK 3 0 CONLOST");
 }
 
 }  // namespace

@@ -289,8 +289,10 @@ steps:
         relay = SlowRelay(module_pty, 0.001)
         # Mid-command when the run starts: an AT+CONNECT sent before (its answer, whenever it
         # comes, is not taken for an answer to the runner), and chatter (a module mid-boot).
-        os.write(relay.module, b"AT+CONNECT\n")
+        # The chatter first: the module may answer AT+CONNECT within microseconds (a refused TCP
+        # connect), and its answer's bytes would otherwise interleave with the chatter's.
         os.write(relay.master, b"boot: ExpressLink v1.3 starting\r\n")  # Heard by the runner.
+        os.write(relay.module, b"AT+CONNECT\n")
         # The 25 bytes of AT+CONF? Certificate pem alone take 24 ms to cross the relay, so no
         # answer can come within the step's 20 ms.
         late_file = os.path.join(workdir, "local", "linked-late-answer.yaml")

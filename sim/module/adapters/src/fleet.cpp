@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/module/fleet.hpp"
 
-#include <stdlib.h>  // NOLINT(modernize-deprecated-headers): mkdtemp
-
 #include "sim/core/adapters.hpp"
-#include "sim/module/paho_mqtt_port.hpp"
+#include "sim/module/mqtt_client_port.hpp"
 
 namespace sim::module {
 
@@ -48,21 +46,12 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
     }
 
     std::unique_ptr<Fleet> fleet(new Fleet());
-    fs::path cache_dir;
     std::error_code ec;
     if (!options.state_dir.empty()) {
         fs::create_directories(options.state_dir, ec);
         if (ec) {
             return MakeError(ErrorCode::kIo, options.state_dir + ": " + ec.message());
         }
-        cache_dir = fs::path(options.state_dir) / ".tls";
-    } else {
-        std::string pattern = (fs::temp_directory_path() / "elsim-module-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            return MakeError(ErrorCode::kIo, "cannot create a temporary directory");
-        }
-        fleet->temp_dir_ = pattern;
-        cache_dir = fleet->temp_dir_;
     }
     fleet->timers_ = std::make_unique<TimerService>(options.clock);
     fleet->links_ = std::make_unique<LinkServer>(options.uart_pacing);
@@ -91,17 +80,13 @@ Result<std::unique_ptr<Fleet>> Fleet::Start(const FleetOptions& options,
         if (!options.state_dir.empty()) {
             module_options.state_file = fs::path(options.state_dir) / (identity.thing_name + ".json");
         }
-        PahoOptions paho;
-        paho.resolver = resolver;
-        paho.private_key_file = identity.key_file;
-        paho.certificate_file = identity.certificate_file;
-        // Aliases the profile's copy: no second copy of the PEM per module.
-        paho.certificate_pem =
-            std::shared_ptr<const std::string>(profile, &profile->certificate_pem);
-        paho.cache_dir = cache_dir;
-        paho.logger = options.logger;
-        module_options.make_mqtt = [paho](MqttEventSink sink) {
-            return MakePahoMqttPort(paho, std::move(sink));
+        MqttClientOptions mqtt;
+        mqtt.resolver = resolver;
+        mqtt.private_key_file = identity.key_file;
+        mqtt.timers = fleet->timers_.get();
+        mqtt.logger = options.logger;
+        module_options.make_mqtt = [mqtt](MqttEventSink sink) {
+            return MakeMqttClientPort(mqtt, std::move(sink));
         };
         module_options.timers = fleet->timers_.get();
         module_options.clock = options.clock;
@@ -120,10 +105,6 @@ Fleet::~Fleet() {
     links_.reset();
     modules_.clear();
     timers_.reset();
-    if (!temp_dir_.empty()) {
-        std::error_code ec;
-        fs::remove_all(temp_dir_, ec);
-    }
 }
 
 void Fleet::ConnectAll() {

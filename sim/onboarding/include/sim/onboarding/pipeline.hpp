@@ -29,7 +29,6 @@
 #include "sim/control_plane/aws_client.hpp"
 #include "sim/core/result.hpp"
 #include "sim/module/fleet.hpp"
-#include "sim/module/paho_waker.hpp"
 #include "sim/module/software_module.hpp"
 #include "sim/onboarding/actors.hpp"
 #include "sim/onboarding/world.hpp"
@@ -103,18 +102,7 @@ struct PipelineOptions {
     bool publish = true;  ///< AT+CONF Topic1 + AT+SEND1 once connected.
     bool verify = true;   ///< Check thing, ACTIVE certificate and attachment (OEM control plane).
     const std::atomic<bool>* interrupted = nullptr;  ///< Stops at the next step when set.
-    /// Kept active for the whole run when set (see StartWaker): Paho's receive thread then
-    /// notices new connections within a few ms instead of up to 1 s.
-    module::PahoWaker* waker = nullptr;
 };
-
-/// Starts a PahoWaker in this process: one extra birth identity (under dir, from the
-/// manufacturer CA) that connects to the OEM account (its first connect is closed by JITP,
-/// the retry after 1.1 s succeeds) and, while active, publishes a 1-byte QoS 1 message to
-/// `<ThingName>/waker` every `period`. Errors: the identity (pki), the connect (kUnavailable).
-sim::Result<std::unique_ptr<module::PahoWaker>> StartWaker(
-    const OnboardingSetup& setup, const std::filesystem::path& dir,
-    std::chrono::milliseconds period = std::chrono::milliseconds{5});
 
 /// What happened to one module.
 struct ModuleOutcome {

@@ -2,7 +2,7 @@
 #pragma once
 // Connecting a fleet of software modules with the blocking `AT+CONNECT`, at most `window`
 // connects in flight, so that a large fleet does not start thousands of TLS handshakes at once
-// (each holds a socket and an SSL_CTX while Paho's single receive thread works through them).
+// (each holds a socket and a TLS session while the module event loop works through them).
 // Used by `elsim module --connect` and `elsim bench modules`; both report through the options'
 // callbacks and the returned ConnectWindowResult.
 //

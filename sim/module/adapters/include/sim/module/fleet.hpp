@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Many software modules in one process, sharing one timer thread, one link I/O thread and the
-// Paho library threads: what `elsim module` and `elsim bench modules` run, and what tests and
-// the scenario runner can embed.
+// process's MQTT event loop (sim/module/event_loop.hpp): what `elsim module` and
+// `elsim bench modules` run, and what tests and the scenario runner can embed.
 
 #include <cstdint>
 #include <filesystem>
@@ -44,7 +44,7 @@ public:
     /// option; nothing keeps running on error.
     static Result<std::unique_ptr<Fleet>> Start(const FleetOptions& options,
                                                 const std::vector<std::filesystem::path>& identities);
-    /// Closes links, disconnects every module, stops the threads, removes temporary files.
+    /// Closes links, disconnects every module, stops the timer and link threads.
     ~Fleet();
     Fleet(const Fleet&) = delete;
     Fleet& operator=(const Fleet&) = delete;
@@ -58,7 +58,6 @@ public:
 
 private:
     Fleet() = default;
-    std::filesystem::path temp_dir_;  // removed at destruction when non-empty
     std::unique_ptr<TimerService> timers_;
     std::vector<std::shared_ptr<SoftwareModule>> modules_;
     std::unique_ptr<LinkServer> links_;
