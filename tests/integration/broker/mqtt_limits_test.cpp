@@ -566,13 +566,12 @@ TEST_F(MqttLimitsTest, WithoutTheTapNineFiltersAreGranted) {
 // ---- QoS 2 and payloads over 128 KB: closed before any answer --------------------------------
 
 // The packet types a client receives after `packet` until the connection closes (or 5 s pass:
-// then "timeout" is the last entry).
+// then "timeout" is the last entry). A server that closes on a large packet's header may do so
+// while the rest is still being written, so a failed send is not an answer: what was received
+// before the close is read all the same.
 std::vector<std::string> AnswersUntilClosed(RawClient& client, const Bytes& packet) {
     std::vector<std::string> answers;
-    if (!client.Send(packet)) {
-        answers.emplace_back("send failed");
-        return answers;
-    }
+    (void)client.Send(packet);  // its failure shows as the close read below
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     for (;;) {
         MqttPacket answer;
