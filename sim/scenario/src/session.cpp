@@ -220,10 +220,12 @@ private:
     // ---- Linked modules (--modules) ----
     StepOutcome OpenLinks(world::WorldPlan& plan);
     StepOutcome LinkToWorld();
-    // Opens the link of one --modules entry and makes its module factory-fresh; `spec` stays
-    // null when the scenario has no module actor of that name.
-    StepOutcome OpenLink(const LinkSpec& link, const ModuleActor*& spec,
-                         std::string& factory_endpoint);
+    // Opens the link of one --modules entry and makes its module factory-fresh.
+    struct OpenedLink {
+        const ModuleActor* spec = nullptr;  ///< null: the scenario has no module actor so named
+        std::string factory_endpoint;
+    };
+    sim::Result<OpenedLink, std::string> OpenLink(const LinkSpec& link);
     StepOutcome OpenLinksToAws();
     std::optional<std::string> SkipReason(const Step& step) const;
 
@@ -437,27 +439,26 @@ StepOutcome Session::OpenLinks(world::WorldPlan& plan) {
     }
     std::map<std::string, std::string> staging_endpoint;  // staging account -> linked Endpoint
     for (const auto& link : options_.links) {
-        const ModuleActor* linked_spec = nullptr;
-        std::string factory_endpoint;
-        if (auto s = OpenLink(link, linked_spec, factory_endpoint); !s || linked_spec == nullptr) {
-            if (!s) {
-                return s;
-            }
+        auto opened = OpenLink(link);
+        if (!opened) {
+            return Fail(opened.error());
+        }
+        if (opened->spec == nullptr) {
             continue;
         }
-        const auto& spec = *linked_spec;
-        const std::optional<std::string> factory = factory_endpoint;
+        const auto& spec = *opened->spec;
+        const std::string& factory = opened->factory_endpoint;
         // A linked module's staging sub-state is decided by its own factory Endpoint
         // (ExpressLink Programmer's Guide, "Onboarding": staging while Endpoint is the factory
         // default), so its maker's staging account answers at that name.
-        const auto address = module::ParseEndpoint(*factory);
+        const auto address = module::ParseEndpoint(factory);
         if (!address) {
-            return Fail(link.actor + ": its factory Endpoint '" + *factory + "' is not host[:port]");
+            return Fail(link.actor + ": its factory Endpoint '" + factory + "' is not host[:port]");
         }
         // The world's accounts answer at AWS-shaped names (the broker plugin checks this).
         const std::string shape = "-ats.iot." + plan.spec.region + ".";
         if (address->host.find(shape) == std::string::npos) {
-            return Fail(link.actor + ": its factory Endpoint " + *factory +
+            return Fail(link.actor + ": its factory Endpoint " + factory +
                         " is not <prefix>-ats.iot." + plan.spec.region +
                         ".<domain>, the form a world's account answers at");
         }
@@ -467,16 +468,16 @@ StepOutcome Session::OpenLinks(world::WorldPlan& plan) {
                 account.spec.manufacturer != spec.manufacturer) {
                 continue;
             }
-            auto [it, fresh] = staging_endpoint.emplace(account.spec.name, *factory);
-            if (!fresh && it->second != *factory) {
-                return Fail(link.actor + ": its factory Endpoint " + *factory + " is not " +
+            auto [it, fresh] = staging_endpoint.emplace(account.spec.name, factory);
+            if (!fresh && it->second != factory) {
+                return Fail(link.actor + ": its factory Endpoint " + factory + " is not " +
                             it->second + ", another linked module's: one staging account "
                             "cannot answer at both");
             }
             account.endpoint = address->host;
             account.spec.port = address->port;
             recorder_.Add(account.spec.name, EntryKind::kNote,
-                          "answers at " + *factory + ", " + link.actor + "'s factory Endpoint");
+                          "answers at " + factory + ", " + link.actor + "'s factory Endpoint");
             placed = true;
             break;
         }
@@ -487,9 +488,7 @@ StepOutcome Session::OpenLinks(world::WorldPlan& plan) {
     return {};
 }
 
-StepOutcome Session::OpenLink(const LinkSpec& link, const ModuleActor*& spec,
-                              std::string& factory_endpoint) {
-    spec = nullptr;
+sim::Result<Session::OpenedLink, std::string> Session::OpenLink(const LinkSpec& link) {
     const auto actor = std::find_if(
         scenario_.actors.begin(), scenario_.actors.end(), [&](const Actor& a) {
             return a.name == link.actor && std::holds_alternative<ModuleActor>(a.kind);
@@ -498,36 +497,34 @@ StepOutcome Session::OpenLink(const LinkSpec& link, const ModuleActor*& spec,
         recorder_.Add("runner", EntryKind::kNote,
                       "--modules " + ToString(link) + ": no module actor " + link.actor +
                           " here; not used");
-        return {};
+        return OpenedLink{};
     }
     auto opened = LinkedModule::Open(link.actor, link, recorder_);
     if (!opened) {
-        return Fail(opened.error());
+        return sim::Unexpected<std::string>(opened.error());
     }
     LinkedModule& module = **opened;
     linked_all_.push_back(&module);
     linked_[link.actor] = std::move(*opened);
     auto factory = module.MakeFactoryFresh();
     if (!factory) {
-        return Fail(link.actor + " (" + module.LinkedVia() + "): " + factory.error());
+        return sim::Unexpected<std::string>(link.actor + " (" + module.LinkedVia() +
+                                            "): " + factory.error());
     }
-    spec = &std::get<ModuleActor>(actor->kind);
-    factory_endpoint = *factory;
-    return {};
+    return OpenedLink{&std::get<ModuleActor>(actor->kind), *factory};
 }
 
 StepOutcome Session::OpenLinksToAws() {
     for (const auto& link : options_.links) {
-        const ModuleActor* spec = nullptr;
-        std::string factory;
-        if (auto s = OpenLink(link, spec, factory); !s) {
-            return s;
+        auto opened = OpenLink(link);
+        if (!opened) {
+            return Fail(opened.error());
         }
-        if (spec != nullptr) {
+        if (opened->spec != nullptr) {
             // A real module keeps its own factory Endpoint: AWS's staging account for its
             // manufacturer answers there, whatever accounts.yaml names as staging-endpoint.
             recorder_.Add(link.actor, EntryKind::kNote,
-                          "linked module against AWS: factory Endpoint " + factory);
+                          "linked module against AWS: factory Endpoint " + opened->factory_endpoint);
         }
     }
     return {};

@@ -19,7 +19,11 @@ TimerService::TimerService(std::shared_ptr<sim::WorldClock> world) : world_(std:
     }
     thread_ = std::thread([this] { Run(); });
     if (world_) {
-        watcher_ = std::thread([this] { Watch(); });
+        // The generation is read before the constructor returns: read on the watcher thread,
+        // it could already include an advance made right after construction, which would then
+        // never count as a change.
+        const std::uint64_t seen = world_->Read().generation;
+        watcher_ = std::thread([this, seen] { Watch(seen); });
     }
 }
 
@@ -63,8 +67,7 @@ bool TimerService::Settle(std::chrono::milliseconds timeout) {
     return idle_.wait_for(lock, timeout, [&] { return stop_ || !DueLocked(clock_->Now()); });
 }
 
-void TimerService::Watch() {
-    std::uint64_t seen = world_->Read().generation;
+void TimerService::Watch(std::uint64_t seen) {
     while (true) {
         {
             std::lock_guard lock(mutex_);

@@ -9,6 +9,7 @@
 // caller that moved the clock wait until that is done.
 
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -45,7 +46,7 @@ public:
 
 private:
     void Run();
-    void Watch();
+    void Watch(std::uint64_t seen);
     bool DueLocked(sim::TimePoint now) const;
 
     std::shared_ptr<sim::WorldClock> world_;
