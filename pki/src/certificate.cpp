@@ -13,6 +13,7 @@
 #include <cctype>
 
 #include "certificate_internal.hpp"
+#include "pki/openssl_certificate.hpp"
 
 namespace pki {
 namespace {
@@ -196,11 +197,33 @@ sim::Result<CertificateInfo> InfoFromX509(X509* cert) {
     }
     info.is_ca = IsCa(cert);
     info.has_client_auth = HasClientAuth(cert);
-    const EVP_PKEY* key = X509_get0_pubkey(cert);
-    info.public_key_sha256 = PublicKeySha256(key);
-    info.key_type = DescribeKey(key);
+    // The certificate's own SubjectPublicKeyInfo: re-encoding the decoded key (i2d_PUBKEY)
+    // would run OpenSSL 3.0's encoder and decoder for the same bytes.
+    info.public_key_sha256 = SubjectPublicKeySha256(cert);
+    info.key_type = DescribeKey(X509_get0_pubkey(cert));
+    if (X509_up_ref(cert) == 1) {
+        auto decoded = std::make_shared<DecodedCertificate>();
+        decoded->x509.reset(cert);
+        decoded->der = info.der;
+        decoded->certificate_id = info.certificate_id;
+        info.decoded = std::move(decoded);
+    }
     ERR_clear_error();
     return info;
+}
+
+bool DecodedCertificate::VerifiedBy(const std::string& issuer_id) const {
+    std::lock_guard lock(mutex_);
+    return std::find(verified_by_.begin(), verified_by_.end(), issuer_id) != verified_by_.end();
+}
+
+void DecodedCertificate::RememberVerifiedBy(const std::string& issuer_id) const {
+    constexpr std::size_t kRemembered = 4;
+    std::lock_guard lock(mutex_);
+    if (verified_by_.size() >= kRemembered) {
+        verified_by_.erase(verified_by_.begin());
+    }
+    verified_by_.push_back(issuer_id);
 }
 
 }  // namespace detail
@@ -293,20 +316,55 @@ sim::Result<CertificateInfo> ParseCertificateDer(std::string_view der) {
     return detail::InfoFromX509(cert.get());
 }
 
+namespace {
+
+// `info` decoded: its handle while that still matches its DER, else decoded now (null when the
+// DER does not decode).
+std::shared_ptr<const detail::DecodedCertificate> DecodedOf(const CertificateInfo& info) {
+    if (info.decoded && info.decoded->der == info.der) {
+        return info.decoded;
+    }
+    detail::X509Ptr cert = detail::DecodeDer(info.der);
+    if (!cert) {
+        return nullptr;
+    }
+    auto decoded = std::make_shared<detail::DecodedCertificate>();
+    decoded->x509 = std::move(cert);
+    decoded->der = info.der;
+    decoded->certificate_id = detail::Sha256Hex(info.der);
+    return decoded;
+}
+
+}  // namespace
+
 bool IsSignedBy(const CertificateInfo& subject, const CertificateInfo& issuer) {
     if (subject.issuer != issuer.subject) {
         return false;
     }
-    detail::X509Ptr child = detail::DecodeDer(subject.der);
-    detail::X509Ptr parent = detail::DecodeDer(issuer.der);
+    const auto child = DecodedOf(subject);
+    const auto parent = DecodedOf(issuer);
     if (!child || !parent) {
         ERR_clear_error();
         return false;
     }
-    EVP_PKEY* key = X509_get0_pubkey(parent.get());
-    const bool ok = key != nullptr && X509_verify(child.get(), key) == 1;
+    // The same two DER encodings always give the same answer.
+    if (child->VerifiedBy(parent->certificate_id)) {
+        return true;
+    }
+    EVP_PKEY* key = X509_get0_pubkey(parent->x509.get());
+    const bool ok = key != nullptr && X509_verify(child->x509.get(), key) == 1;
     ERR_clear_error();
+    if (ok) {
+        child->RememberVerifiedBy(parent->certificate_id);
+    }
     return ok;
+}
+
+sim::Result<CertificateInfo> CertificateInfoOfX509(x509_st* cert) {
+    if (cert == nullptr) {
+        return sim::MakeError(sim::ErrorCode::kInvalidArgument, "no certificate");
+    }
+    return detail::InfoFromX509(cert);
 }
 
 bool IsValidAt(const CertificateInfo& cert, std::chrono::system_clock::time_point now) {

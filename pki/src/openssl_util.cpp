@@ -125,4 +125,16 @@ std::string PublicKeySha256(const EVP_PKEY* key) {
     return hex;
 }
 
+std::string SubjectPublicKeySha256(X509* cert) {
+    unsigned char* der = nullptr;
+    const int length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    if (length <= 0 || der == nullptr) {
+        return {};
+    }
+    std::string hex =
+        Sha256Hex(std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length)));
+    OPENSSL_free(der);
+    return hex;
+}
+
 }  // namespace pki::detail

@@ -61,5 +61,7 @@ std::string DescribeKey(const EVP_PKEY* key);
 
 /// Lowercase hex of the SubjectPublicKeyInfo DER's SHA-256, or empty on failure.
 std::string PublicKeySha256(const EVP_PKEY* key);
+/// The same of a certificate's SubjectPublicKeyInfo as it is encoded in the certificate.
+std::string SubjectPublicKeySha256(X509* cert);
 
 }  // namespace pki::detail

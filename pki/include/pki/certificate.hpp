@@ -5,6 +5,7 @@
 // Thread-safe: every function is reentrant.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,10 @@
 #include "sim/core/result.hpp"
 
 namespace pki {
+
+namespace detail {
+struct DecodedCertificate;  // the OpenSSL object an info was read from (certificate.cpp)
+}  // namespace detail
 
 /// A distinguished name as an ordered list of (short name, value): "C", "ST", "L", "O", "OU",
 /// "CN", "serialNumber", "dnQualifier", "title", "SN", "GN", "initials", "pseudonym",
@@ -44,6 +49,12 @@ struct CertificateInfo {
     bool has_client_auth = false;  ///< No EKU at all, or an EKU containing clientAuth.
     std::string public_key_sha256;  ///< Hex SHA-256 of the SubjectPublicKeyInfo DER.
     std::string key_type;          ///< "EC P-256", "EC P-384", "RSA 2048", ...
+    /// The decoded certificate these fields were read from, shared by copies; IsSignedBy uses
+    /// it instead of decoding `der` again (OpenSSL 3.0 spends more decoding a certificate's
+    /// public key than verifying a signature with it) and remembers which issuers verified it.
+    /// Ignored when `der` no longer holds the bytes it was decoded from; null for an info built
+    /// field by field.
+    std::shared_ptr<const detail::DecodedCertificate> decoded;
 };
 
 /// Lowercase hex SHA-256 of a DER encoding: the certificateId.

@@ -143,13 +143,17 @@ const ProvisioningTemplate* Registry::FindProvisioningTemplate(
     return it == templates_.end() ? nullptr : &it->second;
 }
 
+void Registry::NoteClaimExpiry(TimePoint expiry) {
+    if (!next_claim_expiry_ || expiry < *next_claim_expiry_) {
+        next_claim_expiry_ = expiry;
+    }
+}
+
 std::vector<std::string> Registry::PoliciesOfCertificate(std::string_view certificate_id) const {
     const std::string arn = CertificateArn(settings_, certificate_id);
     std::vector<std::string> out;
-    for (const auto& [policy, target] : policy_targets_) {
-        if (target == arn) {
-            out.push_back(policy);
-        }
+    for (const auto& entry : policy_targets_.WithSecond(arn)) {
+        out.push_back(entry->first.first);
     }
     return out;
 }
@@ -160,10 +164,8 @@ std::optional<std::string> Registry::ThingForConnection(std::string_view certifi
     // equals the client id.
     const std::string arn = CertificateArn(settings_, certificate_id);
     std::optional<std::string> by_client_id;
-    for (const auto& [key, type] : thing_principals_) {
-        if (key.second != arn) {
-            continue;
-        }
+    for (const auto& entry : thing_principals_.WithSecond(arn)) {
+        const auto& [key, type] = *entry;
         if (type == ThingPrincipalType::kExclusiveThing) {
             return key.first;
         }

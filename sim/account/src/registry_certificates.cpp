@@ -270,17 +270,13 @@ AwsStatus Registry::DeleteCertificate(std::string_view certificate_id, bool forc
                                                        "; deactivate it before deleting it");
     }
     const std::string arn = cert.certificate_arn;
-    for (const auto& [key, type] : thing_principals_) {
-        if (key.second == arn) {
-            return Fail(error_type::kDeleteConflict,
-                        "certificate " + *id + " is attached to thing " + key.first);
-        }
+    if (const auto things = thing_principals_.WithSecond(arn); !things.empty()) {
+        return Fail(error_type::kDeleteConflict,
+                    "certificate " + *id + " is attached to thing " + things.front()->first.first);
     }
     std::vector<std::pair<std::string, std::string>> attached;
-    for (const auto& entry : policy_targets_) {
-        if (entry.second == arn) {
-            attached.push_back(entry);
-        }
+    for (const auto& entry : policy_targets_.WithSecond(arn)) {
+        attached.push_back(entry->first);
     }
     if (!attached.empty() && !force_delete) {
         return Fail(error_type::kDeleteConflict, "certificate " + *id + " has policy " +

@@ -188,7 +188,7 @@ std::optional<json> Registry::RowValue(std::string_view kind, std::string_view k
     }
     if (kind == "policy_target") {
         const auto pair = SplitPair(std::string(key));
-        if (policy_targets_.count(pair) == 0) {
+        if (!policy_targets_.contains(pair)) {
             return std::nullopt;
         }
         return json::object();
@@ -249,8 +249,8 @@ std::vector<Change> Registry::Snapshot() const {
     for (const auto& [key, value] : templates_) {
         add("template", key);
     }
-    for (const auto& [policy, target] : policy_targets_) {
-        add("policy_target", internal::StrCat({policy, "\n", target}));
+    for (const auto& [pair, attached] : policy_targets_) {
+        add("policy_target", internal::StrCat({pair.first, "\n", pair.second}));
     }
     for (const auto& [key, type] : thing_principals_) {
         add("thing_principal", key.first + "\n" + key.second);
@@ -339,6 +339,7 @@ sim::Status Registry::Load(const std::vector<Change>& rows) {
                 if (value.contains("claimExpiration") && !value["claimExpiration"].is_null()) {
                     cert.claim_expiration =
                         FromMicros(value["claimExpiration"].get<std::int64_t>());
+                    NoteClaimExpiry(*cert.claim_expiration);
                 }
                 certificates_.emplace(key, std::move(cert));
             } else if (row.kind == "thing") {
@@ -409,10 +410,10 @@ sim::Status Registry::Load(const std::vector<Change>& rows) {
                     FromMicros(value.at("lastModifiedDate").get<std::int64_t>());
                 templates_.emplace(key, std::move(tpl));
             } else if (row.kind == "policy_target") {
-                policy_targets_.insert(SplitPair(key));
+                policy_targets_.insert(SplitPair(key), {});
             } else if (row.kind == "thing_principal") {
-                thing_principals_[SplitPair(key)] = ReadEnum<ThingPrincipalType>(
-                    value, ParseThingPrincipalType, "thingPrincipalType");
+                thing_principals_.assign(SplitPair(key), ReadEnum<ThingPrincipalType>(
+                    value, ParseThingPrincipalType, "thingPrincipalType"));
             } else if (row.kind == "ownership_token") {
                 ownership_tokens_.emplace(
                     key, OwnershipToken{key, value.at("certificateId").get<std::string>(),

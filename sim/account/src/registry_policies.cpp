@@ -95,10 +95,10 @@ AwsStatus Registry::DeletePolicy(std::string_view policy_name) {
         return Fail(error_type::kResourceNotFound,
                     "policy " + std::string(policy_name) + " does not exist");
     }
-    for (const auto& [policy, target] : policy_targets_) {
-        if (policy == policy_name) {
+    for (const auto& [pair, attached] : policy_targets_) {
+        if (pair.first == policy_name) {
             return Fail(error_type::kDeleteConflict,
-                        internal::StrCat({"policy ", policy, " is attached to ", target}));
+                        internal::StrCat({"policy ", pair.first, " is attached to ", pair.second}));
         }
     }
     if (it->second.versions.size() > 1) {
@@ -252,7 +252,7 @@ AwsStatus Registry::AttachPolicy(std::string_view policy_name, std::string_view 
                     "policy " + std::string(policy_name) + " does not exist");
     }
     const auto key = std::make_pair(std::string(policy_name), (*cert)->certificate_arn);
-    if (policy_targets_.count(key) != 0) {
+    if (policy_targets_.contains(key)) {
         return {};
     }
     if (PoliciesOfCertificate((*cert)->certificate_id).size() >=
@@ -260,7 +260,7 @@ AwsStatus Registry::AttachPolicy(std::string_view policy_name, std::string_view 
         return Fail(error_type::kLimitExceeded,
                     "target: certificate already has 10 policies attached");
     }
-    policy_targets_.insert(key);
+    policy_targets_.insert(key, {});
     MarkChanged("policy_target", key.first + "\n" + key.second);
     return {};
 }
@@ -315,9 +315,9 @@ AwsResult<ListTargetsResponse> Registry::ListTargetsForPolicy(std::string_view p
         return sim::Unexpected<AwsError>(policy.error());
     }
     std::vector<std::pair<std::string, std::string>> sorted;
-    for (const auto& [policy, target] : policy_targets_) {
-        if (policy == policy_name) {
-            sorted.emplace_back(target, target);
+    for (const auto& [pair, attached] : policy_targets_) {
+        if (pair.first == policy_name) {
+            sorted.emplace_back(pair.second, pair.second);
         }
     }
     auto [items, next] = internal::TakePage(std::move(sorted), *window);

@@ -53,7 +53,9 @@ AwsResult<TemplateRunResult> Registry::RunTemplate(const TemplatePlan& plan) {
                 return failure(where + ".CertificateId: certificate " + *id + " is not registered");
             }
         } else {
-            auto parsed = pki::ParseCertificatePem(*spec.certificate_pem);
+            auto parsed = spec.parsed_certificate
+                              ? sim::Result<pki::CertificateInfo>(*spec.parsed_certificate)
+                              : pki::ParseCertificatePem(*spec.certificate_pem);
             if (!parsed) {
                 return Fail(error_type::kInvalidRequest,
                             where + ".CertificatePem: " + parsed.error().message);
@@ -228,9 +230,9 @@ AwsResult<TemplateRunResult> Registry::RunTemplate(const TemplatePlan& plan) {
             return Fail(error_type::kInvalidRequest, where + ": " + valid.error().message);
         }
         if (certificate != nullptr) {
-            for (const auto& [key, type] : thing_principals_) {
-                if (key.second == certificate->certificate_arn && key.first != thing->thing_name &&
-                    type == ThingPrincipalType::kExclusiveThing) {
+            for (const auto& entry : thing_principals_.WithSecond(certificate->certificate_arn)) {
+                const auto& [key, type] = *entry;
+                if (key.first != thing->thing_name && type == ThingPrincipalType::kExclusiveThing) {
                     return failure("certificate " + certificate->certificate_id +
                                    " is exclusively attached to thing " + key.first);
                 }
@@ -274,7 +276,7 @@ AwsResult<TemplateRunResult> Registry::RunTemplate(const TemplatePlan& plan) {
         result.resource_arns["policy"] = PolicyArn(settings_, name);
         if (certificate != nullptr) {
             const auto key = std::make_pair(name, certificate->certificate_arn);
-            if (policy_targets_.insert(key).second) {
+            if (policy_targets_.insert(key, {})) {
                 MarkChanged("policy_target", key.first + "\n" + key.second);
             }
         }
@@ -295,8 +297,7 @@ AwsResult<TemplateRunResult> Registry::RunTemplate(const TemplatePlan& plan) {
         }
         if (certificate != nullptr) {
             const auto key = std::make_pair(thing->thing_name, certificate->certificate_arn);
-            if (thing_principals_.count(key) == 0) {
-                thing_principals_[key] = ThingPrincipalType::kNonExclusiveThing;
+            if (thing_principals_.insert(key, ThingPrincipalType::kNonExclusiveThing)) {
                 MarkChanged("thing_principal", key.first + "\n" + key.second);
             }
         }
@@ -356,6 +357,7 @@ AwsResult<CreateProvisioningClaimResponse> Registry::CreateProvisioningClaim(
     entry.info = cert;
     entry.claim_template_name = request.template_name;
     entry.claim_expiration = now + kClaimLifetime;
+    NoteClaimExpiry(*entry.claim_expiration);
     CreateProvisioningClaimResponse response{entry.certificate_id, cert.pem,
                                              *entry.claim_expiration};
     MarkChanged("certificate", entry.certificate_id);
@@ -613,11 +615,8 @@ void Registry::Tick() {
         if (cert != certificates_.end() &&
             cert->second.status == CertificateStatus::kPendingActivation) {
             const std::string arn = cert->second.certificate_arn;
-            const bool attached =
-                std::any_of(policy_targets_.begin(), policy_targets_.end(),
-                            [&](const auto& entry) { return entry.second == arn; }) ||
-                std::any_of(thing_principals_.begin(), thing_principals_.end(),
-                            [&](const auto& entry) { return entry.first.second == arn; });
+            const bool attached = !policy_targets_.WithSecond(arn).empty() ||
+                                  !thing_principals_.WithSecond(arn).empty();
             if (!attached) {
                 MarkChanged("certificate", cert->first);
                 certificates_.erase(cert);
@@ -628,27 +627,26 @@ void Registry::Tick() {
     }
     // Claim certificates stop working after 5 minutes (§6.3). Assumed: they are deleted then,
     // with their attachments.
+    if (!next_claim_expiry_ || now <= *next_claim_expiry_) {
+        return;
+    }
+    next_claim_expiry_.reset();
     for (auto cert = certificates_.begin(); cert != certificates_.end();) {
         if (!cert->second.claim_expiration || now <= *cert->second.claim_expiration) {
+            if (cert->second.claim_expiration) {
+                NoteClaimExpiry(*cert->second.claim_expiration);
+            }
             ++cert;
             continue;
         }
         const std::string arn = cert->second.certificate_arn;
-        for (auto entry = policy_targets_.begin(); entry != policy_targets_.end();) {
-            if (entry->second == arn) {
-                MarkChanged("policy_target", entry->first + "\n" + entry->second);
-                entry = policy_targets_.erase(entry);
-            } else {
-                ++entry;
-            }
+        for (const auto& entry : policy_targets_.WithSecond(arn)) {
+            MarkChanged("policy_target", entry->first.first + "\n" + entry->first.second);
+            policy_targets_.erase(entry);
         }
-        for (auto entry = thing_principals_.begin(); entry != thing_principals_.end();) {
-            if (entry->first.second == arn) {
-                MarkChanged("thing_principal", entry->first.first + "\n" + entry->first.second);
-                entry = thing_principals_.erase(entry);
-            } else {
-                ++entry;
-            }
+        for (const auto& entry : thing_principals_.WithSecond(arn)) {
+            MarkChanged("thing_principal", entry->first.first + "\n" + entry->first.second);
+            thing_principals_.erase(entry);
         }
         effects_.push_back(Effect{Effect::Kind::kDisconnectCertificate, {}, {}, cert->first});
         MarkChanged("certificate", cert->first);

@@ -37,8 +37,9 @@ AwsStatus Registry::AttachThingPrincipal(std::string_view thing_name, std::strin
     }
     const std::string arn = (*cert)->certificate_arn;
     // exclusive-thing.md: an exclusively attached principal has exactly one thing.
-    for (const auto& [key, existing_type] : thing_principals_) {
-        if (key.second != arn || key.first == thing_name) {
+    for (const auto& entry : thing_principals_.WithSecond(arn)) {
+        const auto& [key, existing_type] = *entry;
+        if (key.first == thing_name) {
             continue;
         }
         if (existing_type == ThingPrincipalType::kExclusiveThing) {
@@ -57,7 +58,7 @@ AwsStatus Registry::AttachThingPrincipal(std::string_view thing_name, std::strin
     if (existing != thing_principals_.end() && existing->second == type) {
         return {};
     }
-    thing_principals_[key] = type;
+    thing_principals_.assign(key, type);
     MarkChanged("thing_principal", key.first + "\n" + key.second);
     return {};
 }
@@ -108,10 +109,8 @@ AwsResult<NamesPage> Registry::ListPrincipalThings(std::string_view principal,
         return sim::Unexpected<AwsError>(cert.error());
     }
     std::vector<std::pair<std::string, std::string>> sorted;
-    for (const auto& [key, type] : thing_principals_) {
-        if (key.second == (*cert)->certificate_arn) {
-            sorted.emplace_back(key.first, key.first);
-        }
+    for (const auto& entry : thing_principals_.WithSecond((*cert)->certificate_arn)) {
+        sorted.emplace_back(entry->first.first, entry->first.first);
     }
     auto [items, next] = internal::TakePage(std::move(sorted), *window);
     return NamesPage{std::move(items), std::move(next)};

@@ -274,6 +274,9 @@ bool ReadPeerCertificate(const TapApi& tap, mosquitto* client, PeerCertificate& 
         return false;
     }
     out.certificate_id = sim::HexEncode(std::span<const std::uint8_t>(digest.data(), digest_size));
+    out.tls_decoded = std::shared_ptr<void>(cert.release(), [](void* decoded) noexcept {
+        X509_free(static_cast<X509*>(decoded));
+    });
     return true;
 }
 

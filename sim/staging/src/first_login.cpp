@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 
 #include "sim/staging/staging.hpp"
 
@@ -101,6 +102,7 @@ FirstLoginPlan PlanFirstLogin(const account::Registry& registry,
     account::CertificatePlan cert_plan;
     cert_plan.logical_id = "certificate";
     cert_plan.certificate_pem = certificate.pem;
+    cert_plan.parsed_certificate = std::make_shared<const pki::CertificateInfo>(certificate);
     cert_plan.ca_certificate_pem = manufacturer->info.pem;
     cert_plan.status = account::CertificateStatus::kActive;
     account::ThingPlan thing_plan;

@@ -536,5 +536,30 @@ TEST(ProvisioningClaimTest, ClaimCertificateIsHiddenAndExpiresAfterFiveMinutes) 
     EXPECT_EQ(effects[0].kind, Effect::Kind::kDisconnectCertificate);
 }
 
+// Tick looks at certificates only once the earliest claim may have expired; each claim still
+// expires on time, the later one after the earlier one was removed.
+TEST(ProvisioningClaimTest, ClaimsMadeAtDifferentTimesExpireEachOnTime) {
+    FleetAccount account;
+    const auto first = IssueLeaf(account.service_ca, "claim-1");
+    const auto second = IssueLeaf(account.service_ca, "claim-2");
+    ASSERT_TRUE(account.registry.CreateProvisioningClaim({"fleet", first}).has_value());
+    account.clock.Advance(minutes{3});
+    ASSERT_TRUE(account.registry.CreateProvisioningClaim({"fleet", second}).has_value());
+    account.clock.Advance(minutes{1});
+    account.registry.Tick();  // 4 min: neither has expired
+    EXPECT_NE(account.registry.FindCertificate(first.certificate_id), nullptr);
+    EXPECT_NE(account.registry.FindCertificate(second.certificate_id), nullptr);
+    account.clock.Advance(minutes{2});
+    account.registry.Tick();  // 6 min: the first has
+    EXPECT_EQ(account.registry.FindCertificate(first.certificate_id), nullptr);
+    EXPECT_NE(account.registry.FindCertificate(second.certificate_id), nullptr);
+    account.clock.Advance(minutes{1});
+    account.registry.Tick();  // 7 min: the second has 1 min left
+    EXPECT_NE(account.registry.FindCertificate(second.certificate_id), nullptr);
+    account.clock.Advance(minutes{2});
+    account.registry.Tick();  // 9 min
+    EXPECT_EQ(account.registry.FindCertificate(second.certificate_id), nullptr);
+}
+
 }  // namespace
 }  // namespace sim::account::testing

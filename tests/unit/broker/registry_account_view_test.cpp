@@ -110,7 +110,7 @@ protected:
         input.session_key = key;
         input.client_id = client_id;
         input.has_certificate = true;
-        input.certificate = {cert.der, cert.certificate_id};
+        input.certificate = {cert.der, cert.certificate_id, nullptr};
         input.source_ip = "127.0.0.7";
         input.protocol_version = version;
         return input;

@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <openssl/x509.h>
+
 #include "pki/certificate.hpp"
+#include "pki/openssl_certificate.hpp"
 #include "test_pki.hpp"
 
 namespace pki {
@@ -207,6 +210,69 @@ TEST(IsSignedByTest, TellsTheRealIssuerFromALookAlike) {
     EXPECT_FALSE(IsSignedBy(*leaf_info, lookalike->info()));
     EXPECT_FALSE(IsSignedBy(TestRoot().info(), *leaf_info));
     EXPECT_TRUE(IsSignedBy(TestRoot().info(), TestRoot().info()));  // self-signed
+}
+
+// A signature check remembers the issuers that verified a certificate; the memory must follow
+// the bytes, never a look-alike or a certificate whose DER was changed after parsing.
+TEST(IsSignedByTest, RemembersOnlyWhatTheBytesProve) {
+    auto key = Key::Generate(KeyType::kEcP256);
+    auto leaf = TestRoot().Issue(LeafSpec(), *key);
+    ASSERT_TRUE(leaf);
+    auto leaf_info = ParseCertificatePem(leaf->pem);
+    ASSERT_TRUE(leaf_info);
+    ASSERT_TRUE(leaf_info->decoded);
+    auto other_key = Key::Generate(KeyType::kEcP256);
+    auto lookalike = CertificateAuthority::CreateRoot(
+        RootCaSpec(TestRoot().info().subject, kNow, Days{10}), *other_key);
+    ASSERT_TRUE(lookalike);
+
+    ASSERT_TRUE(IsSignedBy(*leaf_info, TestRoot().info()));   // remembered now
+    EXPECT_TRUE(IsSignedBy(*leaf_info, TestRoot().info()));   // from memory
+    EXPECT_FALSE(IsSignedBy(*leaf_info, lookalike->info()));  // same subject, other key
+
+    // A copy shares the decoded form; once its DER changes, the decoded form is not used.
+    pki::CertificateInfo tampered = *leaf_info;
+    tampered.der[tampered.der.size() - 3] ^= 0x5a;  // inside the signature
+    EXPECT_FALSE(IsSignedBy(tampered, TestRoot().info()));
+    pki::CertificateInfo garbled = *leaf_info;
+    garbled.der = "not DER";
+    EXPECT_FALSE(IsSignedBy(garbled, TestRoot().info()));
+
+    // An issuer built field by field (no decoded form) is decoded from its DER.
+    pki::CertificateInfo bare_root = TestRoot().info();
+    bare_root.decoded = nullptr;
+    EXPECT_TRUE(IsSignedBy(*leaf_info, bare_root));
+    bare_root.der = lookalike->info().der;  // the subject still matches, the key does not
+    EXPECT_FALSE(IsSignedBy(*leaf_info, bare_root));
+}
+
+// What the TLS layer decoded reads the same as a parse of its DER.
+TEST(CertificateInfoOfX509Test, EqualsAParseOfTheDer) {
+    auto key = Key::Generate(KeyType::kEcP256);
+    auto leaf = TestRoot().Issue(LeafSpec(), *key);
+    ASSERT_TRUE(leaf);
+    const auto* cursor = reinterpret_cast<const unsigned char*>(leaf->der.data());
+    X509* decoded = d2i_X509(nullptr, &cursor, static_cast<long>(leaf->der.size()));
+    ASSERT_NE(decoded, nullptr);
+    auto from_x509 = CertificateInfoOfX509(decoded);
+    X509_free(decoded);  // the info holds its own reference
+    ASSERT_TRUE(from_x509) << from_x509.error().message;
+    auto parsed = ParseCertificateDer(leaf->der);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(from_x509->der, parsed->der);
+    EXPECT_EQ(from_x509->pem, parsed->pem);
+    EXPECT_EQ(from_x509->certificate_id, parsed->certificate_id);
+    EXPECT_EQ(from_x509->subject, parsed->subject);
+    EXPECT_EQ(from_x509->issuer, parsed->issuer);
+    EXPECT_EQ(from_x509->serial_hex, parsed->serial_hex);
+    EXPECT_EQ(from_x509->not_after, parsed->not_after);
+    EXPECT_EQ(from_x509->public_key_sha256, key->PublicKeySha256());
+    EXPECT_EQ(from_x509->key_type, "EC P-256");
+    EXPECT_TRUE(IsSignedBy(*from_x509, TestRoot().info()));
+
+    auto none = CertificateInfoOfX509(nullptr);
+    ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().message, "no certificate");
 }
 
 struct ValidityCase {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "pki/certificate.hpp"
+#include "pki/openssl_certificate.hpp"
 #include "sim/account/policy_identity.hpp"
 
 namespace sim::broker {
@@ -66,7 +67,9 @@ sim::Result<std::shared_ptr<const pki::CertificateInfo>> RegistryAccountView::Pa
             return it->second;
         }
     }
-    auto parsed = pki::ParseCertificateDer(certificate.der);
+    auto parsed = certificate.tls_decoded
+                      ? pki::CertificateInfoOfX509(static_cast<x509_st*>(certificate.tls_decoded.get()))
+                      : pki::ParseCertificateDer(certificate.der);
     if (!parsed) {
         return sim::Unexpected<sim::Error>(parsed.error());
     }

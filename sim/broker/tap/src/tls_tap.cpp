@@ -93,6 +93,8 @@ struct Globals {
     elsim_tap_accept_hook hook = nullptr;
     void* hook_context = nullptr;
     std::vector<ClientHold> client_holds;
+    // client_holds is not empty: SSL_write takes the mutex only then.
+    std::atomic<bool> any_client_hold{false};
     std::vector<SSL*> with_queue;  // connections whose queue is not empty
 };
 
@@ -169,7 +171,16 @@ std::optional<Hold> HoldFor(const Conn& conn, int type, bool reads, long long no
             return hold;
         }
     }
+    if (!G().any_client_hold.load(std::memory_order_acquire)) {
+        return std::nullopt;
+    }
     std::lock_guard lock(G().mutex);
+    std::erase_if(G().client_holds,
+                  [&](const ClientHold& client) { return client.hold.until_ms <= now; });
+    if (G().client_holds.empty()) {
+        G().any_client_hold.store(false, std::memory_order_release);
+        return std::nullopt;
+    }
     for (const auto& client : G().client_holds) {
         if ((client.client_id.empty() || client.client_id == conn.client_id) &&
             !conn.client_id.empty() && applies(client.hold)) {
@@ -370,6 +381,7 @@ ELSIM_TAP_EXPORT void elsim_tap_hold_client(const char* client_id, unsigned pack
     G().client_holds.push_back(
         {client_id != nullptr ? client_id : "",
          MakeHold(packet_mask, delay_ms, for_ms > 0 ? for_ms : 0, discard_reads, now)});
+    G().any_client_hold.store(true, std::memory_order_release);
 }
 
 ELSIM_TAP_EXPORT void elsim_tap_flush(void) {

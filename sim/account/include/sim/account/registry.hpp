@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pki/certificate.hpp"
+#include "sim/account/pair_map.hpp"
 #include "sim/account/template.hpp"
 #include "sim/account/types.hpp"
 #include "sim/core/ports.hpp"
@@ -565,16 +566,20 @@ private:
     std::map<std::string, ThingType, std::less<>> thing_types_;
     std::map<std::string, Policy, std::less<>> policies_;
     std::map<std::string, ProvisioningTemplate, std::less<>> templates_;
-    std::set<std::pair<std::string, std::string>> policy_targets_;  // (policy, target ARN)
-    // (thing, principal ARN) → type
-    std::map<std::pair<std::string, std::string>, ThingPrincipalType> thing_principals_;
+    struct PolicyAttached {};                 // an attachment carries no value
+    PairMap<PolicyAttached> policy_targets_;  // (policy, target ARN)
+    PairMap<ThingPrincipalType> thing_principals_;  // (thing, principal ARN) → type
     std::map<std::string, OwnershipToken, std::less<>> ownership_tokens_;
+    // No claim certificate expires before this (Tick looks at the certificates only then);
+    // may be early, never late.
+    std::optional<TimePoint> next_claim_expiry_;
 
     std::set<std::pair<std::string, std::string>> changed_;  // (kind, key)
     std::vector<Effect> effects_;
 
     // Helpers (registry.cpp).
     void MarkChanged(std::string_view kind, std::string_view key);
+    void NoteClaimExpiry(TimePoint expiry);
     std::optional<nlohmann::json> RowValue(std::string_view kind, std::string_view key) const;
     std::string NewGenerationId();
     AwsResult<const Certificate*> CertificateFromPrincipal(std::string_view principal) const;

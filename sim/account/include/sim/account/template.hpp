@@ -12,6 +12,7 @@
 // Ref, Fn::Join, Fn::Select, Fn::Split, Fn::Sub, Fn::FindInMap. Thread-safe (no shared state).
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ struct CertificatePlan {
     std::string logical_id;
     std::optional<std::string> certificate_id;
     std::optional<std::string> certificate_pem;
+    /// certificate_pem already parsed, when the planner holds it (RunTemplate parses
+    /// certificate_pem otherwise).
+    std::shared_ptr<const pki::CertificateInfo> parsed_certificate;
     std::optional<std::string> ca_certificate_pem;
     std::optional<std::string> certificate_signing_request;
     CertificateStatus status = CertificateStatus::kActive;    ///< ACTIVE (default) or INACTIVE.

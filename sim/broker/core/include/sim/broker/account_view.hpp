@@ -21,6 +21,9 @@ namespace sim::broker {
 struct PeerCertificate {
     std::string der;             ///< DER bytes.
     std::string certificate_id;  ///< Lowercase hex SHA-256 of `der`.
+    /// The certificate as the TLS layer decoded it (an OpenSSL X509 whose reference this
+    /// holds), or null: an account view reads it instead of decoding `der` again.
+    std::shared_ptr<void> tls_decoded;
 };
 
 struct DeviceConnect {
