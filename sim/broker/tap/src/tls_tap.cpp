@@ -251,7 +251,7 @@ bool DrainSocket(int fd) {
 // bytes are dropped before OpenSSL reads them, so the client's handshake gets no answer. True
 // when this call's bytes were dropped (SSL_get_error then says "no data yet").
 bool DropHandshakeBytes(SSL* ssl, const Conn& conn) {
-    if (SSL_is_init_finished(ssl) || !HoldFor(conn, 0, true, NowMs())) {
+    if (conn.holds.empty() || SSL_is_init_finished(ssl) || !HoldFor(conn, 0, true, NowMs())) {
         return false;
     }
     if (!DrainSocket(SSL_get_fd(ssl))) {
