@@ -343,6 +343,7 @@ json FaultTable::List(Millis now) const {
         json item = ToJson(entry.rule);
         item["id"] = entry.id;
         item["used"] = entry.used;
+        item["applied"] = entry.announced;
         out.push_back(std::move(item));
     }
     return out;

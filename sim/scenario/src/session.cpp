@@ -2109,9 +2109,32 @@ StepOutcome Session::Run(const FaultStep& fault, Duration /*within*/) {
     if (!reply) {
         return Fail("the account refused the fault: " + reply.error().message);
     }
+    const std::string id = reply->value("faultId", std::string());
     recorder_.Add(fault.account, EntryKind::kNote,
-                  "fault armed " + reply->value("faultId", std::string()) + ": " +
-                      reply->value("fault", std::string()));
+                  "fault armed " + id + ": " + reply->value("fault", std::string()));
+    // The account's broker takes a new rule up at its next tick (about every 100 ms); only
+    // then does a rule that acts on open connections (a drop now, a delay or blackhole with a
+    // window) reach them. The step ends once it has, so the next step meets the fault.
+    const auto deadline = SteadyClock::now() + 5s;
+    for (;;) {
+        auto listed = client->Call("GET", "/_elsim/faults");
+        if (!listed) {
+            return Fail("the account did not list its faults: " + listed.error().message);
+        }
+        bool pending = false;
+        for (const auto& item : listed->value("faults", json::array())) {
+            if (item.value("id", std::string()) == id && !item.value("applied", true)) {
+                pending = true;
+            }
+        }
+        if (!pending) {
+            break;
+        }
+        if (SteadyClock::now() >= deadline) {
+            return Fail("the account did not take " + id + " up within 5 s");
+        }
+        std::this_thread::sleep_for(10ms);
+    }
     if (crash && armed_crashes_.count(fault.account) == 0) {
         armed_crashes_[fault.account] = CrashesLogged(account->log_file);
     }

@@ -7,8 +7,13 @@
 #include <string>
 #include <thread>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <mqtt/async_client.h>
+#include <openssl/ssl.h>
 
 #include "account_broker_fixture.hpp"
 #include "sim/testing/mqtt_clients.hpp"
@@ -47,6 +52,55 @@ protected:
     }
 
     nlohmann::json Faults() { return Call("GET", "/_elsim/faults").value("faults", nlohmann::json()); }
+
+    // True when a TLS handshake with the broker (the device certificate, no MQTT) completes
+    // within `timeout`.
+    bool TlsHandshakeCompletes(std::chrono::seconds timeout) {
+        std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                              &SSL_CTX_free);
+        if (!ctx ||
+            SSL_CTX_load_verify_locations(ctx.get(), pki_->ServerCa().cert.c_str(), nullptr) != 1 ||
+            SSL_CTX_use_certificate_file(ctx.get(), device_.cert.c_str(), SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_use_PrivateKey_file(ctx.get(), device_.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+            ADD_FAILURE() << "client TLS set-up failed";
+            return false;
+        }
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(broker_->port());
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            ADD_FAILURE() << "TCP connect failed";
+            if (fd >= 0) {
+                ::close(fd);
+            }
+            return false;
+        }
+        timeval limit{static_cast<time_t>(timeout.count()), 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+        std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
+        SSL_set_fd(ssl.get(), fd);
+        const bool done = SSL_connect(ssl.get()) == 1;
+        ssl.reset();
+        ::close(fd);
+        return done;
+    }
+
+    // Waits until the broker has taken rule `id` up (its next TICK): from then on it reaches
+    // the connections that are open.
+    bool Applied(const std::string& id, std::chrono::seconds timeout = 5s) {
+        const auto deadline = Clock::now() + timeout;
+        while (Clock::now() < deadline) {
+            for (const auto& item : Faults()) {
+                if (item.value("id", "") == id && item.value("applied", false)) {
+                    return true;
+                }
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
+    }
 
     CertFiles device_;
 };
@@ -99,9 +153,35 @@ TEST_F(BrokerFaultsTest, DropNowClosesTheOpenConnection) {
 TEST_F(BrokerFaultsTest, BlackholeSwallowsThePubackThenEnds) {
     RecordingClient client(*broker_, *pki_, device_, "hole");
     ASSERT_TRUE(client.Connect());
-    Arm({{"kind", "blackhole"}, {"client", "hole"}, {"windowMs", 1000}});
-    std::this_thread::sleep_for(300ms);  // the next TICK applies it to open connections
+    const auto id = Arm({{"kind", "blackhole"}, {"client", "hole"}, {"windowMs", 1000}});
+    ASSERT_TRUE(Applied(id));  // the next TICK applies it to open connections
     EXPECT_FALSE(client.Publish("t/hole", "1"));  // no PUBACK in 5 s: it was discarded
+    EXPECT_TRUE(Connects("after-the-hole"));
+}
+
+// A network black hole lets nothing through: a client that connects while it lasts never
+// reaches the account. With a client id, the hole is known from the CONNECT on: the CONNECT is
+// swallowed before the account sees it (no connect decision, no session taken over).
+TEST_F(BrokerFaultsTest, BlackholeForOneClientSwallowsItsNewConnectBeforeTheAccountSeesIt) {
+    const auto id = Arm({{"kind", "blackhole"}, {"client", "ghost"}, {"windowMs", 4000}});
+    ASSERT_TRUE(Applied(id));
+    const auto armed = Clock::now();
+    EXPECT_FALSE(Connects("ghost", 2s));
+    EXPECT_TRUE(Connects("other"));  // another client id is not touched
+    EXPECT_EQ(broker_->Log().find("client_id=ghost"), std::string::npos) << broker_->Log();
+    std::this_thread::sleep_until(armed + 4100ms);
+    EXPECT_TRUE(Connects("ghost"));  // the hole is over
+}
+
+// For every client, the hole starts at the TLS handshake: it gets no answer.
+TEST_F(BrokerFaultsTest, BlackholeForEveryClientLeavesNewHandshakesUnanswered) {
+    EXPECT_TRUE(TlsHandshakeCompletes(3s));
+    const auto id = Arm({{"kind", "blackhole"}, {"windowMs", 3000}});
+    ASSERT_TRUE(Applied(id));
+    const auto armed = Clock::now();
+    EXPECT_FALSE(TlsHandshakeCompletes(1s));
+    std::this_thread::sleep_until(armed + 3100ms);
+    EXPECT_TRUE(TlsHandshakeCompletes(3s));
     EXPECT_TRUE(Connects("after-the-hole"));
 }
 

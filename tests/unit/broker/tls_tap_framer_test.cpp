@@ -504,5 +504,29 @@ TEST(MqttFramerTest, RefusalReasonsAreTheBrokersWords) {
     EXPECT_STREQ(RefusalReason(Refusal::kNone), "");
 }
 
+// The tap reads the client id from the CONNECT it is about to hand the broker (a blackhole for
+// that client swallows it): every protocol level, a long id, and every cut-short prefix.
+TEST(ConnectClientIdTest, ReadsTheIdOfEveryLevelAndNothingFromAPrefix) {
+    for (const int level : {3, 4, 5}) {
+        for (const std::size_t padding : {std::size_t{0}, std::size_t{300}}) {
+            const Bytes connect = Connect(static_cast<std::uint8_t>(level), 60, padding);
+            const std::string expected = "client-" + std::string(padding, 'p');
+            const auto id = ConnectClientId(connect);
+            ASSERT_TRUE(id) << "level " << level;
+            EXPECT_EQ(*id, expected);
+            for (std::size_t cut = 0; cut < connect.size(); ++cut) {
+                const auto prefix = std::span<const std::uint8_t>(connect.data(), cut);
+                const auto partial = ConnectClientId(prefix);
+                // The id is the payload's first field: a prefix holds it whole or not at all.
+                EXPECT_TRUE(!partial || *partial == expected) << "cut at " << cut;
+                EXPECT_EQ(partial.has_value(), cut == connect.size())
+                    << "level " << level << " cut at " << cut;
+            }
+        }
+    }
+    EXPECT_FALSE(ConnectClientId(Publish(4, 1, "dt/x", 3)));  // not a CONNECT
+    EXPECT_FALSE(ConnectClientId(Packet(0x10, {0x00, 0x04, 'M', 'Q'})));  // ends in the name
+}
+
 }  // namespace
 }  // namespace sim::broker::tap

@@ -210,5 +210,20 @@ TEST(FaultTable, TriggersFireOnceAtTheirPoint) {
     EXPECT_FALSE(table.OnConnect("x", milliseconds{201}).withhold_connack);
 }
 
+TEST(FaultTable, ListSaysWhenTheAccountHasTakenARuleUp) {
+    FaultTable table;
+    const auto id = table.Add(Parsed(R"({"kind":"blackhole","client":"m1","windowMs":4000})"),
+                              milliseconds{0});
+    auto listed = table.List(milliseconds{1});
+    ASSERT_EQ(listed.size(), 1U);
+    EXPECT_EQ(listed[0]["id"], id);
+    EXPECT_EQ(listed[0]["applied"], false);  // open connections do not have it yet
+    ASSERT_EQ(table.TakeNew(milliseconds{2}).size(), 1U);
+    listed = table.List(milliseconds{3});
+    ASSERT_EQ(listed.size(), 1U);
+    EXPECT_EQ(listed[0]["applied"], true);
+    EXPECT_TRUE(table.List(milliseconds{4000}).empty());  // the window is over
+}
+
 }  // namespace
 }  // namespace sim::faults

@@ -14,8 +14,11 @@
 
 #include "sim/broker/tap/tls_tap.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -24,6 +27,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <dlfcn.h>
@@ -86,6 +90,7 @@ struct Conn {
     std::vector<Hold> holds;
     std::deque<Pending> queue;
     bool accept_seen = false;
+    bool connect_checked = false;  // the first bytes read were checked for a blackholed CONNECT
 };
 
 struct Globals {
@@ -200,10 +205,125 @@ SslGetErrorFn RealGetError() {
     return real;
 }
 
+SslReadFn RealRead() {
+    static const auto real = reinterpret_cast<SslReadFn>(dlsym(RTLD_NEXT, "SSL_read"));
+    return real;
+}
+
+// The end of the latest blackhole in force for `client_id` (an empty id: for every client
+// only), or 0 when there is none.
+long long BlackholeUntil(std::string_view client_id, long long now) {
+    std::lock_guard lock(G().mutex);
+    long long until = 0;
+    for (const auto& client : G().client_holds) {
+        if (client.hold.discard_reads && now < client.hold.until_ms &&
+            (client.client_id.empty() || client.client_id == client_id) &&
+            client.hold.until_ms > until) {
+            until = client.hold.until_ms;
+        }
+    }
+    return until;
+}
+
+bool AnyBlackhole(long long now) {
+    std::lock_guard lock(G().mutex);
+    for (const auto& client : G().client_holds) {
+        if (client.hold.discard_reads && now < client.hold.until_ms) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// From now until `until`, nothing of this connection reaches the broker or the client.
+void Swallow(Conn& conn, long long until) {
+    Hold hold;
+    hold.mask = 0xFFFFU;
+    hold.delay_ms = -1;
+    hold.until_ms = until;
+    hold.discard_reads = true;
+    conn.holds.push_back(hold);
+}
+
+// Reads and drops what the peer sent, below TLS. False when the peer has closed the
+// connection (or it failed): OpenSSL must then see the end.
+bool DrainSocket(int fd) {
+    char scratch[4096];
+    for (;;) {
+        const ssize_t got = ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT);
+        if (got > 0 || (got < 0 && errno == EINTR)) {
+            continue;
+        }
+        return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+}
+
+// A connection accepted while a blackhole for every client is in force: its TLS handshake
+// bytes are dropped before OpenSSL reads them, so the client's handshake gets no answer. True
+// when this call's bytes were dropped (SSL_get_error then says "no data yet").
+bool DropHandshakeBytes(SSL* ssl, const Conn& conn) {
+    if (conn.holds.empty() || SSL_is_init_finished(ssl) || !HoldFor(conn, 0, true, NowMs())) {
+        return false;
+    }
+    if (!DrainSocket(SSL_get_fd(ssl))) {
+        return false;
+    }
+    discarded_read = ssl;
+    return true;
+}
+
+// The first bytes a connection reads are its CONNECT, which names the client. When a blackhole
+// is in force for that client (or for every client), the CONNECT is swallowed before the broker
+// parses it, so the account never sees it, and so is everything else for the rest of the hole.
+// `read` holds what this SSL_read took (mosquitto reads a packet's first byte alone); the rest
+// of the TLS record is peeked at. True when the bytes were swallowed.
+// Not emulated: a black hole for one client is on that client's own network path, from its first
+// packet; here the client is known only from its CONNECT, so its TCP and TLS handshakes complete
+// and the CONNECT is the first thing lost (the client then waits for a CONNACK).
+bool SwallowConnect(SSL* ssl, Conn& conn, const void* read, int got) {
+    if (conn.connect_checked) {
+        return false;
+    }
+    conn.connect_checked = true;
+    const long long now = NowMs();
+    if (!AnyBlackhole(now)) {
+        return false;
+    }
+    std::uint8_t bytes[2048];
+    std::size_t have = std::min(static_cast<std::size_t>(got), sizeof bytes);
+    std::memcpy(bytes, read, have);
+    const int pending = SSL_pending(ssl);
+    if (pending > 0 && have < sizeof bytes) {
+        const int peeked = SSL_peek(ssl, bytes + have,
+                                    std::min(pending, static_cast<int>(sizeof bytes - have)));
+        if (peeked > 0) {
+            have += static_cast<std::size_t>(peeked);
+        }
+    }
+    const auto client_id = sim::broker::tap::ConnectClientId({bytes, have});
+    if (!client_id) {
+        return false;  // not readable here: the plugin applies the blackhole at the CONNECT
+    }
+    const long long until = BlackholeUntil(*client_id, now);
+    if (until == 0) {
+        return false;
+    }
+    conn.client_id.assign(client_id->begin(), client_id->end());
+    Swallow(conn, until);
+    const auto real = RealRead();
+    while (real != nullptr && SSL_pending(ssl) > 0) {
+        if (real(ssl, bytes, static_cast<int>(sizeof bytes)) <= 0) {
+            break;
+        }
+    }
+    discarded_read = ssl;
+    return true;
+}
+
 }  // namespace
 
 ELSIM_TAP_EXPORT int SSL_read(SSL* ssl, void* buf, int num) {
-    static const auto real = reinterpret_cast<SslReadFn>(dlsym(RTLD_NEXT, "SSL_read"));
+    const auto real = RealRead();
     if (real == nullptr) {
         return -1;
     }
@@ -211,12 +331,18 @@ ELSIM_TAP_EXPORT int SSL_read(SSL* ssl, void* buf, int num) {
         if (const MqttFramer* framer = FramerOf(ssl); framer != nullptr && framer->Refused()) {
             return -1;  // the connection is being closed: nothing more reaches the broker
         }
+        if (const Conn* conn = ConnOf(ssl); conn != nullptr && DropHandshakeBytes(ssl, *conn)) {
+            return -1;
+        }
     }
     const int got = real(ssl, buf, num);
     if (got > 0 && ssl != nullptr && buf != nullptr) {
-        const Conn* conn = ConnOf(ssl);
+        Conn* conn = ConnOf(ssl);
         if (conn != nullptr && HoldFor(*conn, 0, true, NowMs())) {
             discarded_read = ssl;  // a blackhole: the bytes are gone
+            return -1;
+        }
+        if (conn != nullptr && SwallowConnect(ssl, *conn, buf, got)) {
             return -1;
         }
         if (!Observe(ssl, buf, got)) {
@@ -291,7 +417,19 @@ ELSIM_TAP_EXPORT int SSL_accept(SSL* ssl) {
         if (hook != nullptr && hook(context) != 0) {
             // The handshake then fails at once (end of stream), as a refused TLS connection.
             ::shutdown(SSL_get_fd(ssl), SHUT_RDWR);
+        } else if (const long long until = BlackholeUntil({}, NowMs()); until > 0) {
+            // A blackhole for every client: the handshake goes nowhere.
+            // Not emulated: a black hole also swallows the TCP handshake (the client then fails
+            // to reach the endpoint at all); the kernel has accepted the TCP connection before
+            // the broker sees it, so here the client's TLS handshake is what gets no answer.
+            Swallow(*conn, until);
         }
+    }
+    if (conn != nullptr && DropHandshakeBytes(ssl, *conn)) {
+        // The handshake goes on in SSL_read, as after any accept that wants to read; what the
+        // client sent before the hole ended is gone, so it gets no answer.
+        SSL_set_accept_state(ssl);
+        return -1;
     }
     return real(ssl);
 }

@@ -105,7 +105,8 @@ public:
     std::string Add(Rule rule, Millis now);
     /// Removes every rule.
     void Clear();
-    /// Rules in force at `now`, with their ids and what is left of them.
+    /// Rules in force at `now`, with their ids, how often each was used and whether the
+    /// account has taken it up (`applied`: TakeNew has seen it, so open connections have it).
     nlohmann::json List(Millis now) const;
 
     /// Rules added since the last call that act at once: drops and restarts/kills with

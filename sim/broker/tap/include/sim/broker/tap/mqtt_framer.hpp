@@ -24,7 +24,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string_view>
 
 namespace sim::broker::tap {
 
@@ -70,6 +72,63 @@ constexpr const char* RefusalReason(Refusal refusal) noexcept {
 // Assumed: 128 KB means 128 x 1024 bytes, and the payload excludes the topic, the packet
 // identifier and MQTT 5 properties.
 constexpr std::uint32_t kMaxPublishPayload = 128u * 1024u;
+
+/// The client id of the CONNECT that `bytes` begin with: the first field of its payload, after
+/// the fixed header, the protocol name, level, flags, keep-alive and, for MQTT 5, the
+/// properties (MQTT 3.1.1 §3.1.2-3.1.3, MQTT 5 §3.1.2-3.1.3). Nothing when `bytes` do not begin
+/// with a CONNECT, end before the client id, or are malformed. The view points into `bytes`.
+inline std::optional<std::string_view> ConnectClientId(
+    std::span<const std::uint8_t> bytes) noexcept {
+    std::size_t at = 0;
+    auto take = [&](std::size_t count) {
+        const bool ok = bytes.size() - at >= count;
+        at = ok ? at + count : bytes.size() + 1;
+        return ok;
+    };
+    auto varint = [&](std::uint32_t& value) {
+        value = 0;
+        for (int shift = 0; shift < 28; shift += 7) {
+            if (at >= bytes.size()) {
+                return false;
+            }
+            const std::uint8_t b = bytes[at++];
+            value |= static_cast<std::uint32_t>(b & 0x7f) << shift;
+            if ((b & 0x80) == 0) {
+                return true;
+            }
+        }
+        return false;
+    };
+    auto length = [&](std::uint16_t& value) {
+        if (bytes.size() - at < 2) {
+            return false;
+        }
+        value = static_cast<std::uint16_t>((bytes[at] << 8) | bytes[at + 1]);
+        at += 2;
+        return true;
+    };
+    std::uint32_t remaining = 0;
+    std::uint16_t name_length = 0;
+    if (bytes.empty() || bytes[0] != 0x10 || !take(1) || !varint(remaining) ||
+        !length(name_length) || !take(name_length) || at >= bytes.size()) {
+        return std::nullopt;
+    }
+    const std::uint8_t level = bytes[at];
+    if (!take(4)) {  // level, flags, keep-alive
+        return std::nullopt;
+    }
+    if (level == 5) {
+        std::uint32_t properties = 0;
+        if (!varint(properties) || !take(properties)) {
+            return std::nullopt;
+        }
+    }
+    std::uint16_t id_length = 0;
+    if (!length(id_length) || bytes.size() - at < id_length) {
+        return std::nullopt;
+    }
+    return std::string_view(reinterpret_cast<const char*>(bytes.data() + at), id_length);
+}
 
 class MqttFramer {
 public:
