@@ -103,8 +103,8 @@ sim::Result<AwsIssuedCertificate> IssueAwsDeviceCertificate(const CertificateAut
 IssueSpec AwsDeviceSpec(TimePoint now);
 
 /// Verification certificate for RegisterCACertificate: CN = the registration code, signed by the CA
-/// being registered (AWS IoT Core Developer Guide, 'Register a CA certificate'). The code must be
-/// 1..64 characters of [A-Za-z0-9] (AWS codes are 64 lowercase hex). Errors: kInvalidArgument.
+/// being registered (AWS IoT Core Developer Guide, 'Register your CA certificate'). The code must
+/// be 1..64 characters of [A-Za-z0-9] (AWS codes are 64 lowercase hex). Errors: kInvalidArgument.
 sim::Result<IssueSpec> VerificationSpec(std::string_view registration_code, TimePoint now,
                                         Days days);
 

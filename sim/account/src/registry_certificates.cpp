@@ -25,8 +25,8 @@ AwsResult<CertificateStatus> ReadRegisterStatus(const RegisterDeviceCertificateR
         return CertificateStatus::kActive;
     }
     if (!request.status) {
-        // "Register, but not activate" (AWS IoT Core Developer Guide, 'Register a client
-        // certificate manually').
+        // Registered, not activated (AWS IoT Core Developer Guide, 'Activate or deactivate a
+        // client certificate': certificates can be registered without activating them).
         return CertificateStatus::kInactive;
     }
     const auto status = ParseCertificateStatus(*request.status);

@@ -534,7 +534,7 @@ void CmdConfQuery(Context& ctx, const Command& command) {
         WritePem(ctx, *value);
         return;
     }
-    // Assumed: an empty key answers a bare `OK` (PG-CONF does not say).
+    // Assumed: an empty key answers a bare `OK` (the ExpressLink Programmer's Guide does not say).
     ctx.Write(value->empty() ? std::string("OK") : "OK " + Escape(*value));
 }
 

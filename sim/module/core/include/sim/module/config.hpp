@@ -46,8 +46,8 @@ struct ModuleProfile {
     /// Onboarded modules register for Jobs on connect (PG-PROV 12.3.2.5, hint 6 on failure).
     bool register_jobs = true;
     int deepest_sleep_mode = 3;  ///< SLEEP# falls back to this mode (`AT+SLEEP9` → `OK 3`).
-    // Assumed: back-off after a failed connect. No numbers are public (PG-CMD 4.7.2). The
-    // n-th consecutive failure (n >= 1) blocks new attempts for
+    // Assumed: back-off after a failed connect. No numbers are public (ExpressLink Programmer's
+    // Guide 4.7.2, CONNECT). The n-th consecutive failure (n >= 1) blocks new attempts for
     //   min(backoff_base * 2^(n-1), backoff_max) + jitter,  jitter in [0, that/4),
     // where the jitter comes from a splitmix64 sequence seeded with backoff_seed.
     std::chrono::milliseconds backoff_base{1000};
