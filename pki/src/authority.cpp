@@ -455,7 +455,8 @@ sim::Result<std::shared_ptr<X509>> CertificateAuthority::SignCsr(
         spec.subject = detail::ReadName(X509_REQ_get_subject_name(csr.get()));
         if (spec.subject.entries.empty()) {
             // Assumed: a CSR with an empty subject gets AWS's own subject for issued
-            // certificates (aws-iot-core.md §1.3 CreateKeysAndCertificate, §9 item 8).
+            // certificates (CreateKeysAndCertificate's; AWS does not document the subject of
+            // CreateCertificateFromCsr's certificates).
             spec.subject.entries.emplace_back("CN", "AWS IoT Certificate");
         }
     }

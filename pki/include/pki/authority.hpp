@@ -53,7 +53,7 @@ struct IssueSpec {
 struct IssuedCertificate {
     std::string der;
     std::string pem;
-    std::string certificate_id;  ///< Lowercase hex SHA-256 of der (aws-iot-core.md §2.1).
+    std::string certificate_id;  ///< Lowercase hex SHA-256 of der (AWS's certificateId).
 };
 
 /// Options for IssueFromCsr: the CSR gives the public key and, unless replaced, the subject.
@@ -87,7 +87,7 @@ public:
     /// Signs a certificate for `subject_key` (a key pair or a public key alone).
     sim::Result<IssuedCertificate> Issue(const IssueSpec& spec, const Key& subject_key) const;
     /// Validates a PEM CSR (its signature; key RSA >= 2048 bits or EC P-256/P-384/P-521, as
-    /// AWS IoT's CreateCertificateFromCsr requires, aws-iot-core.md §1.3) and signs it.
+    /// AWS IoT API Reference, CreateCertificateFromCsr requires) and signs it.
     /// Errors: kInvalidArgument naming the problem ("CSR signature does not verify", "CSR key
     /// RSA 1024 is not allowed (RSA >= 2048 or EC P-256/P-384/P-521)").
     sim::Result<IssuedCertificate> IssueFromCsr(std::string_view csr_pem,

@@ -39,7 +39,8 @@ public:
     /// PKCS#8 "-----BEGIN PRIVATE KEY-----". Empty when this is a public key only.
     std::string PrivatePem() const;
     /// The algorithm's traditional form: "-----BEGIN RSA PRIVATE KEY-----" for RSA (AWS IoT's
-    /// CreateKeysAndCertificate keyPair.PrivateKey, aws-iot-core.md §1.3), "EC PRIVATE KEY" for EC.
+    /// CreateKeysAndCertificate keyPair.PrivateKey, AWS IoT API Reference), "EC PRIVATE KEY" for
+    /// EC.
     std::string TraditionalPrivatePem() const;
     /// "-----BEGIN PUBLIC KEY-----".
     std::string PublicPem() const;

@@ -31,7 +31,7 @@ IssueSpec IntermediateCaSpec(DistinguishedName subject, TimePoint now, Days days
 /// A ThingName and the serial that encodes it.
 /// ThingName = 17 bytes from OpenSSL's RAND_bytes with the first byte forced into 0x40..0x7F,
 /// written as 34 lowercase hex characters: 134 random bits (the spec asks for "a unique,
-/// non-sequential 128-bit or larger number", expresslink.md §6.1, PG-PROV 12.1.3.1). The same
+/// non-sequential 128-bit or larger number", ExpressLink Programmer's Guide 12.1.3.1). The same
 /// 17 bytes are the certificate's serial: the DER INTEGER is positive without a 0x00 pad
 /// (top bit clear) and has no leading zero nibble, so the serial printed as hex
 /// (CertificateInfo::serial_hex, `openssl x509 -serial` lower-cased) equals the ThingName.
@@ -86,8 +86,8 @@ private:
 /// subject names elsim so that it can never be mistaken for Amazon's.
 DistinguishedName AwsRootCaSubject();
 
-/// An AWS-issued device certificate and its RSA-2048 key pair, as CreateKeysAndCertificate
-/// returns them (aws-iot-core.md §1.3): subject CN=AWS IoT Certificate, notAfter
+/// An AWS-issued device certificate and its RSA-2048 key pair, as CreateKeysAndCertificate returns
+/// them (AWS IoT API Reference, CreateKeysAndCertificate): subject CN=AWS IoT Certificate, notAfter
 /// 2049-12-31T23:59:59Z, keys as "RSA PRIVATE KEY" and "PUBLIC KEY" PEM.
 struct AwsIssuedCertificate {
     IssuedCertificate certificate;
@@ -102,9 +102,9 @@ sim::Result<AwsIssuedCertificate> IssueAwsDeviceCertificate(const CertificateAut
 /// The spec used by IssueAwsDeviceCertificate (also for CreateCertificateFromCsr callers).
 IssueSpec AwsDeviceSpec(TimePoint now);
 
-/// Verification certificate for RegisterCACertificate: CN = the registration code, signed by
-/// the CA being registered (aws-iot-core.md §1.3). The code must be 1..64 characters of
-/// [A-Za-z0-9] (AWS codes are 64 lowercase hex). Errors: kInvalidArgument.
+/// Verification certificate for RegisterCACertificate: CN = the registration code, signed by the CA
+/// being registered (AWS IoT Core Developer Guide, 'Register your CA certificate'). The code must
+/// be 1..64 characters of [A-Za-z0-9] (AWS codes are 64 lowercase hex). Errors: kInvalidArgument.
 sim::Result<IssueSpec> VerificationSpec(std::string_view registration_code, TimePoint now,
                                         Days days);
 

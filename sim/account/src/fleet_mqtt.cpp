@@ -32,7 +32,7 @@ std::optional<PayloadFormat> FormatOf(std::string_view text) {
 // Assumed: the MQTT API's errorCode is the registry's error type without the "Exception"
 // suffix (ResourceNotFound, InvalidRequest, ResourceRegistrationFailure...), its statusCode
 // the HTTP status of that type. Only 400 InvalidCertificateOwnershipToken is confirmed
-// (aws-iot-core.md §6.2).
+// (aws-iot-device-sdk-js-v2 issue #69).
 std::string MqttErrorCode(std::string_view type) {
     constexpr std::string_view kSuffix = "Exception";
     if (type.size() > kSuffix.size() && type.substr(type.size() - kSuffix.size()) == kSuffix) {
@@ -236,7 +236,7 @@ FleetReply ExecuteFleetRequest(Registry& registry, FleetIssuer& issuer,
             break;
     }
     // A CreateProvisioningClaim certificate provisions only with its own template
-    // (aws-iot-core.md §6.3, provisioning by trusted user).
+    // (AWS IoT Core Developer Guide, fleet provisioning, 'Provisioning by trusted user').
     if (const auto* claim = registry.FindCertificate(caller.certificate_id);
         claim != nullptr && claim->claim_template_name &&
         *claim->claim_template_name != topic.template_name) {

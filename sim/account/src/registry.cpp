@@ -63,7 +63,7 @@ Registry::Registry(AccountSettings settings, const sim::Clock& clock, sim::Rando
           {"JOB_EXECUTION", false},
           {"POLICY", false},
           {"CERTIFICATE", false},
-          // Assumed: enabled by default, since JITR works without touching it (§3).
+          // Assumed: enabled by default, since JITR works without touching it.
           {"CA_CERTIFICATE", true},
       } {}
 
@@ -160,8 +160,8 @@ std::vector<std::string> Registry::PoliciesOfCertificate(std::string_view certif
 
 std::optional<std::string> Registry::ThingForConnection(std::string_view certificate_id,
                                                         std::string_view client_id) const {
-    // aws-iot-core.md §7: the exclusively attached thing, else the attached thing whose name
-    // equals the client id.
+    // AWS IoT Core Developer Guide, 'Thing policy variables': the exclusively attached thing, else
+    // the attached thing whose name equals the client id.
     const std::string arn = CertificateArn(settings_, certificate_id);
     std::optional<std::string> by_client_id;
     for (const auto& entry : thing_principals_.WithSecond(arn)) {
@@ -180,7 +180,7 @@ std::optional<std::string> Registry::ThingForConnection(std::string_view certifi
 
 AwsResult<std::string> Registry::GetRegistrationCode() {
     if (!registration_code_) {
-        registration_code_ = random_.Hex(32);  // 64 hex characters (§1.3)
+        registration_code_ = random_.Hex(32);  // 64 hex characters, like AWS's codes
         MarkChanged("registration_code", "");
     }
     return *registration_code_;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The registry's CA certificate operations: RegisterCACertificate, DescribeCACertificate,
-// ListCACertificates, UpdateCACertificate, DeleteCACertificate (aws-iot-core.md §1.3).
+// ListCACertificates, UpdateCACertificate, DeleteCACertificate (AWS IoT API Reference).
 //
 // Every mutating operation follows the order registry.cpp describes: validate, look up, check
 // the state rules, and only then mutate, MarkChanged() and queue effects.
@@ -88,7 +88,8 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCACertificate(
     }
 
     // DEFAULT mode proves possession with a verification certificate whose CN is the
-    // registration code, signed by the CA; SNI_ONLY mode takes none (§1.3).
+    // registration code, signed by the CA; SNI_ONLY mode takes none (AWS IoT API Reference,
+    // RegisterCACertificate, certificateMode).
     if (mode == CertificateMode::kDefault) {
         if (!request.verification_certificate) {
             return Fail(error_type::kInvalidRequest,
@@ -106,7 +107,8 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCACertificate(
                         "(call GetRegistrationCode first)");
         }
         if (verification->subject.Get("CN") != registration_code_) {
-            // §9 item 11: CN mismatch is a RegistrationCodeValidationException.
+            // CN mismatch is a RegistrationCodeValidationException (the natural reading of the
+            // name; AWS does not document the split from CertificateValidationException).
             return Fail(error_type::kRegistrationCodeValidation,
                         "verificationCertificate: its common name is not the registration code");
         }
@@ -142,7 +144,7 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCACertificate(
     if (mode == CertificateMode::kDefault && default_mode_index_ != nullptr &&
         !default_mode_index_->TryClaim(settings_.region, ca->certificate_id,
                                        settings_.account_id)) {
-        // Assumed (§9 item 10): ResourceAlreadyExistsException.
+        // Assumed (AWS does not document the error): ResourceAlreadyExistsException.
         return Fail(error_type::kResourceAlreadyExists,
                     "caCertificate: registered in DEFAULT mode by another account in " +
                         settings_.region + "; register it in SNI_ONLY mode");
@@ -246,8 +248,8 @@ AwsStatus Registry::DeleteCACertificate(std::string_view ca_certificate_id) {
         return Fail(error_type::kCertificateState,
                     "CA certificate " + *id + " is ACTIVE; set it INACTIVE before deleting it");
     }
-    // Assumed (§9 item 4): device certificates registered under the CA stay registered and
-    // usable; they keep their caCertificateId.
+    // Assumed (AWS does not document it): device certificates registered under the CA stay
+    // registered and usable; they keep their caCertificateId.
     if (it->second.certificate_mode == CertificateMode::kDefault &&
         default_mode_index_ != nullptr) {
         default_mode_index_->Release(settings_.region, *id, settings_.account_id);

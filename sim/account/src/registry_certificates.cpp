@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The registry's device certificate operations: RegisterCertificate(WithoutCA),
 // RegisterIssuedCertificate, DescribeCertificate, ListCertificates(ByCA), UpdateCertificate,
-// DeleteCertificate (aws-iot-core.md §1.3).
+// DeleteCertificate (AWS IoT API Reference).
 //
 // Every mutating operation follows the order registry.cpp describes: validate, look up, check
 // the state rules, and only then mutate, MarkChanged() and queue effects.
@@ -25,7 +25,9 @@ AwsResult<CertificateStatus> ReadRegisterStatus(const RegisterDeviceCertificateR
         return CertificateStatus::kActive;
     }
     if (!request.status) {
-        return CertificateStatus::kInactive;  // "register, but not activate" (§1.3)
+        // Registered, not activated (AWS IoT Core Developer Guide, 'Activate or deactivate a
+        // client certificate': certificates can be registered without activating them).
+        return CertificateStatus::kInactive;
     }
     const auto status = ParseCertificateStatus(*request.status);
     if (!status ||
@@ -45,8 +47,7 @@ struct NewDeviceCertificate {
 
 // RegisterCertificate and RegisterCertificateWithoutCA: the status to register with, and a
 // parsable, currently valid PEM whose certificateId is not registered yet (the id is the DER's
-// SHA-256, so the same PEM twice is ResourceAlreadyExists with its id and ARN,
-// aws-iot-core.md §2.1).
+// SHA-256, so the same PEM twice is ResourceAlreadyExists with its id and ARN, as on AWS).
 AwsResult<NewDeviceCertificate> ReadNewDeviceCertificate(
     const RegisterDeviceCertificateRequest& request,
     const std::map<std::string, Certificate, std::less<>>& registered, TimePoint now) {
@@ -81,7 +82,8 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCertificate(
     }
     const pki::CertificateInfo& cert = read->info;
     // Which registered CA signed it: the given caCertificatePem, else every registered CA with
-    // the issuer's subject whose key verifies the signature (§1.3 RegisterCertificate).
+    // the issuer's subject whose key verifies the signature (AWS IoT API Reference,
+    // RegisterCertificate).
     const CaCertificate* signer = nullptr;
     if (request.ca_certificate_pem) {
         auto ca = internal::ParsePem(*request.ca_certificate_pem, "caCertificatePem");
@@ -123,7 +125,7 @@ AwsResult<RegisterCertificateResponse> Registry::RegisterCertificate(
                     "caCertificate " + signer->certificate_id + " is not ACTIVE");
     }
 
-    // The certificate inherits the CA's mode (§1.3).
+    // The certificate inherits the CA's mode (AWS IoT API Reference, CertificateDescription).
     auto entry = internal::NewCertificateEntry<Certificate>(settings_, std::move(read->info),
                                                             read->status, signer->certificate_mode,
                                                             now, NewGenerationId());
@@ -190,8 +192,8 @@ AwsStatus Registry::UpdateCertificate(std::string_view certificate_id,
         return Fail(error_type::kInvalidRequest,
                     "newStatus: unknown status \"" + std::string(new_status) + "\"");
     }
-    // §1.3 UpdateCertificate: PENDING_TRANSFER and PENDING_ACTIVATION are internal;
-    // REGISTER_INACTIVE is deprecated.
+    // AWS IoT API Reference, UpdateCertificate: PENDING_TRANSFER and PENDING_ACTIVATION are
+    // internal; REGISTER_INACTIVE is deprecated.
     if (*status == CertificateStatus::kPendingTransfer ||
         *status == CertificateStatus::kPendingActivation ||
         *status == CertificateStatus::kRegisterInactive) {
@@ -207,7 +209,7 @@ AwsStatus Registry::UpdateCertificate(std::string_view certificate_id,
         return {};  // idempotent
     }
     if (cert.status == CertificateStatus::kRevoked) {
-        // Revocation is final (§2.2; the error type is [U], §9 item 3).
+        // Revocation is final (AWS documents the intent, not the error type).
         return Fail(
             error_type::kCertificateState,
             "certificate " + *id + " is REVOKED; a revoked certificate cannot change status");
@@ -233,7 +235,8 @@ AwsResult<ListCertificatesResponse> Registry::ListCertificates(const PageRequest
     if (!window) {
         return sim::Unexpected<AwsError>(window.error());
     }
-    // Provisioning-claim certificates are not listed (§6.3).
+    // Provisioning-claim certificates are not listed (AWS IoT API Reference,
+    // CreateProvisioningClaim).
     return internal::CertificatePage(
         certificates_, *window, [](const Certificate& cert) { return !cert.claim_template_name; });
 }

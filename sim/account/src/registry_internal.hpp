@@ -22,11 +22,11 @@ namespace sim::account::internal {
 
 inline constexpr std::int64_t kDefaultPageSize = 25;    // Assumed: AWS does not document it.
 inline constexpr std::int64_t kMaxPageSize = 250;       // botocore PageSize / MaxResults max.
-inline constexpr std::size_t kMaxPolicyVersions = 5;    // aws-iot-core.md §1.3 CreatePolicy.
-inline constexpr std::size_t kMaxTemplateVersions = 5;  // §4.4 ("commonly quoted", [U]).
-inline constexpr std::size_t kMaxPoliciesPerCertificate = 10;  // §8 quota table.
-inline constexpr std::size_t kMaxCasWithSameSubject = 10;      // §1.3 RegisterCACertificate.
-inline constexpr std::size_t kMaxPolicyDocumentChars = 2048;   // non-whitespace, §1.3.
+inline constexpr std::size_t kMaxPolicyVersions = 5;    // AWS IoT API Reference, CreatePolicy.
+inline constexpr std::size_t kMaxTemplateVersions = 5;  // commonly quoted, not documented.
+inline constexpr std::size_t kMaxPoliciesPerCertificate = 10;  // AWS IoT Core quotas.
+inline constexpr std::size_t kMaxCasWithSameSubject = 10;      // API: RegisterCACertificate.
+inline constexpr std::size_t kMaxPolicyDocumentChars = 2048;   // non-whitespace, CreatePolicy.
 inline constexpr std::size_t kMaxCertificatePem = 65536;       // botocore CertificatePem max.
 
 /// Concatenates without the temporaries of a chain of operator+.
@@ -55,13 +55,13 @@ bool IsPolicyVersionId(std::string_view id);    // [0-9]+
 /// accepted, as the model's pattern allows). InvalidRequestException naming `field`.
 AwsResult<std::string> NormaliseCertificateId(std::string_view id, std::string_view field);
 
-/// Checks the shape of an IoT policy document (aws-iot-core.md §7): JSON object, at most 2048
+/// Checks the shape of an IoT policy document ('AWS IoT Core policies'): JSON object, at most 2048
 /// non-whitespace characters, Statement with Effect Allow|Deny, Action/NotAction and
 /// Resource/NotResource. MalformedPolicyException naming the problem.
 AwsStatus ValidatePolicyDocument(std::string_view document);
 
 /// Checks a thing's attributes: names/values per the model, at most 3 attributes without a
-/// thing type and 50 with one (aws-iot-core.md §1.3 CreateThing). InvalidRequestException.
+/// thing type and 50 with one (AWS IoT Core quotas). InvalidRequestException.
 AwsStatus ValidateAttributes(const std::map<std::string, std::string>& attributes,
                              bool has_thing_type);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The registry's policy operations: policies and their versions, attachments to
-// certificates, and the effective policies of a connection (aws-iot-core.md §1.3, §7).
+// certificates, and the effective policies of a connection (AWS IoT API Reference; AWS IoT
+// Core Developer Guide, 'AWS IoT Core policies').
 //
 // Every mutating operation follows the order registry.cpp describes: validate, look up, check
 // the state rules, and only then mutate, MarkChanged() and queue effects.

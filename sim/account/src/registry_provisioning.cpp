@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Provisioning: running a template against the registry (RunTemplate), the REST RegisterThing
 // and CreateProvisioningClaim, JITR/JITP at connect time (AuthenticateDevice), and the
-// fleet-provisioning MQTT API (aws-iot-core.md §3, §4, §6). The templates themselves are
-// managed in registry_templates.cpp.
+// fleet-provisioning MQTT API (AWS IoT Core Developer Guide: JITR, 'Just-in-time provisioning',
+// 'Device provisioning MQTT API'). The templates themselves are managed in registry_templates.cpp.
 
 #include <algorithm>
 #include <chrono>
@@ -16,8 +16,8 @@ namespace sim::account {
 
 namespace {
 
-constexpr auto kClaimLifetime = std::chrono::minutes{5};         // §6.3
-constexpr auto kOwnershipTokenLifetime = std::chrono::hours{1};  // §6.3
+constexpr auto kClaimLifetime = std::chrono::minutes{5};         // CreateProvisioningClaim
+constexpr auto kOwnershipTokenLifetime = std::chrono::hours{1};  // fleet provisioning MQTT API
 
 }  // namespace
 
@@ -433,7 +433,7 @@ ConnectDecision Registry::AuthenticateDevice(const DeviceConnectRequest& request
         if (now < presented.not_before || now > presented.not_after) {
             return refuse("certificate expired or not yet valid");
         }
-        // §3 step 2 / §4.2 step 2: register PENDING_ACTIVATION under the CA.
+        // JITR and JITP alike: register PENDING_ACTIVATION under the CA.
         Certificate entry;
         entry.certificate_id = presented.certificate_id;
         entry.certificate_arn = CertificateArn(settings_, entry.certificate_id);
@@ -454,9 +454,9 @@ ConnectDecision Registry::AuthenticateDevice(const DeviceConnectRequest& request
     decision.verdict = ConnectVerdict::kCloseAfterRegistration;
     const RegistrationConfig& config = ca.registration_config;
     if (config.template_body || config.template_name) {
-        // JITP (§4.2). Assumed: no registered event is published (§9 item 6), and a
-        // certificate left PENDING_ACTIVATION by a failed run is provisioned again on its next
-        // connect.
+        // JITP (AWS IoT Core Developer Guide, 'Just-in-time provisioning'). Assumed: no registered
+        // event is published (AWS does not say), and a certificate left PENDING_ACTIVATION by a
+        // failed run is provisioned again on its next connect.
         std::string body;
         if (config.template_name) {
             const auto* tpl = FindProvisioningTemplate(*config.template_name);
@@ -487,8 +487,10 @@ ConnectDecision Registry::AuthenticateDevice(const DeviceConnectRequest& request
         return decision;
     }
 
-    // JITR (§3): the registered event, on first registration and on each later connect while
-    // PENDING_ACTIVATION; the CA_CERTIFICATE event configuration gates it.
+    // JITR (AWS IoT Core Developer Guide, 'Register a client certificate when the client connects
+    // to AWS IoT just-in-time registration (JITR)'): the registered event, on first registration
+    // and on each later connect while PENDING_ACTIVATION; the CA_CERTIFICATE event configuration
+    // gates it.
     decision.reason = "JITR registered certificate PENDING_ACTIVATION";
     if (event_configurations_["CA_CERTIFICATE"]) {
         nlohmann::json payload = {
@@ -497,7 +499,7 @@ ConnectDecision Registry::AuthenticateDevice(const DeviceConnectRequest& request
             {"timestamp", sim::ToEpochMillis(now)},
             {"certificateStatus", "PENDING_ACTIVATION"},
             {"awsAccountId", settings_.account_id},
-            // The captured real event carries null here (§3).
+            // A real captured event carries null here (AWS's JITR samples).
             {"certificateRegistrationTimestamp", nullptr},
             {"sourceIp", request.source_ip},
         };
@@ -524,13 +526,13 @@ AwsResult<FleetCreateCertificateResponse> Registry::FleetCreateCertificate(
     Certificate entry;
     entry.certificate_id = cert.certificate_id;
     entry.certificate_arn = CertificateArn(settings_, entry.certificate_id);
-    entry.status = CertificateStatus::kPendingActivation;  // §6.3
+    entry.status = CertificateStatus::kPendingActivation;  // until RegisterThing activates it
     entry.owned_by = settings_.account_id;
     entry.creation_date = now;
     entry.last_modified_date = now;
     entry.generation_id = NewGenerationId();
     entry.info = cert;
-    // Assumed: the token format is opaque (§6.3); 64 random hex characters.
+    // Assumed: the token format is opaque; 64 random hex characters.
     OwnershipToken token{random_.Hex(32), cert.certificate_id, now + kOwnershipTokenLifetime,
                          request.requester};
     FleetCreateCertificateResponse response{cert.certificate_id, token.token};
@@ -545,7 +547,7 @@ AwsResult<FleetRegisterThingResponse> Registry::FleetRegisterThing(
     const FleetRegisterThingRequest& request) {
     const TimePoint now = clock_.Now();
     if (request.certificate_ownership_token.empty()) {
-        // The one confirmed rejection (§6.2).
+        // The one confirmed rejection (aws-iot-device-sdk-js-v2 issue #69).
         return Fail(error_type::kInvalidCertificateOwnershipToken,
                     "Certificate ownership token cannot be empty.");
     }
@@ -571,16 +573,17 @@ AwsResult<FleetRegisterThingResponse> Registry::FleetRegisterThing(
     }
     std::map<std::string, std::string> parameters = request.parameters;
     for (const auto& [key, value] : request.parameter_overrides) {
-        parameters[key] = value;  // the hook's overrides win (§6.4)
+        parameters[key] = value;  // the hook's overrides win ('Pre-provisioning hooks')
     }
     const std::string certificate_id = token->second.certificate_id;
-    parameters["AWS::IoT::Certificate::Id"] = certificate_id;  // filled from the token (§6.3)
+    parameters["AWS::IoT::Certificate::Id"] = certificate_id;  // filled from the token
     auto plan = EvaluateTemplate(tpl->DefaultBody(), parameters);
     if (!plan) {
         return Fail(error_type::kInvalidPayload, plan.error().message);
     }
     for (const auto& spec : plan->certificates) {
-        // "Only certificate IDs can be used in fleet-provisioning templates" (§4.4).
+        // "Only certificate IDs can be used in fleet-provisioning templates" ('Provisioning
+        // templates').
         if (!spec.certificate_id || *spec.certificate_id != certificate_id) {
             return Fail(error_type::kInvalidPayload,
                         "Resources." + spec.logical_id +
@@ -604,8 +607,8 @@ const OwnershipToken* Registry::FindOwnershipToken(std::string_view token) const
 
 void Registry::Tick() {
     const TimePoint now = clock_.Now();
-    // §6.3: after an hour, a certificate that was not activated and is not attached to a
-    // policy or thing is deleted; the token expires either way.
+    // 'Device provisioning MQTT API': after an hour, a certificate that was not activated and is
+    // not attached to a policy or thing is deleted; the token expires either way.
     for (auto token = ownership_tokens_.begin(); token != ownership_tokens_.end();) {
         if (now <= token->second.expiration) {
             ++token;
@@ -625,8 +628,8 @@ void Registry::Tick() {
         MarkChanged("ownership_token", token->first);
         token = ownership_tokens_.erase(token);
     }
-    // Claim certificates stop working after 5 minutes (§6.3). Assumed: they are deleted then,
-    // with their attachments.
+    // Claim certificates stop working after 5 minutes (CreateProvisioningClaim). Assumed: they are
+    // deleted then, with their attachments.
     if (!next_claim_expiry_ || now <= *next_claim_expiry_) {
         return;
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The registry's provisioning template operations: CreateProvisioningTemplate,
 // DescribeProvisioningTemplate, ListProvisioningTemplates, UpdateProvisioningTemplate,
-// DeleteProvisioningTemplate and the template versions (aws-iot-core.md §4). Running a template
+// DeleteProvisioningTemplate and the template versions (AWS IoT API Reference). Running a template
 // is provisioning (registry_provisioning.cpp).
 //
 // Every mutating operation follows the order registry.cpp describes: validate, look up, check
@@ -58,7 +58,7 @@ AwsResult<CreateProvisioningTemplateResponse> Registry::CreateProvisioningTempla
     if (auto valid = CheckRoleArn(request.provisioning_role_arn); !valid) {
         return sim::Unexpected<AwsError>(valid.error());
     }
-    TemplateType type = TemplateType::kFleetProvisioning;  // default (§1.3)
+    TemplateType type = TemplateType::kFleetProvisioning;  // default (API Reference)
     if (request.type) {
         const auto parsed = ParseTemplateType(*request.type);
         if (!parsed) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The registry's thing principal operations: AttachThingPrincipal, DetachThingPrincipal,
-// ListThingPrincipals, ListPrincipalThings (aws-iot-core.md §1.3).
+// ListThingPrincipals, ListPrincipalThings (AWS IoT API Reference).
 //
 // Every mutating operation follows the order registry.cpp describes: validate, look up, check
 // the state rules, and only then mutate, MarkChanged() and queue effects.

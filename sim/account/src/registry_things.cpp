@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The registry's thing and thing type operations: CreateThing, DescribeThing, UpdateThing,
-// ListThings, DeleteThing, CreateThingType, DescribeThingType (aws-iot-core.md §1.3).
+// ListThings, DeleteThing, CreateThingType, DescribeThingType (AWS IoT API Reference).
 //
 // Every mutating operation follows the order registry.cpp describes: validate, look up, check
 // the state rules, and only then mutate, MarkChanged() and queue effects.
@@ -39,7 +39,7 @@ AwsResult<CreateThingResponse> Registry::CreateThing(const CreateThingRequest& r
     }
     if (const auto existing = things_.find(request.thing_name); existing != things_.end()) {
         const Thing& thing = existing->second;
-        // Idempotent for identical configuration (§1.3 CreateThing).
+        // Idempotent for identical configuration (AWS IoT API Reference, CreateThing).
         if (thing.thing_type_name == request.thing_type_name && thing.attributes == attributes &&
             thing.billing_group_name == request.billing_group_name) {
             return CreateThingResponse{thing.thing_name, thing.thing_arn, thing.thing_id};
@@ -169,7 +169,7 @@ AwsStatus Registry::DeleteThing(std::string_view thing_name,
     }
     const auto it = things_.find(thing_name);
     if (it == things_.end()) {
-        return {};  // succeeds silently (§1.3 DeleteThing)
+        return {};  // succeeds silently (AWS IoT API Reference, DeleteThing)
     }
     if (expected_version && *expected_version != it->second.version) {
         return Fail(error_type::kVersionConflict, "expectedVersion: thing " +
@@ -178,7 +178,7 @@ AwsStatus Registry::DeleteThing(std::string_view thing_name,
     }
     for (const auto& [key, type] : thing_principals_) {
         if (key.first == thing_name) {
-            // moto's message (§1.3 [S]).
+            // moto's message (moto/iot/exceptions.py); AWS does not document one.
             return Fail(error_type::kInvalidRequest,
                         "Cannot delete. Thing " + it->second.thing_name +
                             " is still attached to one or more principals");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Provisioning-template evaluation (AWS IoT developer guide `provision-template.md`,
-// aws-iot-core.md §4.4). Order: parse → resolve parameters (given values over Defaults; a
-// declared parameter with neither fails the run, §4.2 step 5) → evaluate every resource's
+// Provisioning-template evaluation (AWS IoT Core Developer Guide, 'Provisioning templates').
+// Order: parse → resolve parameters (given values over Defaults; a declared parameter with
+// neither fails the run, as in 'Just-in-time provisioning') → evaluate every resource's
 // Properties with the intrinsic functions → DeviceConfiguration. Nothing here reads the
 // registry: Registry::RunTemplate checks names and existence afterwards.
 
@@ -411,7 +411,7 @@ sim::Result<CertificatePlan, Failure> CertificateResource(const Evaluator& evalu
     std::optional<std::string> status;
     SIM_TRY_ASSIGN(status, OptionalString(evaluator, properties, "Status", where));
     if (status) {
-        // Examples spell it "Active" as well as "ACTIVE" (aws-iot-core.md §4.4).
+        // AWS's examples spell it "Active" as well as "ACTIVE" ('Provisioning templates').
         const auto upper = Upper(*status);
         if (upper == "ACTIVE") {
             plan.status = CertificateStatus::kActive;
@@ -617,7 +617,7 @@ AwsResult<TemplatePlan> EvaluateTemplate(std::string_view template_body,
 }
 
 std::map<std::string, std::string> JitpParameters(const pki::CertificateInfo& certificate) {
-    // aws-iot-core.md §4.3: only these, from the subject; Id is the certificateId.
+    // 'Just-in-time provisioning': only these, from the subject; Id is the certificateId.
     static constexpr std::array<std::pair<const char*, const char*>, 7> kFields{{
         {"C", "AWS::IoT::Certificate::Country"},
         {"O", "AWS::IoT::Certificate::Organization"},

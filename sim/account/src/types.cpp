@@ -76,7 +76,7 @@ sim::Unexpected<AwsError> Fail(std::string_view type, std::string message) {
 }
 
 int HttpStatusOf(std::string_view error_type) {
-    // aws-iot-core.md §1.2: error.httpStatusCode of each modeled exception shape.
+    // The HTTP status of each exception, as the AWS IoT API Reference lists it per action.
     static constexpr std::array<std::pair<std::string_view, int>, 21> kStatuses{{
         {"InvalidRequestException", 400},
         {"CertificateValidationException", 400},
@@ -96,8 +96,8 @@ int HttpStatusOf(std::string_view error_type) {
         {"LimitExceededException", 410},
         {"InternalFailureException", 500},
         {"ServiceUnavailableException", 503},
-        // Fleet-provisioning MQTT statusCode values (aws-iot-core.md §6.2; Assumed except the
-        // first).
+        // Fleet-provisioning MQTT statusCode values (Assumed except the first,
+        // aws-iot-device-sdk-js-v2 issue #69).
         {"InvalidCertificateOwnershipToken", 400},
         {"InvalidPayload", 400},
         {"AccessDenied", 403},

@@ -392,8 +392,8 @@ void AccountHost::OnWrite(const std::string& operation, const std::string& reply
     const std::string id = reply["certificateId"].get<std::string>();
     if (ca) {
         if (const auto* found = registry.FindCaCertificate(id)) {
-            // aws-iot-core.md §3: a registered CA is trusted at once (deactivation is enforced
-            // by AuthenticateDevice: OpenSSL keeps CAs it has loaded).
+            // A registered CA is trusted at once (deactivation is enforced by AuthenticateDevice:
+            // OpenSSL keeps CAs it has loaded).
             AddToCapath(id, found->info.pem);
         }
         return;

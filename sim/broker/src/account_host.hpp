@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// AccountHost: the emulated AWS IoT account inside its mosquitto process (DESIGN.md "Why one
-// mosquitto per account"). Adapter, used only by plugin.cpp.
+// AccountHost: the emulated AWS IoT account inside its mosquitto process (one mosquitto per
+// account: topics and client ids are not shared between accounts). Adapter, used only by
+// plugin.cpp.
 //
 // - Opens the account's HostedAccount (registry + SQLite store under `account_dir`) and serves
 //   the control plane (cpp-httplib) on `control_plane` (the account's own 127.0.0.N:PORT).
@@ -108,11 +109,11 @@ public:
     ClaimCheck CheckClaim(const std::string& client_id, std::string_view topic,
                           std::string_view payload, bool retain, std::string& reason);
 
-    /// The fleet-provisioning MQTT API (aws-iot-core.md §6): a publish the policy allowed on a
-    /// request topic → the reply to send to that connection only; nullopt for other topics and
-    /// for requests answered later by TakeFleetAnswers (CreateKeysAndCertificate, RegisterThing
-    /// with a pre-provisioning hook: they run on worker threads). Certificates are issued
-    /// outside the account lock; the registry work runs under it.
+    /// The fleet-provisioning MQTT API ('Device provisioning MQTT API'): a publish the policy
+    /// allowed on a request topic → the reply to send to that connection only; nullopt for other
+    /// topics and for requests answered later by TakeFleetAnswers (CreateKeysAndCertificate,
+    /// RegisterThing with a pre-provisioning hook: they run on worker threads). Certificates are
+    /// issued outside the account lock; the registry work runs under it.
     std::optional<sim::account::FleetReply> HandleFleetRequest(const std::string& client_id,
                                                                const std::string& certificate_id,
                                                                std::string_view topic,

@@ -2,12 +2,12 @@
 // elsim_broker: the mosquitto 2.0 plugin (API version 5) that makes a broker an AWS IoT account
 // endpoint. It only translates: mosquitto events -> BrokerCore calls -> MOSQ_ERR_* and effects.
 //
-// Callbacks (reference/deps.md §2):
+// Callbacks (mosquitto 2.0.11 plugin API, version 5):
 //   BASIC_AUTH  peer certificate -> certificateId -> BrokerCore::OnConnect. MOSQ_ERR_AUTH gives
-//               CONNACK 5/0x87; any other error closes without CONNACK (§2c).
+//               CONNACK 5/0x87; any other error closes without CONNACK (src/handle_connect.c).
 //   ACL_CHECK   READ -> iot:Receive, WRITE -> iot:Publish(+RetainPublish), SUBSCRIBE ->
 //               iot:Subscribe, UNSUBSCRIBE -> event only.
-//   TICK        kicks (never from ACL_CHECK: it frees the context's id, §2f) and account work.
+//   TICK        kicks (never from ACL_CHECK: it frees the context's id) and account work.
 //   DISCONNECT  lifecycle events.
 //   MESSAGE     the fleet-provisioning MQTT API (`$aws/certificates/create...`,
 //               `$aws/provisioning-templates/.../provision/...`): replies go to the requester only;
@@ -311,7 +311,7 @@ const char* TapRefusal(const TapApi& tap, mosquitto* client) {
     return ssl != nullptr ? tap.refusal(ssl) : nullptr;
 }
 
-// Explain mode: one line when the tap clamped the CONNECT keep-alive (aws-iot-core.md §8).
+// Explain mode: one line when the tap clamped the CONNECT keep-alive (AWS IoT Core quotas).
 void LogKeepAlive(const Plugin& plugin, const SSL* ssl, int protocol_version,
                   const std::string& client_id) {
     unsigned requested = 0;
@@ -338,7 +338,7 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
         ConnectInput input;
         input.session_key = reinterpret_cast<std::uintptr_t>(event.client);
         input.client_id = Safe(mosquitto_client_id(event.client));
-        input.username = Safe(event.username);  // copied: set_username below frees it (§2a)
+        input.username = Safe(event.username);  // copied: set_username below frees it
         input.source_ip = Safe(mosquitto_client_address(event.client));
         input.protocol_version = mosquitto_client_protocol_version(event.client);
         SSL* ssl = nullptr;
@@ -605,7 +605,7 @@ int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
         DisconnectCause cause = CauseOf(event.reason);
         if (const char* refusal = TapRefusal(plugin.tap, event.client); refusal != nullptr) {
             // "MQTT message payload" (AWS IoT Core Developer Guide): an oversized message ends
-            // in a CLIENT_ERROR; aws-iot-core.md §8 for QoS 2.
+            // in a CLIENT_ERROR; 'MQTT' (differences from the specifications) for QoS 2.
             cause = DisconnectCause::kProtocolError;
             mosquitto_log_printf(MOSQ_LOG_NOTICE,
                                  "elsim[%s]: decision=deny action=close reason=%s client_id=%s "

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// `elsim account serve`: the control plane of one or more emulated accounts as a standalone
-// HTTP server (until the broker hosts it, DESIGN.md). State: DIR/<account-id>/registry.sqlite;
+// `elsim account serve`: the control plane of one or more emulated accounts as a standalone HTTP
+// server (a world's accounts serve it from their brokers). State: DIR/<account-id>/registry.sqlite;
 // the emulated AWS IoT CA that signs AWS-issued certificates: DIR/aws-iot-ca/.
 #include <csignal>
 #include <cstdio>

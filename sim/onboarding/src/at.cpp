@@ -23,9 +23,9 @@ std::string At(module::SoftwareModule& module, const std::string& line,
 sim::Result<std::string> WaitForEvent(module::SoftwareModule& module, const std::string& mnemonic,
                                       std::chrono::milliseconds timeout,
                                       std::vector<std::string>* seen) {
-    // The EVENT pin (expresslink.md §5) says when to look: it rises when an event is queued,
-    // so hundreds of waiting hosts do not poll AT+EVENT? in a loop. A slow poll stays as a
-    // safety net.
+    // The EVENT pin (ExpressLink Programmer's Guide, chapter 2 "Hardware") says when to look:
+    // it rises when an event is queued, so hundreds of waiting hosts do not poll AT+EVENT? in a
+    // loop. A slow poll stays as a safety net.
     struct Pin {
         std::mutex mutex;
         std::condition_variable raised_cv;

@@ -193,7 +193,7 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
     };
     auto stopped = [&] { return options.interrupted != nullptr && options.interrupted->load(); };
 
-    // 1. First connection: the staging account (expresslink.md §8.4, §9.1 item 2).
+    // 1. First connection: the staging account (ExpressLink Programmer's Guide 12.1.2, 12.3.2).
     outcome.started = Clock::now();
     std::vector<std::string> staging_failures;
     auto connected = ConnectWithRetry(module, 0, std::chrono::seconds{15}, &staging_failures);
@@ -213,11 +213,11 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
         return fail("interrupted");
     }
 
-    // 2. The claim (§9.3): the registration app publishes {"Endpoint": <OEM endpoint>} over
-    // its claim-thing's open session. The module's CONNECT answers only after the SUBACK of
-    // <ThingName>/expresslink_config, so the claim reaches it; if the module still does not
-    // leave staging, the claim is sent again (the OEM guide: "the registration app should time
-    // out and let the user retry").
+    // 2. The claim (OEM guide, "Claim implementation"): the registration app publishes {"Endpoint":
+    // <OEM endpoint>} over its claim-thing's open session. The module's CONNECT answers only after
+    // the SUBACK of <ThingName>/expresslink_config, so the claim reaches it; if the module still
+    // does not leave staging, the claim is sent again (the OEM guide: "the registration app should
+    // time out and let the user retry").
     const std::string oem_endpoint = EndpointOf(oem);
     std::vector<std::string> events;
     bool left = false;
@@ -257,7 +257,7 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
         outcome.claimed = Clock::now();
         step("claimed for " + oem_endpoint + " (PUBACK in " + std::to_string(claim_ms.count()) +
              " ms)");
-        // §9.1 items 3-5: MSG, the Endpoint stored, then the self-disconnect (CONLOST).
+        // PG-PROV 12.3.2: MSG, the Endpoint stored, then the self-disconnect (CONLOST).
         left = WaitForEvent(module, " CONLOST", std::chrono::seconds{3}, &events).has_value();
     }
     if (!left) {
@@ -270,9 +270,9 @@ sim::Status OnboardOne(const ModuleJob& job, const OnboardingSetup& setup,
     });
     step(std::string("left staging (") + (got_msg ? "MSG, " : "") + "CONLOST)");
 
-    // 3. Reconnect to the OEM account: JITP on first connect closes the connection once
-    // (expresslink.md §9.3 "a harness should tolerate one retry"); the module refuses a new
-    // attempt during its back-off (ERR14 1), so the host retries after it.
+    // 3. 3. Reconnect to the OEM account: JITP on first connect closes the connection once (as
+    // devices observe it on AWS; a host tolerates that one retry); the module refuses a new attempt
+    // during its back-off (ERR14 1), so the host retries after it.
     std::vector<std::string> dropped;
     connected = ConnectWithRetry(module, 1, std::chrono::seconds{20}, &dropped);
     if (!connected) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Claims published by claim-things (expresslink.md §9.1 step 3, §9.3; misrouted-claim row 9 of sim/staging/README.md).
+// Claims published by claim-things (PG-PROV 12.3.2; OEM guide, "Claim implementation";
+// misrouted-claim row 9 of sim/staging/README.md).
 #include "sim/staging/claim.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// A module's first login to staging (expresslink.md §8.4, §9.2).
+// A module's first login to staging (ExpressLink Programmer's Guide 12.1.4).
 #include "sim/staging/first_login.hpp"
 
 #include <algorithm>
@@ -67,7 +67,8 @@ FirstLoginPlan PlanFirstLogin(const account::Registry& registry,
     };
     const account::CaCertificate* manufacturer = nullptr;
     // The staging account trusts only its manufacturer's CA (the one registered CA); the
-    // signature is checked here because the plugin sees the leaf only (deps.md §2b).
+    // signature is checked here because the plugin sees the leaf only
+    // (mosquitto_client_certificate).
     for (const auto& listed : registry.ListCACertificates(account::PageRequest{250, {}, true})
                                   .value_or(account::ListCertificatesResponse{})
                                   .certificates) {

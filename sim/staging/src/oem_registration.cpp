@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Claim-thing registration (OEM guide Appendix A; expresslink.md §9.3).
+// Claim-thing registration (ExpressLink Onboarding-by-Claim Customer/OEM Guide, Appendix A).
 #include "sim/staging/oem_registration.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Staging account names, policies and set-up (expresslink.md §8.4, §9.2, §9.3).
+// Staging account names, policies and set-up (ExpressLink Programmer's Guide 12.1; OEM guide).
 #include "sim/staging/staging.hpp"
 
 #include <nlohmann/json.hpp>
@@ -30,9 +30,9 @@ std::string ConfigTopic(std::string_view thing_name) {
 }
 
 std::string StagingPolicyDocument(std::string_view region, std::string_view account_id) {
-    // Policy variables keep one policy for every module (aws-iot-core.md §7). The reserved
-    // jobs/streams topics are those of PG-OTA 9.3 (expresslink.md §8.4); RetainPublish is not
-    // granted (Assumed: staging modules have no use for retained messages).
+    // Policy variables keep one policy for every module ('Thing policy variables'). The reserved
+    // jobs/streams topics are those of PG-OTA 9.3; RetainPublish is not granted (Assumed: staging
+    // modules have no use for retained messages).
     const std::string thing = "${iot:Connection.Thing.ThingName}";
     auto topic = [&](const std::string& name) { return Arn(region, account_id, "topic/" + name); };
     auto filter = [&](const std::string& name) {
@@ -109,7 +109,8 @@ account::AwsStatus SetUpStagingAccount(account::Registry& registry,
     }
     if (registry.FindCaCertificate(manufacturer_ca.certificate_id) == nullptr) {
         // Assumed: the AWS-managed staging account trusts the manufacturer CA without a
-        // verification certificate (SNI_ONLY needs none, aws-iot-core.md §1.3).
+        // verification certificate (SNI_ONLY needs none: AWS IoT API Reference,
+        // RegisterCACertificate).
         account::RegisterCaCertificateRequest request;
         request.ca_certificate = manufacturer_ca.pem;
         request.set_as_active = true;

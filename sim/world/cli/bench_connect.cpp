@@ -181,7 +181,7 @@ bool ConnectOnce(SSL_CTX* ctx, std::uint16_t port, const std::string& client_id)
 }
 
 // One JITP first connect with its own certificate: true when the broker closed the
-// connection without CONNACK (what AWS does after auto-registering, aws-iot-core.md §4.2).
+// connection without CONNACK (what AWS does after auto-registering, as devices observe it).
 bool FirstConnectOnce(SSL_CTX* ctx, std::uint16_t port, X509* cert, EVP_PKEY* key,
                       const std::string& client_id) {
     return OverLoopbackTls(ctx, port, [&](SSL* ssl) {

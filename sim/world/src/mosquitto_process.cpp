@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Runs in the child between fork and exec: the broker dies with the thread that started it,
-// so a crashed test runner or supervisor leaves no orphan brokers (deps.md §5).
+// so a crashed test runner or supervisor leaves no orphan brokers (prctl PR_SET_PDEATHSIG).
 struct DieWithParent : bp::extend::handler {
     template <class Executor>
     void on_exec_setup(Executor& /*exec*/) const {
@@ -237,7 +237,7 @@ int MosquittoProcess::Stop(std::chrono::milliseconds grace) {
             ::kill(pid, SIGKILL);
             break;
         }
-        // Resent until it exits: see the header (startup race, deps.md §5).
+        // Resent until it exits: see the header (startup race).
         ::kill(pid, SIGTERM);
         for (int i = 0; i < 20 && impl_->child.running(ec); ++i) {
             std::this_thread::sleep_for(5ms);

@@ -294,7 +294,7 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
         const fs::path account_dir = dir / "accounts" / account.spec.name;
         const fs::path capath = account_dir / "capath";
         fs::create_directories(capath, ec);
-        // Server certificates name the endpoint and the address (DESIGN.md "The world").
+        // Server certificates name the endpoint and the address.
         if (auto s = WriteServerCertificate(*root, {account.endpoint}, {account.spec.address}, now,
                                             kServerDays, account_dir / "server.pem",
                                             account_dir / "server.key");
@@ -327,7 +327,7 @@ sim::Result<std::unique_ptr<RunningWorld>> RunningWorld::Start(const UpOptions& 
                                  {"mode", options.explain ? "explain" : "strict"}};
         std::string control_plane_url;
         if (!plugin->empty()) {
-            // The account itself (registry + control plane) lives in its broker (DESIGN.md):
+            // The account itself (registry + control plane) lives in its broker:
             // state in accounts/<name>/state, the control plane on the account's own address.
             const std::string control_plane =
                 account.spec.address + ":" + std::to_string(account.spec.control_plane_port);

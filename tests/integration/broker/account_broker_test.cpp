@@ -57,7 +57,7 @@ const char* Name(Outcome outcome) {
     return "?";
 }
 
-// A JITP provisioning template body (seed 001 Appendix C): a thing named by the certificate's
+// A JITP provisioning template body (OEM guide Appendix C): a thing named by the certificate's
 // CN, the certificate ACTIVE, and a policy with `policy_document` (sim/account/template.hpp).
 std::string JitpTemplate(const json& policy_document) {
     return sim::account::JitpTemplateBody(
@@ -84,7 +84,7 @@ protected:
         return reply.value("certificateId", "");
     }
 
-    // `elsim pki verification`-equivalent with the openssl CLI (seed 004).
+    // `elsim pki verification`-equivalent with the openssl CLI (as JITR tutorials make it).
     CertFiles VerificationCertificate(const std::string& ca, const std::string& code) {
         const auto& ca_files = pki_->DeviceCa(ca);
         const std::string key = (dir_.path() / "verification.key").string();
@@ -159,8 +159,8 @@ protected:
     }
 };
 
-// Seed 004: JITR with a verification certificate, the registration event, PENDING_ACTIVATION,
-// then activation + policy through the control plane.
+// A JITR tutorial's flow: a CA registered with a verification certificate, the registration event,
+// PENDING_ACTIVATION, then activation + policy through the control plane.
 TEST_F(AccountBrokerTest, JitrFirstConnectIsDroppedThenActivatedCertificatePublishes) {
     ASSERT_NO_FATAL_FAILURE(StartAccount());
     // GetRegistrationCode and RegisterCACertificate with the real AWS CLI (oracle).
@@ -211,7 +211,7 @@ TEST_F(AccountBrokerTest, JitrFirstConnectIsDroppedThenActivatedCertificatePubli
     EXPECT_NE(described.output.find("\"ACTIVE\""), std::string::npos) << described.output;
 }
 
-// Seed 001 Appendix B/C: an SNI_ONLY CA with a JITP template.
+// ExpressLink OEM guide Appendix B/C: an SNI_ONLY CA with a JITP template.
 TEST_F(AccountBrokerTest, JitpFirstConnectCreatesThingAndSecondConnectSucceeds) {
     ASSERT_NO_FATAL_FAILURE(StartAccount());
     const json policy_document = {
@@ -249,9 +249,9 @@ TEST_F(AccountBrokerTest, JitpFirstConnectCreatesThingAndSecondConnectSucceeds) 
     EXPECT_EQ(Connect(module, "someone-else", 5), Outcome::kRefusedWithConnack);
 }
 
-// Seed 001 replayed as written: Appendix B with the AWS CLI (SNI_ONLY, active, auto-registration),
-// Appendix C as a named JITP provisioning template attached to the CA; an ExpressLink module
-// birth certificate (CN = ThingName) then connects twice.
+// The ExpressLink OEM guide replayed as written: Appendix B with the AWS CLI (SNI_ONLY, active,
+// auto-registration), Appendix C as a named JITP provisioning template attached to the CA; an
+// ExpressLink module birth certificate (CN = ThingName) then connects twice.
 TEST_F(AccountBrokerTest, OnboardingByClaimOemAccountProvisionsModuleByJitpTemplate) {
     ASSERT_NO_FATAL_FAILURE(StartAccount());
     const auto registered =
@@ -334,8 +334,8 @@ TEST_P(RefusalTest, RefusesCertificate) {
             device = pki_->Device("d", "stranger-ca");
             break;
         case Case::kCaInactive: {
-            // aws-iot-core.md §2.3: an INACTIVE CA auto-registers nothing (certificates already
-            // registered under it keep working: not this case).
+            // 'Deactivate a CA certificate': an INACTIVE CA auto-registers nothing (certificates
+            // already registered under it keep working: not this case).
             const std::string ca = RegisterCa("ca", true);
             device = pki_->Device("d", "ca");
             Call("PUT", AwsClient::Path({"cacertificate", ca}), nullptr,

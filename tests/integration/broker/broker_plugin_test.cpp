@@ -94,7 +94,7 @@ TEST_F(BrokerPluginTest, RefusesCertificateOfUnknownCaDuringTls) {
     const CertFiles stranger = pki_->Device("stranger", "unregistered-ca");
     const auto result = RunCommand(Pub(stranger, "stranger", "dt/x"));
     EXPECT_NE(result.exit_code, 0) << result.output;
-    // The plugin is never asked: TLS fails first (deps.md §2e).
+    // The plugin is never asked: TLS fails first (mosquitto has no TLS-verification hook).
     EXPECT_EQ(broker_->Log().find("client_id=stranger"), std::string::npos);
 }
 

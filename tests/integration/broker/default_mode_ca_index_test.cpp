@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// FileDefaultModeCaIndex on a real directory: the one-account-per-Region rule for DEFAULT-mode
-// CAs (reference/aws-iot-core.md §1.3, §5) across processes that share only files. Table of
-// claim/release sequences, plus bad directories, crash leftovers and a claim race.
+// FileDefaultModeCaIndex on a real directory: the one-account-per-Region rule for DEFAULT-mode CAs
+// (AWS IoT Core Developer Guide, 'Manage your CA certificates') across processes that share only
+// files. Table of claim/release sequences, plus bad directories, crash leftovers and a claim race.
 #include <atomic>
 #include <filesystem>
 #include <string>

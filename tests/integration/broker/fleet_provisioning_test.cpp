@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fleet provisioning by claim (seed 002) against a real account broker: the claim policy and
-// template set up over the control plane, a Paho client with the claim certificate running
-// CreateKeysAndCertificate / CreateCertificateFromCsr → RegisterThing, then reconnecting with
-// the new certificate; rejected requests; the claim certificate confined by its policy.
+// Fleet provisioning by claim (a published ESP32 guide's set-up) against a real account broker:
+// the claim policy and template set up over the control plane, a Paho client with the claim
+// certificate running CreateKeysAndCertificate / CreateCertificateFromCsr → RegisterThing, then
+// reconnecting with the new certificate; rejected requests; the claim certificate confined by its
+// policy.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -29,7 +30,7 @@ using sim::testing::CertFiles;
 using sim::testing::RecordingClient;
 
 constexpr const char* kTemplateName = sim::testing::kEsp32TemplateName;
-// Seed 002's set-up with a device configuration.
+// The ESP32 guide's set-up with a device configuration.
 sim::device::FleetSetUpOptions Seed(bool csr) {
     auto options = sim::testing::Esp32FleetSeed(csr);
     options.device_configuration = {{"Fallback", "yes"}};
@@ -38,7 +39,7 @@ sim::device::FleetSetUpOptions Seed(bool csr) {
 
 class FleetByClaimBrokerTest : public sim::testing::AccountBrokerFixture {
 protected:
-    // The account with seed 002's set-up and a claim certificate; `csr`: its policy also
+    // The account with the ESP32 guide's set-up and a claim certificate; `csr`: its policy also
     // allows CreateCertificateFromCsr; `hook_arn`: the template's pre-provisioning hook.
     void SetUpSeed(bool csr = false, const std::string& hook_arn = "") {
         ASSERT_NO_FATAL_FAILURE(StartAccount());
@@ -193,7 +194,7 @@ TEST_F(FleetByClaimBrokerTest, ClaimCertificateCannotPublishElsewhere) {
     TryPublish(*device, "esp32/data", "hello");
     std::this_thread::sleep_for(500ms);
     EXPECT_FALSE(TryPublish(*device, "$aws/certificates/create/json", "{}"));
-    // Nor may it use the CSR API, which seed 002's claim policy does not name.
+    // Nor may it use the CSR API, which the ESP32 guide's claim policy does not name.
     auto csr = Client(claim_, "esp32-0005");
     TryPublish(*csr, "$aws/certificates/create-from-csr/json", R"({"certificateSigningRequest":"x"})");
     std::this_thread::sleep_for(500ms);
@@ -208,7 +209,7 @@ constexpr const char* kHookArn = "arn:aws:lambda:us-east-1:123456789012:function
 // A hook served by the world's Lambda stand-ins (plugin_opt_lambda_functions).
 class PreProvisioningHookTest : public FleetByClaimBrokerTest {
 protected:
-    // Serves kHookArn with `function` ({"command": [...]} or {"url": ...}), then seed 002's
+    // Serves kHookArn with `function` ({"command": [...]} or {"url": ...}), then the ESP32 guide's
     // set-up with the hook on the template.
     void SetUpHook(const json& function) {
         json entry = function;

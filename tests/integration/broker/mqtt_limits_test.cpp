@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The last MQTT rules, through the TLS tap preloaded into a real mosquitto with
-// elsim_broker: keep-alive clamped to 30..1200 s, at most 8 filters per SUBSCRIBE, no SNI / another
-// account's endpoint refused, QoS 2 and payloads over 128 KB closed before any answer
-// (aws-iot-core.md §5, §8). A raw TLS MQTT client (OpenSSL) controls
-// every byte: keep-alive values, filter counts, SNI or none. Each rule is also run against the
-// same plugin WITHOUT the tap, where it does not hold, so these tests can fail.
+// The last MQTT rules, through the TLS tap preloaded into a real mosquitto with elsim_broker:
+// keep-alive clamped to 30..1200 s, at most 8 filters per SUBSCRIBE, no SNI / another account's
+// endpoint refused, QoS 2 and payloads over 128 KB closed before any answer (AWS IoT Core Developer
+// Guide, 'Transport security in AWS IoT Core', 'MQTT'; AWS IoT Core endpoints and quotas). A raw
+// TLS MQTT client (OpenSSL) controls every byte: keep-alive values, filter counts, SNI or none.
+// Each rule is also run against the same plugin WITHOUT the tap, where it does not hold, so these
+// tests can fail.
 #include <algorithm>
 #include <chrono>
 #include <csignal>

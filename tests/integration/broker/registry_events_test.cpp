@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Registry events through a real account broker ("registry events when enabled by
-// UpdateEventConfigurations"; reference/aws-iot-core.md §8, `registry-events.md`): the real
+// UpdateEventConfigurations"; AWS IoT Core Developer Guide, 'Registry events'): the real
 // AWS CLI enables THING events and creates, updates and deletes things; a Paho subscriber to
 // `$aws/events/#` sees `$aws/events/thing/<name>/created|updated|deleted` with the documented
 // fields, and nothing while the event type is disabled.
@@ -79,7 +79,7 @@ protected:
         }
     }
 
-    // Checks a THING_EVENT payload's documented fields (registry-events.md, aws-iot-core.md §8).
+    // Checks a THING_EVENT payload's documented fields ('Registry events').
     static void ExpectThingEvent(const json& event, const std::string& operation,
                                  const std::string& thing_name, const std::string& thing_id,
                                  std::int64_t version, const json& attributes) {

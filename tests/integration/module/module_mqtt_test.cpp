@@ -58,7 +58,8 @@ std::uint16_t FreePort() {
 }
 
 // RAII over one mosquitto process: config per test, ready on the "running" log line, SIGTERM
-// repeated until it exits (reference/deps.md §5), log printed only on failure.
+// repeated until it exits (a SIGTERM during mosquitto's start-up can be lost), log printed only on
+// failure.
 class Mosquitto {
 public:
     Mosquitto(const fs::path& dir, const std::string& extra)

@@ -164,7 +164,7 @@ def certificate_id(pem_path):
 
 def connect_to_oem(module):
     """AT+CONNECT to the OEM endpoint. JITP closes the first connection of a new certificate
-    without CONNACK (aws-iot-core.md "JITP"), so the module answers ERR14 and its retry after
+    without CONNACK (as devices observe on AWS), so the module answers ERR14 and its retry after
     the back-off succeeds; answers `ERR14 1` (back-off still running) are waited out. Returns
     the list of non-back-off failures seen before `OK 1 CONNECTED`."""
     failures = []

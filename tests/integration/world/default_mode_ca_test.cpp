@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// DEFAULT-mode CA uniqueness across the accounts of one world (reference/aws-iot-core.md
-// §1.3, §5: "a CA can be registered in DEFAULT mode by only one account per Region", SNI_ONLY by
-// several). Every account runs in its own mosquitto process, so the rule holds only through the
-// world's shared slot directory (plugin_opt_shared_dir). The real AWS CLI is the client.
+// DEFAULT-mode CA uniqueness across the accounts of one world (AWS IoT Core Developer Guide,
+// 'Manage your CA certificates': "A CA certificate can be registered in DEFAULT mode by only one
+// account in a Region", SNI_ONLY by several). Every account runs in its own mosquitto process, so
+// the rule holds only through the world's shared slot directory (plugin_opt_shared_dir). The real
+// AWS CLI is the client.
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -84,7 +85,7 @@ protected:
     }
 
     // RegisterCACertificate of the test CA in DEFAULT mode: a verification certificate whose CN
-    // is `account`'s registration code, signed by the CA (aws-iot-core.md §1.3).
+    // is `account`'s registration code, signed by the CA ('Register your CA certificate').
     CommandResult RegisterDefault(const std::string& account) {
         const auto code = Aws(account, {"get-registration-code"});
         EXPECT_EQ(code.exit_code, 0) << code.output;
@@ -133,7 +134,7 @@ protected:
 
     static void ExpectRefusedAsTaken(const CommandResult& result) {
         EXPECT_NE(result.exit_code, 0) << result.output;
-        // The registry's error (aws-iot-core.md §9 item 10 leaves the name open; Assumed there).
+        // The registry's error (AWS does not document the name; Assumed there).
         EXPECT_NE(result.output.find("ResourceAlreadyExistsException"), std::string::npos)
             << result.output;
         EXPECT_NE(result.output.find("DEFAULT mode by another account"), std::string::npos)

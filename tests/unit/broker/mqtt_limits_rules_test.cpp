@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The rules the TLS tap makes enforceable : SNI (aws-iot-core.md §5) and at most 8
-// filters per SUBSCRIBE (§8), as pure rules and as BrokerCore decisions.
+// The rules the TLS tap makes enforceable : SNI ('Transport security in AWS IoT Core') and at
+// most 8 filters per SUBSCRIBE (AWS IoT Core quotas), as pure rules and as BrokerCore decisions.
 #include <optional>
 #include <string>
 

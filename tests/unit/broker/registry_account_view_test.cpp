@@ -160,7 +160,7 @@ TEST_F(RegistryAccountViewTest, CertificateWithoutPolicyIsRefusedPerProtocolVers
     const auto device = Device("thing-1");
     RegisterActive(device);
     // An ACTIVE certificate with the policy connects; an ACTIVE one without any policy gets
-    // CONNACK 0x87 on MQTT 5 and a closed connection on MQTT 3.1.1 (aws-iot-core.md §7).
+    // CONNACK 0x87 on MQTT 5 and a closed connection on MQTT 3.1.1.
     EXPECT_EQ(core_.OnConnect(Input(device, "thing-1", 5), clock_.Now()).action,
               ConnectAction::kAccept);
     const auto stranger = Device("thing-2");

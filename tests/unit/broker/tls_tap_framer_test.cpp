@@ -113,7 +113,7 @@ TEST_P(KeepAliveClampTest, RewritesKeepAliveBeforeTheBrokerParsesIt) {
 INSTANTIATE_TEST_SUITE_P(
     AwsIotQuota, KeepAliveClampTest,
     ::testing::Values(
-        // MQTT 3.1.1 (level 4): 0 or > 1200 -> 1200; 1..29 -> 30 (aws-iot-core.md §8).
+        // MQTT 3.1.1 (level 4): 0 or > 1200 -> 1200; 1..29 -> 30 (AWS IoT Core quotas).
         KeepAliveCase{"V4Zero", 4, 0, 1200}, KeepAliveCase{"V4One", 4, 1, 30},
         KeepAliveCase{"V4TwentyNine", 4, 29, 30}, KeepAliveCase{"V4Thirty", 4, 30, 30},
         KeepAliveCase{"V4Sixty", 4, 60, 60}, KeepAliveCase{"V4TwelveHundred", 4, 1200, 1200},

@@ -155,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(
                  false, "", ""}),
     [](const testing::TestParamInfo<AuthCase>& p) { return p.param.name; });
 
-// botocore (non-S3) signs the already-encoded path and encodes it again (aws-iot-core.md §1.4).
+// botocore (non-S3) signs the already-encoded path and encodes it again (botocore/auth.py).
 TEST(CanonicalRequestTest, DoubleEncodesAnAlreadyEncodedLabel) {
     SignableRequest request{"POST", "/attached-policies/arn%3Aaws%3Aiot%3Aus-east-1%3A1%3Acert%2Fab",
                             "", {{"Host", "h"}}, ""};

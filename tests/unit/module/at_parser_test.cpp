@@ -167,7 +167,7 @@ TEST_P(EscapeTest, RoundTrips) {
 INSTANTIATE_TEST_SUITE_P(
     Spec, EscapeTest,
     ::testing::Values(
-        // The Python library's test vector (reference §2.2).
+        // The test vector of awslabs/aws-iot-expresslink-library-python (tests/test_commands.py).
         EscapeCase{"PythonLibraryVector", "foo\nbar\rsome\\thing", "foo\\Abar\\Dsome\\\\thing"},
         EscapeCase{"Plain", "hello", "hello"},
         EscapeCase{"Empty", "", ""},

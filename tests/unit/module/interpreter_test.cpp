@@ -453,7 +453,7 @@ TEST(InterpreterTest, OnboardingByClaim) {
     module.Feed(MqttMessage{connect.attempt, topic, R"({"Endpoint":"evil.test"})"});
     EXPECT_THAT(module.Send("AT+CONF? Endpoint\nAT+SHADOW INIT\n"),
                 ElementsAre("OK oem.elsim.test", "ERR24 SHADOW ERROR"));
-    // FACTORY_RESET brings it back to staging (§9.1 step 8).
+    // FACTORY_RESET brings it back to staging (PG-PROV 12.4).
     EXPECT_THAT(module.Send("AT+FACTORY_RESET\nAT+CONNECT?\n"),
                 ElementsAre("OK", "OK 0 0 DISCONNECTED STAGING"));
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// SHADOW commands (PG-SVC, reference/expresslink.md §4.6 "Device Shadow"): the software module
+// SHADOW commands (PG-SVC, "Device Shadow"): the software module
 // does not emulate the Device Shadow service, so every SHADOW command answers
 // `ERR24 SHADOW ERROR` in every state — the spec's own answer in staging and while EnableShadow
 // is 0 ("Shadow disabled, not initialized, rejected, or device not onboarded", Table 1), and a

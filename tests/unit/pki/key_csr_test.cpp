@@ -236,7 +236,7 @@ TEST(IssueFromCsrTest, SameCsrTwiceGivesDistinctCertificates) {
     auto first = TestRoot().IssueFromCsr(csr, options);
     auto second = TestRoot().IssueFromCsr(csr, options);
     ASSERT_TRUE(first && second);
-    EXPECT_NE(first->certificate_id, second->certificate_id);  // aws-iot-core.md §1.3
+    EXPECT_NE(first->certificate_id, second->certificate_id);  // as CreateCertificateFromCsr
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// A module's first login to staging creates its thing; later logins reuse it (§8.4, §9.2).
+// A module's first login to staging creates its thing; later logins reuse it (PG-PROV 12.1.4).
 #include <functional>
 #include <ostream>
 #include <string>

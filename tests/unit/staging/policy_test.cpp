@@ -76,7 +76,7 @@ const std::string kT = kThing;
 INSTANTIATE_TEST_SUITE_P(
     Table, StagingPolicyTest,
     ::testing::Values(
-        // A module in staging (§9.2): connect as its ThingName only.
+        // A module in staging (PG-PROV 12.1): connect as its ThingName only.
         Case{"ModuleConnectsAsThingName", Who::kModule, A::kConnect, kT, kT, true},
         Case{"ModuleCannotConnectAsOther", Who::kModule, A::kConnect, kOther, kOther, false},
         Case{"ModuleWithoutThingCannotConnect", Who::kModuleWithoutThing, A::kConnect, kT, kT,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Parsing and validating IoT policy documents (aws-iot-core.md §7; AWS pages iot-policies,
-// iot-policy-actions, iot-action-resources). Validation happens once, at CreatePolicy; the
-// result is compiled so that Evaluate does no parsing.
+// Parsing and validating IoT policy documents (AWS IoT Core Developer Guide, 'AWS IoT Core
+// policies', 'AWS IoT Core policy actions', 'AWS IoT Core action resources'). Validation happens
+// once, at CreatePolicy; the result is compiled so that Evaluate does no parsing.
 #include <algorithm>
 #include <array>
 #include <charconv>

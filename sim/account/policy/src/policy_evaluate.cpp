@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Policy evaluation (aws-iot-core.md §7; AWS page iot-policies and IAM's evaluation logic):
-// default deny, an applicable Deny wins over every Allow, across every effective policy.
+// Policy evaluation (AWS IoT Core Developer Guide, 'AWS IoT Core policies', and IAM's evaluation
+// logic): default deny, an applicable Deny wins over every Allow, across every effective policy.
 #include <cstring>
 #include <string>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Policy variables and wildcard matching (aws-iot-core.md §7; AWS pages iot-policy-variables,
-// basic-policy-variables, thing-policy-variables, cert-policy-variables).
+// Policy variables and wildcard matching (AWS IoT Core Developer Guide, 'AWS IoT Core policy
+// variables' and its pages on basic, thing and X.509 certificate policy variables).
 #include "sim/account/policy_pattern.hpp"
 
 #include <algorithm>

@@ -78,7 +78,7 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
     ConnectResult result;
     const bool v5 = input.protocol_version == 5;
     // Order of checks: things AWS rejects before TLS completes (certificate) come first, then
-    // the MQTT-level rules, then iot:Connect (aws-iot-core.md §2.3, §3, §7, §8).
+    // the MQTT-level rules, then iot:Connect.
     if (!input.has_certificate) {
         // require_certificate makes this unreachable through TLS; fail closed anyway.
         result.reason = "no client certificate";
@@ -86,8 +86,9 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
     }
     result.certificate_id = input.certificate.certificate_id;
     if (input.server_name) {
-        // aws-iot-core.md §5: no SNI, no connection; the SNI routes to the account. AWS refuses
-        // in TLS, before the certificate is looked at (so no JITR/JITP either).
+        // 'Transport security in AWS IoT Core': no SNI, no connection; the SNI routes to the
+        // account ('X.509 client certificates'). AWS refuses in TLS, before the certificate is
+        // looked at (so no JITR/JITP either).
         // Assumed: a wrong or missing SNI is closed without CONNACK on MQTT 3.1.1 and 5 alike,
         // the nearest a plugin gets to AWS's TLS-level refusal.
         if (const auto sni = CheckServerName(*input.server_name, settings_.endpoint);
@@ -108,7 +109,7 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
     switch (identity.verdict) {
         case Identification::Verdict::kRefuse:
             // Chosen: a refused certificate is dropped without CONNACK on
-            // MQTT 3.1.1 and gets CONNACK 0x87 on MQTT 5, like a denied iot:Connect (§7).
+            // MQTT 3.1.1 and gets CONNACK 0x87 on MQTT 5, like a denied iot:Connect.
             // Assumed: AWS refuses these during TLS; the broker cannot (no TLS hook).
             result.action =
                 v5 ? ConnectAction::kRefuseWithConnack : ConnectAction::kCloseWithoutConnack;
@@ -134,7 +135,8 @@ ConnectResult BrokerCore::OnConnect(const ConnectInput& input, sim::TimePoint no
     const AuthzAnswer connect =
         Ask(*identity.principal, Access::kConnect, input.client_id);
     if (!connect.allowed) {
-        // aws-iot-core.md §7: MQTT 3.1.1 sees the connection closed; MQTT 5 gets CONNACK 0x87.
+        // MQTT 3.1.1 sees the connection closed ('MQTT': AWS IoT sends no CONNACK return code 5);
+        // MQTT 5 gets CONNACK 0x87 Not authorized.
         result.action =
             v5 ? ConnectAction::kRefuseWithConnack : ConnectAction::kCloseWithoutConnack;
         result.reason = Denied(Access::kConnect, connect.reason);
@@ -189,7 +191,8 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
     if (session == nullptr) {
         return {false, "no session", false};
     }
-    // AWS IoT supports QoS 0/1 only; it sends no PUBACK for QoS 2 (aws-iot-core.md §8).
+    // AWS IoT supports QoS 0/1 only; it sends no PUBACK for QoS 2 ('MQTT', "AWS IoT differences
+    // from MQTT specifications").
     // Assumed: the connection is closed, as for other packets AWS does not accept. With the TLS
     // tap the connection is closed before mosquitto parses the packet (no PUBREC); this is the
     // rule without it.
@@ -202,7 +205,8 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
     const bool v5 = session->protocol_version == 5;
     auto answer = Ask(*session->principal, Access::kPublish, topic);
     if (answer.allowed && retain) {
-        // iot:RetainPublish is needed in addition to iot:Publish for RETAIN=1 (§7).
+        // iot:RetainPublish is needed in addition to iot:Publish for RETAIN=1 ('AWS IoT Core
+        // policy actions').
         answer =
             Ask(*session->principal, Access::kRetainPublish, topic);
         if (!answer.allowed) {
@@ -212,7 +216,8 @@ AclResult BrokerCore::OnPublish(std::string_view client_id, std::string_view top
         answer.reason = Denied(Access::kPublish, answer.reason);
     }
     if (!answer.allowed) {
-        // MQTT 3.1.1: AWS closes the connection; MQTT 5: PUBACK 0x87 (§7).
+        // MQTT 3.1.1: AWS closes the connection (AWS's answer in aws-iot-device-sdk-js issue #125);
+        // MQTT 5: PUBACK 0x87.
         return Deny(*session, answer.reason, !v5, DisconnectReason::kAuthError);
     }
     return {true, {}, false};
@@ -233,7 +238,7 @@ AclResult BrokerCore::OnSubscribe(std::string_view client_id, std::string_view f
         return {false, "no session", false};
     }
     if (const auto v = CheckFilterCount(filters_in_packet); v != RuleViolation::kNone) {
-        // aws-iot-core.md §8: at most 8 subscriptions per SUBSCRIBE.
+        // AWS IoT Core endpoints and quotas: at most 8 subscriptions per SUBSCRIBE.
         // Assumed: AWS's answer to a SUBSCRIBE with 9 or more filters is not documented; it is
         // a denied subscribe (MQTT 3.1.1: the connection is closed; MQTT 5: reason 0x87 for
         // every filter of the packet), reason too_many_filters.
@@ -241,7 +246,7 @@ AclResult BrokerCore::OnSubscribe(std::string_view client_id, std::string_view f
                     DisconnectReason::kClientError);
     }
     if (const auto v = CheckQos(qos); v != RuleViolation::kNone) {
-        // AWS sends no SUBACK for QoS 2 (§8). Assumed: the connection is closed (before any
+        // AWS sends no SUBACK for QoS 2 ('MQTT'). Assumed: the connection is closed (before any
         // SUBACK with the TLS tap; without it mosquitto has already queued SUBACK 0x80).
         return Deny(*session, ToString(v), true, DisconnectReason::kClientError);
     }
@@ -338,7 +343,8 @@ void BrokerCore::PullViewEffects() {
             publishes_.push_back({std::move(effect.topic), std::move(effect.payload)});
             continue;
         }
-        // UpdateCertificate away from ACTIVE, or a claim certificate expiring (§2.3).
+        // UpdateCertificate away from ACTIVE (AWS IoT API Reference, UpdateCertificate), or a claim
+        // certificate expiring.
         for (const auto& [client_id, session] : sessions_) {
             if (session.certificate_id == effect.certificate_id) {
                 QueueKick(client_id, DisconnectReason::kApiInitiatedDisconnect);

@@ -52,7 +52,7 @@ const char* ToString(DisconnectReason reason) noexcept {
 }
 
 bool HasLifecycleEvents(const std::string& client_id) {
-    // life-cycle-events: client ids containing '#' or '+' get no lifecycle events (§8).
+    // 'Lifecycle events': client ids containing '#' or '+' get no lifecycle events.
     return !client_id.empty() && client_id.find_first_of("+#") == std::string::npos;
 }
 

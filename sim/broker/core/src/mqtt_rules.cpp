@@ -12,7 +12,8 @@ bool StartsWith(std::string_view text, std::string_view prefix) {
     return text.substr(0, prefix.size()) == prefix;
 }
 
-// Basic Ingest: "$aws/rules/<rule>/" is not counted in the topic limits (aws-iot-core.md §8).
+// Basic Ingest: "$aws/rules/<rule>/" is not counted in the topic limits (AWS IoT Core
+// endpoints and quotas).
 std::string_view WithoutBasicIngestPrefix(std::string_view topic) {
     constexpr std::string_view kRules = "$aws/rules/";
     if (!StartsWith(topic, kRules)) {
@@ -169,15 +170,15 @@ SniVerdict CheckServerName(std::string_view server_name, std::string_view own_en
         server_name.size() > kWorldEndpointDomain.size() &&
         equal_ignoring_case(server_name.substr(server_name.size() - kWorldEndpointDomain.size()),
                             kWorldEndpointDomain);
-    // Assumed: AWS routes by SNI to the account that owns the endpoint (aws-iot-core.md §5);
-    // here each account has its own address, so a world endpoint that is not ours means the
-    // device reached the wrong account, which refuses it (reason sni_other_account).
+    // Assumed: AWS routes by SNI to the account that owns the endpoint ('X.509 client
+    // certificates'); here each account has its own address, so a world endpoint that is not ours
+    // means the device reached the wrong account, which refuses it (reason sni_other_account).
     if (world_endpoint && !own_endpoint.empty()) {
         return SniVerdict::kOtherAccount;
     }
     // Assumed: any other server name (IP literal, "localhost", a foreign domain) is accepted.
     // Clients of the emulator connect by address, and Paho C and mosquitto_pub then send the IP
-    // literal or the host they were given as SNI (reference/deps.md §4); AWS knows no such
+    // literal or the host they were given as SNI (seen with Paho C 1.3.12); AWS knows no such
     // name, but refusing it would refuse every client that connects by address.
     return SniVerdict::kAccept;
 }

@@ -4,7 +4,8 @@
 // comes first in symbol lookup; `nm -D /usr/sbin/mosquitto` shows both imported from libssl).
 // Each forwards to the real function (dlsym(RTLD_NEXT)), then observes. Why a tap at all:
 // mosquitto 2.0.11 gives plugins no packet hook, no way to set the keep-alive and no SNI
-// (reference/deps.md §2), and AWS IoT applies all three (aws-iot-core.md §5, §8).
+// (`mosquitto_plugin.h` of 2.0.11), and AWS IoT applies all three (AWS IoT Core Developer
+// Guide, 'Transport security in AWS IoT Core'; AWS IoT Core endpoints and quotas).
 //
 // Per-connection state (an MqttFramer, and the faults held on it) is in the SSL object's
 // ex_data (index allocated once, freed by OpenSSL with the SSL). mosquitto reads and writes

@@ -141,8 +141,8 @@ Result<Command, ParseFailure> ParseCommand(std::string_view text) {
     }
     if (text[pos] != ' ') {
         // PG-CMD 4.2 says ERR2 for any other character after the suffix, but its own example
-        // answers `AT+SLEEP9A` with ERR4 (reference/expresslink.md §13 item 2); the example wins
-        // after a suffix, the rule applies after a bare word.
+        // answers `AT+SLEEP9A` with ERR4 (PG-CMD, SLEEP); the example wins after a suffix, the rule
+        // applies after a bare word.
         return Unexpected(ParseFailure{had_suffix ? AtError::kParameterError
                                                   : AtError::kParseError});
     }

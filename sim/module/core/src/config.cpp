@@ -13,7 +13,7 @@ namespace {
 constexpr std::size_t kMaxKeyLength = 16;  // PG-CONF 6.1: keys are 1-16 characters.
 constexpr std::size_t kCertBuffer = 8192;  // Table 2 says ">= 4 KB"; room for a chain.
 
-// PG-CONF Tables 2 and 3 (reference/expresslink.md §6). BLE keys are not emulated.
+// PG-CONF Tables 2 and 3. BLE keys are not emulated.
 // Not emulated: BLECentral#, BLEGATT#, BLEPeripheral, BLEAllowList, BLEBondList (v1.2+ BLE).
 constexpr std::array<KeyInfo, 20> kKeys = {{
     {"About", Access::kRead, true, false, 64, false, false},

@@ -7,7 +7,7 @@ namespace sim::module {
 
 namespace {
 
-// Index = error number; texts as printed in PG-CMD Table 1 (reference/expresslink.md §3).
+// Index = error number; texts as printed in PG-CMD Table 1.
 constexpr std::array<std::string_view, kMaxAtError + 1> kTexts = {
     "",
     "OVERFLOW",

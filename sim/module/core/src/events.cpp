@@ -12,7 +12,7 @@ const char* Mnemonic(EventId id) noexcept {
         case EventId::kConlost:
             return "CONLOST";
         case EventId::kOverrun:
-            return "OVERRUN";  // Table 4's mnemonic; the text calls it OVERFLOW (§13 item 3).
+            return "OVERRUN";  // Table 4's mnemonic; PG-MSG's text calls it OVERFLOW.
         case EventId::kOta:
             return "OTA";
         case EventId::kConnect:

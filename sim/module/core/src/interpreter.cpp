@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The module's state machine, after the AWS IoT ExpressLink Programmer's Guide v1.3. PG-* tags
-// name the guide's chapters (PG-CMD commands, PG-EVT events, PG-PROV onboarding); bare section
-// numbers (§) follow the project's own paraphrase of that guide, not its numbering.
+// name the guide's chapters (PG-CMD commands, PG-EVT events, PG-PROV onboarding; the list is in
+// sim/module/README.md), followed by the guide's own section numbers.
 #include "sim/module/interpreter.hpp"
 
 #include <algorithm>
@@ -121,7 +121,7 @@ void ConnectFailed(Context& ctx, int hint, std::string_view detail) {
 void StartConnect(Context& ctx, bool blocking) {
     auto& state = ctx.state;
     if (state.confmode) {
-        // §13 item 1: 4.7.5.5 says ERR14, 4.7.2.5 says ERR25; ERR25 NOT ALLOWED is used.
+        // PG-CMD 4.7.5.5 says ERR14, 4.7.2.5 says ERR25; ERR25 NOT ALLOWED is used.
         ctx.Error(AtError::kNotAllowed);
         return;
     }
@@ -200,8 +200,8 @@ void OnConnected(Context& ctx, const MqttConnected& event) {
     // Not emulated: SNTP itself. The module takes the host clock as its time once it has
     // reached the network (its first MQTT connection).
     state.time_synchronised = true;
-    // Staging: the one automatic subscription (§9.1 step 2). Onboarded: the reserved Jobs
-    // topic (§8.4). CONNECT answers only after its SUBACK, so a claim published right after
+    // Staging: the one automatic subscription (PG-PROV 12.3.2). Onboarded: the reserved Jobs
+    // topic (PG-OTA 9.3). CONNECT answers only after its SUBACK, so a claim published right after
     // `OK 1 CONNECTED` cannot be missed; a refusal is hint 6.
     std::string topic;
     if (state.session_staging) {
@@ -284,7 +284,7 @@ void StoreMessage(Context& ctx, std::size_t index, std::string topic, std::strin
     state.messages.push_back(StoredMessage{index, std::move(topic), std::move(payload)});
 }
 
-// §9.1: the onboarding message on <ThingName>/expresslink_config while in staging.
+// PG-PROV 12.3.2: the onboarding message on <ThingName>/expresslink_config while in staging.
 void OnConfigMessage(Context& ctx, const MqttMessage& message) {
     auto& state = ctx.state;
     std::optional<std::string> endpoint;
@@ -534,7 +534,7 @@ void CmdConfQuery(Context& ctx, const Command& command) {
         WritePem(ctx, *value);
         return;
     }
-    // Assumed: an empty key answers a bare `OK` (reference §4.3, not specified).
+    // Assumed: an empty key answers a bare `OK` (the ExpressLink Programmer's Guide does not say).
     ctx.Write(value->empty() ? std::string("OK") : "OK " + Escape(*value));
 }
 
@@ -653,7 +653,7 @@ void CmdReset(Context& ctx, const Command& command, bool factory) {
     }
     ResetCommon(ctx);
     if (factory) {
-        ctx.state.config.FactoryReset();  // Restores the "Y" keys, Endpoint to staging (§6).
+        ctx.state.config.FactoryReset();  // Restores the "Y" keys, Endpoint to staging (PG-CONF).
         ctx.Persist();
     }
     ctx.Write("OK");
@@ -793,7 +793,7 @@ using Handler = void (*)(Context&, const Command&);
 
 // Command word (upper case, as ParseCommand leaves it) -> handler. Words not listed, which
 // includes removed/legacy commands (STAT, JOB, DEFENDER, CONFIG), EVENT!, OTW, GPIO and BLE,
-// are not emulated (reference §4.8-4.10): ERR3.
+// are not emulated: ERR3.
 constexpr std::pair<std::string_view, Handler> kCommands[] = {
     {"CONNECT", CmdConnect<true>},
     {"CONNECT!", CmdConnect<false>},
@@ -962,7 +962,8 @@ Step Interpret(const ModuleState& state, const Event& event) {
 
 namespace {
 
-// Metadata values: alphanumerics, dash, period and space, surrounding spaces trimmed (§8.3).
+// Metadata values: alphanumerics, dash, period and space, surrounding spaces trimmed (PG-PROV
+// v1.1.2 11.1.5).
 std::string Sanitize(std::string_view value) {
     std::string out;
     for (const char c : value) {

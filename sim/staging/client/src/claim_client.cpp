@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The claim-script over Paho MQTT C++ 1.2 (reference/deps.md §4 for how failures surface).
+// The claim-script over Paho MQTT C++ 1.2 (failures surface as mqtt::exception return codes).
 #include "sim/core/net.hpp"
 #include "sim/staging/claim_client.hpp"
 
@@ -149,8 +149,8 @@ public:
             }
             return {};
         } catch (const mqtt::exception& e) {
-            // deps.md §4: rc 5 = CONNACK "not authorised"; -1 = TLS failure or the broker
-            // closed without CONNACK (unknown/revoked certificate, wrong client id).
+            // Paho 1.2 (Paho C 1.3.12): rc 5 = CONNACK "not authorised"; -1 = TLS failure or the
+            // broker closed without CONNACK (unknown/revoked certificate, wrong client id).
             if (e.get_return_code() == 5) {
                 return "CONNACK 5 (not authorized)";
             }
@@ -243,7 +243,7 @@ sim::Result<MqttEndpoint> ResolveMqttEndpoint(std::string_view option, const std
         world = std::move(*state);
     }
     if (EndsWith(parsed->host, kWorldDomain)) {
-        // An emulated endpoint: only the world's map knows its address (DESIGN.md "The world").
+        // An emulated endpoint: only the world's endpoints map knows its address.
         if (!world) {
             return Bad(name + ": '" + parsed->host + "' is an emulated endpoint; pass --world DIR");
         }
@@ -414,7 +414,7 @@ ClaimReport RunClaim(const ClaimOptions& options) {
         }
         report.published = true;
         // AWS closes an MQTT 3.1.1 client whose publish it refuses, possibly after the PUBACK
-        // (the emulator kicks at the next TICK, deps.md §2f): watch for that before saying yes.
+        // (the emulator kicks at the next TICK): watch for that before saying yes.
         {
             std::unique_lock lock(watch.mutex);
             if (watch.changed.wait_for(lock, options.settle,
@@ -498,7 +498,7 @@ struct ClaimSession::Impl {
         if (connection->Up()) {
             return {};  // another caller reconnected meanwhile
         }
-        // AWS IoT: one CONNECT per second per client id (aws-iot-core.md §8); faster
+        // AWS IoT: one CONNECT per second per client id (AWS IoT Core quotas); faster
         // reconnects of the same claim-thing would be throttled (closed without CONNACK).
         std::this_thread::sleep_until(last_connect + std::chrono::milliseconds{1000});
         last_connect = Clock::now();
@@ -508,7 +508,7 @@ struct ClaimSession::Impl {
 
     // Waits for this claim's publish slot: at most max_publishes_per_second per connection.
     // Not emulated: the brokers do not enforce AWS IoT's 100 publishes/s per connection
-    // (aws-iot-core.md §8, excess discarded); a session paces itself so that it would not
+    // (AWS IoT Core quotas, excess discarded); a session paces itself so that it would not
     // lose claims against real AWS either.
     void Pace() {
         Clock::time_point slot;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Evaluate: IAM semantics over AWS IoT resources (aws-iot-core.md §7), with the policies an
+// Evaluate: IAM semantics over AWS IoT resources ('AWS IoT Core policies'), with the policies an
 // ExpressLink world actually uses.
 #include <functional>
 #include <map>
@@ -24,7 +24,7 @@ constexpr const char* kAppendixCPolicy = R"({
   "Version": "2012-10-17",
   "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})";
 
-// The fleet-provisioning claim-certificate policy of the ESP32 guide (seed 002).
+// The fleet-provisioning claim-certificate policy of a published ESP32 fleet-provisioning guide.
 constexpr const char* kClaimPolicy = R"({
   "Version": "2012-10-17",
   "Statement": [

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Wildcards and policy variables (aws-iot-core.md §7).
+// Wildcards and policy variables (AWS IoT Core Developer Guide, 'AWS IoT Core policy variables').
 #include "sim/account/policy_pattern.hpp"
 
 #include <ostream>

@@ -43,7 +43,7 @@ inline std::string Arn(std::string_view type, std::string_view name) {
 }
 
 /// The staging account's statements: a module may connect only as its ThingName and use only
-/// topics that begin with it (DESIGN.md, "The world"; the ThingName is the certificate serial).
+/// topics that begin with it (the ThingName is the certificate serial).
 inline constexpr std::string_view kStagingStatements = R"(
     {"Effect": "Allow", "Action": "iot:Connect",
      "Resource": "arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"},

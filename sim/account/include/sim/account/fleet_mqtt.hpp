@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The fleet-provisioning MQTT API (aws-iot-core.md §6; AWS IoT Core Developer Guide, "Device
-// provisioning MQTT API"): topic + payload in, one reply (topic + payload) out, over the
-// account registry.
+// The fleet-provisioning MQTT API (AWS IoT Core Developer Guide, "Device provisioning MQTT API"):
+// topic + payload in, one reply (topic + payload) out, over the account registry.
 //
 // Contract
 //  - Pure: no I/O, clock or randomness of its own. Certificates are issued by the injected
@@ -104,7 +103,7 @@ FleetReply RejectFleetRequest(const FleetTopic& topic, int status_code, std::str
 FleetReply HandleFleetRequest(Registry& registry, FleetIssuer& issuer, std::string_view topic,
                               std::string_view payload, const FleetCaller& caller);
 
-// ---- The pre-provisioning hook (aws-iot-core.md §6.4) -----------------------------------------
+// ---- The pre-provisioning hook (AWS IoT Core Developer Guide, 'Pre-provisioning hooks') -------
 
 /// A call of the template's hook: its target and AWS's input payload (claimCertificateId,
 /// certificateId, certificatePem, templateArn, clientId, parameters).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// sim::account::Registry: one emulated AWS IoT account's registry (aws-iot-core.md §1-§4, §6).
+// sim::account::Registry: one emulated AWS IoT account's registry (AWS IoT API Reference; AWS IoT
+// Core Developer Guide, 'Just-in-time provisioning', JITR, 'Device provisioning MQTT API').
 //
 // Contract
 //  - Pure: no I/O, no clock or randomness of its own (the injected Clock and Random), no
@@ -36,10 +37,10 @@
 
 namespace sim::account {
 
-/// "A CA can be registered in DEFAULT mode by only one account per Region"
-/// (aws-iot-core.md §1.3): an index shared by every account of a world (the world owns it;
-/// in a multi-process world an adapter may implement it over a shared file). Not thread-safe
-/// unless the implementation says so.
+/// "A CA certificate can be registered in DEFAULT mode by only one account in a Region" (AWS IoT
+/// Core Developer Guide, 'Manage your CA certificates'): an index shared by every account of a
+/// world (the world owns it; in a multi-process world an adapter may implement it over a shared
+/// file). Not thread-safe unless the implementation says so.
 class DefaultModeCaIndex {
 public:
     virtual ~DefaultModeCaIndex() = default;
@@ -77,7 +78,7 @@ struct Change {
     bool operator==(const Change&) const = default;
 };
 
-// ---- Pagination (aws-iot-core.md §1.1) -------------------------------------------------------
+// ---- Pagination (AWS IoT API Reference: marker/pageSize, nextToken/maxResults) ---------------
 
 /// Marker/token in, at most page_size (1..250, default 25 — Assumed) results out. Markers are
 /// opaque base64 of the last returned key; no marker on the last page.
@@ -278,7 +279,7 @@ struct ListTemplateVersionsResponse {
 
 /// CreateProvisioningClaim: the adapter issued `certificate` (signed by the account's service
 /// CA) for `template_name`; the registry records it as an ACTIVE claim certificate valid for
-/// 5 minutes (aws-iot-core.md §6.3), not listed by ListCertificates.
+/// 5 minutes (AWS IoT API Reference, CreateProvisioningClaim), not listed by ListCertificates.
 struct CreateProvisioningClaimRequest {
     std::string template_name;
     pki::CertificateInfo certificate;
@@ -323,7 +324,9 @@ enum class ConnectVerdict {
     kAccept,  ///< Let the session proceed (then evaluate iot:Connect with the policies).
     kRefuse,  ///< Unknown/inactive/revoked/expired certificate: refuse (AWS fails TLS).
     /// The certificate was just auto-registered (JITR) or provisioned (JITP), or is still
-    /// PENDING_ACTIVATION: close without CONNACK (aws-iot-core.md §3 step 3, §4.2 step 4).
+    /// PENDING_ACTIVATION: close without CONNACK (JITR: "publish a registration message ... and
+    /// disconnect the client", AWS IoT blog "Just-in-Time Registration of Device Certificates on
+    /// AWS IoT"; JITP drops the first connection as devices observe it).
     kCloseAfterRegistration,
 };
 
@@ -332,12 +335,13 @@ struct ConnectDecision {
     std::string reason;          ///< One line for explain mode, e.g. "certificate REVOKED".
     std::string certificate_id;  ///< Always set.
     /// For kAccept: the thing associated with the connection, if any (exclusive thing, or the
-    /// attached thing named like the client id — aws-iot-core.md §7).
+    /// attached thing named like the client id, AWS IoT Core Developer Guide, 'Thing policy
+    /// variables').
     std::optional<std::string> thing_name;
     bool is_provisioning_claim = false;  ///< A CreateProvisioningClaim certificate.
 };
 
-// ---- Fleet provisioning MQTT API (aws-iot-core.md §6) -----------------------------------------
+// ---- Fleet provisioning MQTT API (AWS IoT Core Developer Guide) -------------------------------
 
 /// CreateKeysAndCertificate / CreateCertificateFromCsr over MQTT: the adapter issued
 /// `certificate`; it is registered PENDING_ACTIVATION with an ownership token valid 1 hour.
@@ -396,7 +400,7 @@ public:
     /// eventConfigurations: type → Enabled. Types: THING, THING_GROUP, THING_TYPE,
     /// THING_GROUP_MEMBERSHIP, THING_GROUP_HIERARCHY, THING_TYPE_ASSOCIATION, JOB,
     /// JOB_EXECUTION, POLICY, CERTIFICATE, CA_CERTIFICATE. All off by default except
-    /// CA_CERTIFICATE (Assumed, aws-iot-core.md §3).
+    /// CA_CERTIFICATE (Assumed: JITR works without enabling it).
     std::map<std::string, bool> DescribeEventConfigurations() const;
     AwsStatus UpdateEventConfigurations(const std::map<std::string, bool>& configurations);
 
@@ -532,7 +536,8 @@ public:
     /// Policy names attached to a certificate, sorted.
     std::vector<std::string> PoliciesOfCertificate(std::string_view certificate_id) const;
     /// The thing a connection with (certificate, client id) is associated with: the
-    /// exclusively attached thing, else an attached thing named `client_id` (§7).
+    /// exclusively attached thing, else an attached thing named `client_id` ('Thing policy
+    /// variables').
     std::optional<std::string> ThingForConnection(std::string_view certificate_id,
                                                   std::string_view client_id) const;
 

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The provisioning-template evaluator (aws-iot-core.md §4.4, AWS IoT developer guide
-// `provision-template.md`). Pure: it turns a template body plus parameter values into a plan
-// of resources; it does not touch the registry. Registry::RunTemplate (and JITP, RegisterThing,
-// the fleet-provisioning RegisterThing) validate the plan against the registry and apply it
-// all-or-nothing.
+// The provisioning-template evaluator (AWS IoT Core Developer Guide, 'Provisioning templates').
+// Pure: it turns a template body plus parameter values into a plan of resources; it does not touch
+// the registry. Registry::RunTemplate (and JITP, RegisterThing, the fleet-provisioning
+// RegisterThing) validate the plan against the registry and apply it all-or-nothing.
 //
 // Supported: `Parameters` (Type String, Default), `Mappings`, `Resources` of type
 // AWS::IoT::Thing, AWS::IoT::Certificate, AWS::IoT::Policy with `Properties` and
@@ -94,11 +93,12 @@ AwsResult<TemplatePlan> EvaluateTemplate(std::string_view template_body,
 /// CreateProvisioningTemplate and RegisterCACertificate; does not need parameter values.
 AwsStatus ValidateTemplateBody(std::string_view template_body);
 
-/// The parameters JITP supplies (aws-iot-core.md §4.3): only those present in the subject,
-/// named AWS::IoT::Certificate::{Country,Organization,OrganizationalUnit,
+/// The parameters JITP supplies (AWS IoT Core Developer Guide, 'Just-in-time provisioning'): only
+/// those present in the subject, named
+/// AWS::IoT::Certificate::{Country,Organization,OrganizationalUnit,
 /// DistinguishedNameQualifier,StateName,CommonName,SerialNumber}, plus
 /// AWS::IoT::Certificate::Id (the certificateId). SerialNumber is the subject's serialNumber
-/// attribute (Assumed: §9 item 7, the literal reading of the docs).
+/// attribute (Assumed: the literal reading of the docs, "extract from the subject field").
 std::map<std::string, std::string> JitpParameters(const pki::CertificateInfo& certificate);
 
 /// The AWS::IoT::Policy resource of a JITP template: an existing policy by name (PolicyName),
@@ -117,7 +117,7 @@ struct JitpTemplatePolicy {
 };
 
 /// The one JITP provisioning-template body the project sends (OEM guide Appendix C steps 10-14,
-/// the AWS IoT Developer Guide's JITP example; aws-iot-core.md §4.3): Parameters
+/// the JITP example of AWS IoT Core Developer Guide, 'Just-in-time provisioning'): Parameters
 /// AWS::IoT::Certificate::CommonName and AWS::IoT::Certificate::Id (Type String); Resources
 /// "thing" (AWS::IoT::Thing, ThingName = Ref CommonName, i.e. the module's ThingName),
 /// "certificate" (AWS::IoT::Certificate, CertificateId = Ref Id, Status ACTIVE) and "policy"

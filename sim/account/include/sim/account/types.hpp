@@ -22,7 +22,7 @@ namespace sim::account {
 // Errors
 // ---------------------------------------------------------------------------------------------
 
-/// An AWS IoT error as the wire carries it (aws-iot-core.md §1.2). `type` is the exception
+/// An AWS IoT error as the wire carries it (x-amzn-ErrorType). `type` is the exception
 /// name, e.g. "ResourceNotFoundException"; `message` is one line naming the field or step.
 /// `resource_id`/`resource_arn` are set for ResourceAlreadyExistsException only.
 struct AwsError {
@@ -36,7 +36,7 @@ template <class T>
 using AwsResult = sim::Result<T, AwsError>;
 using AwsStatus = sim::Result<void, AwsError>;
 
-/// The exception names used by this model (aws-iot-core.md §1.2).
+/// The exception names used by this model (AWS IoT API Reference, each action's Errors).
 namespace error_type {
 inline constexpr std::string_view kInvalidRequest = "InvalidRequestException";
 inline constexpr std::string_view kCertificateValidation = "CertificateValidationException";
@@ -56,8 +56,8 @@ inline constexpr std::string_view kVersionConflict = "VersionConflictException";
 inline constexpr std::string_view kVersionsLimitExceeded = "VersionsLimitExceededException";
 inline constexpr std::string_view kLimitExceeded = "LimitExceededException";
 inline constexpr std::string_view kInternalFailure = "InternalFailureException";
-// Fleet-provisioning MQTT API errorCode strings (aws-iot-core.md §6.2; only the first is
-// confirmed, the others are Assumed).
+// Fleet-provisioning MQTT API errorCode strings (only the first is confirmed, by an AWS answer in
+// aws-iot-device-sdk-js-v2 issue #69; the others are Assumed).
 inline constexpr std::string_view kInvalidCertificateOwnershipToken =
     "InvalidCertificateOwnershipToken";
 inline constexpr std::string_view kAccessDenied = "AccessDenied";
@@ -67,14 +67,15 @@ inline constexpr std::string_view kInvalidPayload = "InvalidPayload";
 /// Builds an AwsError result: `return Fail(error_type::kInvalidRequest, "thingName: ...")`.
 sim::Unexpected<AwsError> Fail(std::string_view type, std::string message);
 
-/// The HTTP status of an AWS IoT error type per aws-iot-core.md §1.2 (e.g. 404 for
+/// The HTTP status of an AWS IoT error type per the AWS IoT API Reference (e.g. 404 for
 /// ResourceNotFoundException, 406 for CertificateStateException, 410 for LimitExceeded).
 /// The fleet-provisioning codes map to 400 (InvalidCertificateOwnershipToken, InvalidPayload)
 /// and 403 (AccessDenied). Unknown types map to 400.
 int HttpStatusOf(std::string_view error_type);
 
 // ---------------------------------------------------------------------------------------------
-// Statuses (aws-iot-core.md §2.2). ToString gives the AWS spelling; Parse* accept exactly it.
+// Statuses (AWS IoT API Reference, CertificateDescription). ToString gives the AWS spelling;
+// Parse* accept exactly it.
 // ---------------------------------------------------------------------------------------------
 
 enum class CertificateStatus {
@@ -110,7 +111,7 @@ std::optional<ThingPrincipalType> ParseThingPrincipalType(std::string_view text)
 
 /// What identifies one emulated account. `endpoint_prefix` is the 14-character lowercase
 /// alphanumeric prefix of the account's endpoints (e.g. "a1b2c3d4e5f6g7"); `domain` is the
-/// reserved suffix (DESIGN.md: endpoints live under `.test`).
+/// reserved suffix (endpoints live under `.test`, a name RFC 2606 reserves).
 struct AccountSettings {
     std::string account_id;       ///< 12 digits.
     std::string region;           ///< e.g. "us-east-1".
@@ -130,7 +131,8 @@ std::string ProvisioningTemplateArn(const AccountSettings& account, std::string_
 // Entities. The registry owns them; callers get const views (Registry::Find*).
 // ---------------------------------------------------------------------------------------------
 
-/// A CA's JITP settings: either {template_body, role_arn} or {template_name} (§4.1).
+/// A CA's JITP settings: either {template_body, role_arn} or {template_name} (AWS IoT Core
+/// Developer Guide, 'Just-in-time provisioning').
 struct RegistrationConfig {
     std::optional<std::string> template_body;
     std::optional<std::string> role_arn;
@@ -167,9 +169,9 @@ struct Certificate {
     std::int64_t customer_version = 1;
     std::string generation_id;
     pki::CertificateInfo info;
-    /// Set for a CreateProvisioningClaim certificate: the template it may provision with and
-    /// when it stops working (5 minutes, aws-iot-core.md §6.3). Such certificates are not
-    /// listed by ListCertificates.
+    /// Set for a CreateProvisioningClaim certificate: the template it may provision with and when
+    /// it stops working (5 minutes, AWS IoT API Reference, CreateProvisioningClaim). Such
+    /// certificates are not listed by ListCertificates.
     std::optional<std::string> claim_template_name;
     std::optional<TimePoint> claim_expiration;
 };
@@ -242,8 +244,8 @@ struct ProvisioningTemplate {
     const std::string& DefaultBody() const;
 };
 
-/// A fleet-provisioning certificateOwnershipToken (aws-iot-core.md §6.3): binds a certificate
-/// created over MQTT to RegisterThing for one hour.
+/// A fleet-provisioning certificateOwnershipToken (AWS IoT Core Developer Guide, 'Device
+/// provisioning MQTT API'): binds a certificate created over MQTT to RegisterThing for one hour.
 struct OwnershipToken {
     std::string token;
     std::string certificate_id;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The HTTP request/response values the pure router works on, and the wire decoding rules of
-// AWS's rest-json protocol (reference/aws-iot-core.md §1.1): the raw path is split on '/' first
-// and each segment percent-decoded afterwards (labels such as a certificate ARN arrive as
-// "arn%3Aaws%3Aiot%3A...%3Acert%2Fabc"); query values are percent-decoded ('+' is a space).
-// Pure; thread-safe (no shared state).
+// The HTTP request/response values the pure router works on, and the wire decoding rules of AWS's
+// rest-json protocol (as botocore's RestJSONSerializer encodes it): the raw path is split on '/'
+// first and each segment percent-decoded afterwards (labels such as a certificate ARN arrive as
+// "arn%3Aaws%3Aiot%3A...%3Acert%2Fabc"); query values are percent-decoded ('+' is a space). Pure;
+// thread-safe (no shared state).
 
 #include <optional>
 #include <string>

@@ -6,7 +6,8 @@
 // empty body), run against one account's sim::account::Registry, and shaped into an
 // HttpResponse: 200 with the AWS member names and epoch-seconds timestamps, or the AWS error
 // (status from account::HttpStatusOf, header `x-amzn-ErrorType: <Name>`, body
-// {"message", "__type"[, "resourceId", "resourceArn"]}) — reference/aws-iot-core.md §1.1-§1.3.
+// {"message", "__type"[, "resourceId", "resourceArn"]}), as botocore's RestJSONParser reads it;
+// statuses per the AWS IoT API Reference.
 //
 // Pure: no I/O, clock or randomness of its own. Certificate issuance (key generation) goes
 // through the CertificateIssuer port, implemented by the adapter with pki. Not thread-safe:
@@ -40,7 +41,7 @@ public:
     /// (CreateKeysAndCertificate, CreateProvisioningClaim).
     virtual account::AwsResult<KeysAndCertificate> CreateKeysAndCertificate() = 0;
     /// A certificate for the CSR's key. InvalidRequestException for a garbled CSR, a bad CSR
-    /// signature or an unsupported key (aws-iot-core.md §1.3 CreateCertificateFromCsr).
+    /// signature or an unsupported key (AWS IoT API Reference, CreateCertificateFromCsr).
     virtual account::AwsResult<pki::CertificateInfo> CreateCertificateFromCsr(
         std::string_view csr_pem) = 0;
 };

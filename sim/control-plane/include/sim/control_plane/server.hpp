@@ -131,7 +131,7 @@ private:
 };
 
 struct ServerOptions {
-    std::string host = "127.0.0.1";  ///< Loopback only (DESIGN.md).
+    std::string host = "127.0.0.1";  ///< Loopback only.
     int port = 0;                    ///< 0: the OS picks a free port.
     bool verify_signatures = false;
     int threads = 8;                 ///< Workers: they only ever see complete requests.

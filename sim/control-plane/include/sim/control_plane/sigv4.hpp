@@ -5,7 +5,8 @@
 // caller. Specification: "Signature Version 4 signing process" (AWS General Reference) and the
 // public aws-sig-v4-test-suite, whose vectors the unit tests carry.
 //
-// Path canonicalisation follows botocore for non-S3 services (reference/aws-iot-core.md §1.4):
+// Path canonicalisation follows botocore for non-S3 services (`botocore/auth.py`; AWS's SigV4
+// documentation: every path segment URI-encoded twice, except for Amazon S3):
 // the path *as sent on the wire* (already percent-encoded by the client) is URI-encoded once
 // more, keeping '/', so "%3A" becomes "%253A". No dot-segment normalisation is done: botocore does
 // none, and the IoT API never sends "." or ".." segments.
@@ -44,7 +45,7 @@ struct Authorization {
     std::string access_key_id;
     std::string date;     ///< YYYYMMDD
     std::string region;
-    std::string service;  ///< The CLI with --endpoint-url signs "execute-api" (deps.md §7).
+    std::string service;  ///< AWS CLI 2.9.19 with --endpoint-url signs "execute-api".
     std::vector<std::string> signed_headers;  ///< Lowercase, in header order.
     std::string signature;                    ///< 64 lowercase hex.
 };

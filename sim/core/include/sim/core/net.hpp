@@ -7,7 +7,7 @@
 namespace sim {
 
 /// True when `text` is an IPv4 address in dotted-decimal form inside 127.0.0.0/8 (the only
-/// addresses the project may send traffic to, DESIGN.md "The world").
+/// addresses the project may send traffic to).
 ///
 /// The accepted form is exactly what glibc's inet_pton(AF_INET) accepts, which both former
 /// copies of this check used: four decimal parts of 1-3 digits, each 0-255, separated by

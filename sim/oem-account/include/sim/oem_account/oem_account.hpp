@@ -2,7 +2,7 @@
 #pragma once
 // Configuring an OEM account for onboarding-by-claim through its control plane (adapter over
 // the SigV4 AwsClient), exactly as the OEM guide's Appendix B and C do it with the AWS CLI and
-// console (reference/expresslink.md §9.3):
+// console (AWS IoT ExpressLink Onboarding-by-Claim Customer/OEM Guide):
 //   1. RegisterCACertificate --certificate-mode SNI_ONLY --set-as-active
 //      --allow-auto-registration (Appendix B step 3)
 //   2. CreatePolicy (Appendix C steps 11-13)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// What an OEM account needs for onboarding-by-claim (OEM guide "Configure the OEM account",
-// Appendix B and C; reference/expresslink.md §9.3): the documents the set-up sends. Pure:
-// values in, JSON text out; no I/O.
+// What an OEM account needs for onboarding-by-claim (AWS IoT ExpressLink Onboarding-by-Claim
+// Customer/OEM Guide, "Configure the OEM account", Appendix B and C): the documents the set-up
+// sends. Pure: values in, JSON text out; no I/O.
 
 #include <string>
 #include <string_view>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The host side of a software module's AT command set (adapter): one command, waiting for an
-// event, AT+CONNECT with the retries a host makes (expresslink.md §8.4, §9.3).
+// event, AT+CONNECT with the retries a host makes (ExpressLink Programmer's Guide 4.7.2 CONNECT,
+// 12.3.2 onboarding-by-claim).
 //
 // Blocking: every call returns within its timeout. Threading: one caller per module at a time.
 

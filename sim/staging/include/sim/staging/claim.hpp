@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Claims: what the staging account does with a message a claim-thing publishes on
-// "<ThingName>/expresslink_config" (expresslink.md §9.1 step 3, §9.3; the misrouted-claim row 9 rules of sim/staging/README.md).
+// "<ThingName>/expresslink_config" (PG-PROV 12.3.2; OEM guide, "Claim implementation"; the
+// misrouted-claim row 9 rules of sim/staging/README.md).
 //
-// Pure functions. The broker plugin calls EvaluateClaim from its ACL check (it sees the
-// payload there) for publishes of claim-things; a refused claim is not delivered and the
-// claim-thing's connection is closed, as AWS closes a client that publishes without
-// permission (reference/deps.md §2f).
+// Pure functions. The broker plugin calls EvaluateClaim from its ACL check (it sees the payload
+// there) for publishes of claim-things; a refused claim is not delivered and the claim-thing's
+// connection is closed, as AWS closes a client that publishes without permission (kicked at the
+// next TICK: mosquitto frees the client's id when kicked from ACL_CHECK).
 
 #include <cstddef>
 #include <cstdint>

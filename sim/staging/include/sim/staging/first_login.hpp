@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// A module's first login to its staging account (expresslink.md §8.4: "on the first
-// successful MQTT login in staging, an automated process creates a thing with policies from
-// an ExpressLink template"; §9.2).
+// A module's first login to its staging account (ExpressLink Programmer's Guide 12.1.4: on the
+// first successful MQTT login in staging, an automated process creates a thing with policies from
+// an ExpressLink template).
 //
 // The broker plugin of a staging account calls ApplyFirstLogin for every TLS client BEFORE
 // Registry::AuthenticateDevice: a birth certificate signed by the manufacturer CA and not yet
@@ -11,7 +11,7 @@
 // AuthenticateDevice then accepts the connection on the same attempt.
 //
 // Assumed (README "First login"): the first login is NOT dropped. JITP on an OEM account
-// closes the first connection (aws-iot-core.md §4.2), but nothing in the ExpressLink guides
+// closes the first connection (as devices observe it), but nothing in the ExpressLink guides
 // says the first CONNECT to staging fails, and Quick Connect and every vendor getting-started
 // guide show the first CONNECT succeeding.
 //

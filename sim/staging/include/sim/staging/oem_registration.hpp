@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Registering an OEM's claim-thing with a staging account (OEM guide Appendix A;
-// expresslink.md §9.3): the OEM created a certificate in its own account (Inactive there) and
-// uploads the certificate only, never the private key; the service answers with a UUID, "a
-// 128-bit string label for your onboarding functionality ... required to connect to the
-// Staging Endpoint".
+// Registering an OEM's claim-thing with a staging account (ExpressLink Onboarding-by-Claim
+// Customer/OEM Guide, Appendix A): the OEM created a certificate in its own account (Inactive
+// there) and uploads the certificate only, never the private key; the service answers with a UUID,
+// "a 128-bit string label for your onboarding functionality ... required to connect to the Staging
+// Endpoint".
 //
 // Assumed (README "Claim-things"): the UUID is presented as the MQTT client id. The
 // registration makes a thing named by the UUID, attaches the certificate to it and the claim

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The staging account (expresslink.md §8.4, §9.2): names, the two policy documents, and the
-// one-time set-up of a staging account's registry.
+// The staging account (ExpressLink Programmer's Guide 12.1): names, the two policy documents, and
+// the one-time set-up of a staging account's registry.
 //
 // Pure core: no I/O, clock, randomness or logging. Functions taking a Registry& mutate only
 // that registry (the caller serialises access and persists Registry::TakeChanges()).
@@ -26,7 +26,7 @@ inline constexpr std::string_view kStagingPolicyName = "ExpressLinkStagingPolicy
 inline constexpr std::string_view kClaimPolicyName = "ExpressLinkClaimThingPolicy";
 inline constexpr std::string_view kModuleThingType = "ExpressLinkModule";
 inline constexpr std::string_view kClaimThingType = "ExpressLinkClaimThing";
-/// The one topic a staged module subscribes to is "<ThingName>" + this (§9.1 step 2).
+/// The one topic a staged module subscribes to is "<ThingName>" + this (PG-PROV 12.3.2).
 inline constexpr std::string_view kConfigTopicSuffix = "/expresslink_config";
 
 /// Thing attributes the staging account keeps (values are AWS attribute-value safe).
@@ -43,19 +43,19 @@ inline constexpr std::string_view kClaimedAt = "claimedAt";         ///< epoch m
 /// "<thing_name>/expresslink_config".
 std::string ConfigTopic(std::string_view thing_name);
 
-/// The staging policy (the "ExpressLink template" policy, §8.4/§9.2) for one account: connect
+/// The staging policy (the "ExpressLink template" policy, PG-PROV 12.1.4) for one account: connect
 /// only as client/${iot:Connection.Thing.ThingName}; publish, receive and subscribe only on
-/// "<ThingName>" and "<ThingName>/..." (which includes <ThingName>/expresslink_config) and on
-/// the thing's reserved jobs/streams topics ($aws/things/<ThingName>/jobs|streams/...).
-/// Assumed: "begins with its ThingName" means the first topic level equals the ThingName (a
-/// bare string prefix would let thing "AB" reach "ABC/..."); no retained publishes.
+/// "<ThingName>" and "<ThingName>/..." (which includes <ThingName>/expresslink_config) and on the
+/// thing's reserved jobs/streams topics ($aws/things/<ThingName>/jobs|streams/...). Assumed:
+/// "begins with its ThingName" means the first topic level equals the ThingName (a bare string
+/// prefix would let thing "AB" reach "ABC/..."); no retained publishes.
 std::string StagingPolicyDocument(std::string_view region, std::string_view account_id);
 
 /// The claim-thing policy: connect only as client/${iot:Connection.Thing.ThingName} (the
 /// UUID); publish only on topic/*/expresslink_config (not retained); subscribe to and receive
 /// the presence lifecycle events $aws/events/presence/{connected,disconnected}/* so that a
 /// claim script can watch the module leave. Assumed: the real claim-thing's rights beyond
-/// "publish configuration messages" are not public (expresslink.md §13 item 15).
+/// "publish configuration messages" are not public (OEM guide, Appendix D).
 std::string ClaimThingPolicyDocument(std::string_view region, std::string_view account_id);
 
 /// Makes `registry` a staging account trusting `manufacturer_ca` (idempotent): thing types

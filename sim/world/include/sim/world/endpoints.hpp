@@ -2,7 +2,7 @@
 #pragma once
 // Resolving Endpoint host names to loopback addresses. The world writes an endpoints map (JSON:
 // host name → "127.0.0.N:port"); modules look names up there instead of DNS, so a module can
-// never reach a real account (DESIGN.md "The world").
+// never reach a real account.
 
 #include <cstdint>
 #include <filesystem>

@@ -2,7 +2,8 @@
 #pragma once
 // The mosquitto.conf of one account broker (or a test broker). Pure: values in, text out.
 //
-// Always emitted (reference/deps.md §2-§6, DESIGN.md "Why one mosquitto per account"):
+// Always emitted (mosquitto 2.0.11's plugin API and mosquitto.conf(5); one mosquitto per
+// account):
 //   per_listener_settings false (TICK needs it), persistence false, set_tcp_nodelay true,
 //   require_certificate true, use_identity_as_username false (BASIC_AUTH must run),
 //   allow_anonymous false when the plugin decides, true otherwise (TLS still verifies certs).
@@ -19,7 +20,7 @@ struct MosquittoConfig {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8883;
     std::filesystem::path cafile;  ///< Optional: a fixed bundle.
-    std::filesystem::path capath;  ///< Optional: a hashed dir, hot-added CAs (deps.md §2e).
+    std::filesystem::path capath;  ///< Optional: a hashed dir, hot-added CAs (OpenSSL lookup).
     std::filesystem::path certfile;
     std::filesystem::path keyfile;
     std::filesystem::path plugin;  ///< Empty: no plugin (a bare broker, e.g. for benchmarks).

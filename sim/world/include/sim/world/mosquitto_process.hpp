@@ -3,7 +3,8 @@
 // MosquittoProcess: one running `mosquitto -c <config>` child, owned RAII-style. Used by the
 // world supervisor (one broker per account) and by tests (tests/support wraps it).
 //
-// Contract (reference/deps.md §5):
+// Contract (mosquitto 2.0.11 opens its listeners before it installs its signal handlers, so a
+// SIGTERM sent too early is lost or kills it with the default action):
 // - Start() returns only when the broker logged its "mosquitto version ... running" line AND the
 //   listener accepts a TCP connection, or fails with the broker's log in the error message.
 // - The child gets PR_SET_PDEATHSIG(SIGKILL): it dies when the *thread* that started it dies.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Test fixtures for integration tests: temporary directories, free ports, a test PKI and a
-// real mosquitto per test (reference: STYLE.md §4, mosquitto's own test harness).
+// real mosquitto per test (as mosquitto's own test harness does).
 //
 // Everything here is RAII: a TempDir removes its tree, a TestBroker stops its broker (SIGTERM
 // loop, SIGKILL fallback) and prints the broker log to stderr when the current gtest test has

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The AWS IoT policy evaluator (aws-iot-core.md §7, §8): parse a policy document once into a
-// compiled PolicyDocument (CreatePolicy / CreatePolicyVersion), then answer "may this client do
-// this action on this resource?" for every CONNECT, PUBLISH, SUBSCRIBE and delivery.
+// The AWS IoT policy evaluator (AWS IoT Core Developer Guide, 'AWS IoT Core policies'): parse a
+// policy document once into a compiled PolicyDocument (CreatePolicy / CreatePolicyVersion), then
+// answer "may this client do this action on this resource?" for every CONNECT, PUBLISH, SUBSCRIBE
+// and delivery.
 //
 // Pure core: no I/O, clock, randomness or logging. The broker plugin turns a mosquitto ACL
 // event into an AuthzRequest and the Decision back into MOSQ_ERR_*; the control plane maps a
@@ -69,7 +70,7 @@ std::string TopicFilterArn(std::string_view region, std::string_view account_id,
 // ---------------------------------------------------------------------------------------------
 
 /// The AWS IoT limit on a policy document: 2048 characters excluding whitespace
-/// (aws-iot-core.md §8 quota table, "policy doc 2048 chars excl. whitespace").
+/// (AWS IoT API Reference, CreatePolicy; AWS IoT Core endpoints and quotas).
 inline constexpr std::size_t kMaxPolicyDocumentChars = 2048;
 
 /// Counts the characters of `json` that are not JSON whitespace (space, tab, CR, LF) and
@@ -160,7 +161,7 @@ struct NamedPolicy {
     std::shared_ptr<const PolicyDocument> document;
 };
 
-/// The policies that apply to a connection (aws-iot-core.md §7): those attached to the
+/// The policies that apply to a connection ('AWS IoT Core policies'): those attached to the
 /// certificate, then those attached to the thing groups (and their ancestors) of the
 /// connection's thing, each name once (first occurrence kept).
 std::vector<NamedPolicy> EffectivePolicies(std::span<const NamedPolicy> certificate_policies,
@@ -171,8 +172,8 @@ std::vector<NamedPolicy> EffectivePolicies(std::span<const NamedPolicy> certific
 // ---------------------------------------------------------------------------------------------
 
 /// One authorization question. A view: `resource`, `action_name` and `*client` must outlive
-/// the Evaluate call. (Differs from the STYLE.md sketch, which held ClientIdentity by value:
-/// the broker keeps one identity per connection and must not copy it per message.)
+/// the Evaluate call. (It does not hold ClientIdentity by value: the broker keeps one identity
+/// per connection and must not copy it per message.)
 struct AuthzRequest {
     Action action = Action::kConnect;
     std::string_view action_name;  ///< Only for Action::kOther, e.g. "iot:UpdateThingShadow".

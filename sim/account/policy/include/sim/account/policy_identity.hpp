@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Who is asking: the connection facts AWS IoT substitutes into policy variables
-// (aws-iot-core.md §7; AWS pages basic-policy-variables, thing-policy-variables,
-// cert-policy-variables). Pure data; the broker fills one ClientIdentity per connection and
-// reuses it for every authorization of that connection.
+// Who is asking: the connection facts AWS IoT substitutes into policy variables (AWS IoT Core
+// Developer Guide, 'Basic AWS IoT Core policy variables', 'Thing policy variables', 'X.509
+// Certificate AWS IoT Core policy variables'). Pure data; the broker fills one ClientIdentity per
+// connection and reuses it for every authorization of that connection.
 
 #include <map>
 #include <optional>

@@ -4,8 +4,8 @@
 // policy, with policy variables and wildcards parsed once (at CreatePolicy) so that the broker's
 // per-message checks do no parsing.
 //
-// Semantics (aws-iot-core.md §7; AWS pages iot-policy-variables, cert-policy-variables,
-// pub-sub-policy):
+// Semantics (AWS IoT Core Developer Guide, 'AWS IoT Core policy variables', 'X.509 Certificate AWS
+// IoT Core policy variables', 'Publish/Subscribe policy examples'):
 // - `*` matches any run of characters, including `/` and the empty run; `?` matches exactly
 //   one character. Every other character is literal, including MQTT's `+` and `#`.
 // - `${*}`, `${?}` and `${$}` stand for the literal characters `*`, `?` and `$`.

@@ -3,9 +3,9 @@
 // Names and contents of the DEFAULT-mode CA slots shared by the accounts of a world
 // (FileDefaultModeCaIndex keeps one file per slot). Pure: no I/O.
 //
-// AWS: "a CA can be registered in DEFAULT mode by only one account per Region"
-// (reference/aws-iot-core.md §1.3, §5; `device-certs-your-own.md`). A slot is the pair
-// (region, caCertificateId); its file holds the id of the account that owns it.
+// AWS: "a CA certificate can be registered in DEFAULT mode by only one account in a Region" (AWS
+// IoT Core Developer Guide, 'Manage your CA certificates'). A slot is the pair (region,
+// caCertificateId); its file holds the id of the account that owns it.
 
 #include <string>
 #include <string_view>

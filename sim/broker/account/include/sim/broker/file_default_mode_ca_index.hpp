@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // FileDefaultModeCaIndex: the DEFAULT-mode CA index of a world whose accounts run in separate
-// mosquitto processes (adapter: files). AWS: "a CA can be registered in DEFAULT mode by only
-// one account per Region"; SNI_ONLY CAs by several (reference/aws-iot-core.md §1.3, §5).
+// mosquitto processes (adapter: files). AWS: "a CA certificate can be registered in DEFAULT
+// mode by only one account in a Region"; SNI_ONLY CAs by several (AWS IoT Core Developer
+// Guide, 'Manage your CA certificates').
 //
 // Layout: one file per slot in `directory` (the world's DIR/shared/default-mode-cas/), named
 // "<region>.<caCertificateId>" (SlotFileName) and holding "<accountId>\n" (SlotContents).

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // RegistryAccountView: the broker's AccountView over one account's sim::account::Registry and
-// the policy evaluator (reference/aws-iot-core.md §2.3, §3, §4, §7).
+// the policy evaluator.
 //
 // - Identify parses the peer certificate (pki) and calls Registry::AuthenticateDevice, which
 //   applies JITR/JITP and queues the registration event; the policy identity of the session
 //   (client id, thing, certificate subject/issuer, serial, source IP) is built once here.
 // - Authorize evaluates the policies attached to the session's certificate at call time, so
 //   AttachPolicy/DetachPolicy/new default versions apply to live sessions at once (AWS takes
-//   "a few minutes"; instant is allowed, §2.3). Parsed documents are cached by text.
+//   "a few minutes"; instant is allowed). Parsed documents are cached by text.
 // - Every registry access goes through the injected RegistryRunner, which must run the work
 //   with exclusive access to the registry and then persist what it changed (the control
 //   plane's HostedAccount owns the lock and the store). Pure otherwise: no I/O of its own.

@@ -7,7 +7,7 @@
 //   context address) tells a superseded session's late DISCONNECT from the current one.
 // - Results are data: ConnectResult/AclResult say what to answer, TakeEffects() what to
 //   publish (lifecycle and registry events) and whom to kick. Kicks must run from TICK
-//   (reference/deps.md §2f).
+//   (mosquitto 2.0.11 frees the client's id when it is kicked from inside ACL_CHECK).
 // - Pure: time comes in as arguments, randomness (session identifiers) from the injected
 //   sim::Random. Not thread-safe: one caller (the broker thread).
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The MQTT events an AWS IoT broker publishes itself, as AWS documents their topics and JSON
-// (reference/aws-iot-core.md §3 and §8, life-cycle-events). Pure: values in, (topic, payload)
-// out.
+// (AWS IoT Core Developer Guide, 'Lifecycle events', 'Registry events', and the JITR page's
+// registration event). Pure: values in, (topic, payload) out.
 
 #include <cstdint>
 #include <string>

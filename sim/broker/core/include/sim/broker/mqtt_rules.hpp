@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// AWS IoT's MQTT rules that a stock broker does not apply (reference/aws-iot-core.md §8).
+// AWS IoT's MQTT rules that a stock broker does not apply (AWS IoT Core Developer Guide, 'MQTT',
+// "AWS IoT differences from MQTT specifications"; AWS IoT Core endpoints and quotas).
 // Pure functions over topics, QoS values, keep-alives and client ids.
 
 #include <chrono>
@@ -51,7 +52,8 @@ RuleViolation CheckClientId(std::string_view client_id);
 /// At most 8 filters per SUBSCRIBE.
 RuleViolation CheckFilterCount(std::size_t filters);
 
-/// What the TLS server name (SNI) a device sent means for this account (aws-iot-core.md §5).
+/// What the TLS server name (SNI) a device sent means for this account (AWS IoT Core Developer
+/// Guide, 'Transport security in AWS IoT Core', 'X.509 client certificates').
 enum class SniVerdict {
     kAccept,        ///< This account's endpoint, or a name that is not a world endpoint.
     kMissing,       ///< No SNI: AWS refuses the connection.
@@ -66,7 +68,7 @@ inline constexpr std::string_view kWorldEndpointDomain = ".elsim.test";
 
 /// Classifies `server_name` (empty: the client sent no SNI) against `own_endpoint` (this
 /// account's endpoint; empty: not configured). Host names compare case-insensitively.
-/// - empty -> kMissing ("Connection attempts that don't include the SNI are refused", §5);
+/// - empty -> kMissing ("Connection attempts that don't include the SNI are refused");
 /// - a name under kWorldEndpointDomain other than own_endpoint -> kOtherAccount (with no
 ///   own_endpoint configured nothing is "other": kAccept);
 /// - anything else (own endpoint, IP literal, "localhost") -> kAccept.
@@ -79,7 +81,7 @@ std::chrono::seconds ClampKeepAlive(std::chrono::seconds requested);
 /// True for the metrics "username" AWS SDKs send ("?SDK=...&Platform=..."), which AWS ignores.
 bool IsSdkMetricsUsername(std::string_view username);
 
-/// At most one accepted CONNECT per second per client id (aws-iot-core.md §8 quotas).
+/// At most one accepted CONNECT per second per client id (AWS IoT Core endpoints and quotas).
 /// Pure: the caller passes the time. Not thread-safe.
 class ConnectRateLimiter {
 public:

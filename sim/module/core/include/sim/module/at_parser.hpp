@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// AT command framing and parsing (reference/expresslink.md §2, PG-CMD 4.2-4.5). Pure.
+// AT command framing and parsing (PG-CMD 4.2-4.6). Pure.
 //
 // Bytes from the host go through a LineAssembler, which finds `AT` (case-insensitive; anything
 // before it on a line is ignored), collects the rest of the line up to CR or LF, and enforces

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The ExpressLink configuration dictionary (reference/expresslink.md §6, PG-CONF Tables 2-3):
-// key names, access rights, buffer sizes, persistent vs volatile keys, factory defaults. Pure:
-// persistence is a JSON string that adapters store in a file per module.
+// The ExpressLink configuration dictionary (PG-CONF Tables 2-3): key names, access rights, buffer
+// sizes, persistent vs volatile keys, factory defaults. Pure: persistence is a JSON string that
+// adapters store in a file per module.
 
 #include <chrono>
 #include <cstddef>
@@ -18,8 +18,8 @@
 
 namespace sim::module {
 
-/// Datasheet values and the identity burnt in at manufacture (PG-APX; reference §12). Fixed
-/// for the life of a module.
+/// Datasheet values and the identity burnt in at manufacture (PG-APX). Fixed for the life of a
+/// module.
 struct ModuleProfile {
     std::string thing_name;        ///< ThingName key; also the birth certificate's serial.
     std::string certificate_pem;   ///< Certificate key: the birth certificate (chain), PEM.
@@ -46,8 +46,8 @@ struct ModuleProfile {
     /// Onboarded modules register for Jobs on connect (PG-PROV 12.3.2.5, hint 6 on failure).
     bool register_jobs = true;
     int deepest_sleep_mode = 3;  ///< SLEEP# falls back to this mode (`AT+SLEEP9` → `OK 3`).
-    // Assumed: back-off after a failed connect. No numbers are public (reference §8.2). The
-    // n-th consecutive failure (n >= 1) blocks new attempts for
+    // Assumed: back-off after a failed connect. No numbers are public (ExpressLink Programmer's
+    // Guide 4.7.2, CONNECT). The n-th consecutive failure (n >= 1) blocks new attempts for
     //   min(backoff_base * 2^(n-1), backoff_max) + jitter,  jitter in [0, that/4),
     // where the jitter comes from a splitmix64 sequence seeded with backoff_seed.
     std::chrono::milliseconds backoff_base{1000};
@@ -84,7 +84,7 @@ public:
     /// certificate). On error nothing changes. Returns whether a persistent key changed.
     Result<bool, AtError> Write(std::string_view key, std::string value);
 
-    /// Sets a key without access checks (the onboarding endpoint update, §9.1).
+    /// Sets a key without access checks (the onboarding endpoint update, PG-PROV 12.3.2).
     void SetInternal(std::string_view key, std::string value);
     /// The stored value of a readable or writable key ("" for unknown keys).
     std::string Value(std::string_view key) const;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The ExpressLink error table (reference/expresslink.md §3, PG-CMD Table 1, v1.3) and the
-// formatting of error response lines. Pure.
+// The ExpressLink error table (PG-CMD Table 1, v1.3) and the formatting of error response lines.
+// Pure.
 
 #include <string>
 #include <string_view>

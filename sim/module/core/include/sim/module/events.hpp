@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The ExpressLink event queue (reference/expresslink.md §5, PG-EVT Table 4). Pure.
+// The ExpressLink event queue (PG-EVT Table 4). Pure.
 
 #include <cstddef>
 #include <cstdint>

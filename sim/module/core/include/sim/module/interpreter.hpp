@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The software ExpressLink module as a pure state machine (STYLE.md §1):
+// The software ExpressLink module as a pure state machine (a pure core; adapters do the I/O):
 //   Step Interpret(const ModuleState&, const Event&)  →  next state + effects.
 // Events are bytes from the host link, MQTT outcomes reported by the adapter, and timers.
 // Effects are data (write a response line, connect, publish, subscribe, start a timer, persist
@@ -109,8 +109,8 @@ struct MqttConnect {
     std::string host;   ///< Endpoint host name; the adapter resolves it (unresolved → hint 3).
     std::uint16_t port = 8883;
     std::string sni;    ///< Server name to present and verify: the Endpoint host name.
-    std::string client_id;  ///< ThingName (Assumed; reference §8.3).
-    std::string username;   ///< The metrics string of spec 1.1.2 (reference §8.3).
+    std::string client_id;  ///< ThingName (Assumed; the guide does not name it).
+    std::string username;   ///< The metrics string of spec 1.1.2 (PG-PROV v1.1.2 11.1.5).
     std::chrono::seconds keep_alive{60};
     std::optional<MqttWill> will;
     std::string root_ca_pem;      ///< Trust store: the RootCA key.
@@ -233,7 +233,7 @@ std::vector<Effect> Apply(ModuleState& state, const Event& event);
 
 /// True while the module cannot take a new command line (blocking CONNECT, DIAG PING).
 bool IsBusy(const ModuleState& state);
-/// True when Endpoint differs from the factory (staging) endpoint (§9.1).
+/// True when Endpoint differs from the factory (staging) endpoint (PG-PROV 12.3.2).
 bool IsOnboarded(const ModuleState& state);
 
 /// The MQTT username: `?SDK=..&SDKVersion=..&Platform=ExpressLink&Metadata=(Vendor=..; ...)`

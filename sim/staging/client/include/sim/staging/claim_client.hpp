@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The OEM claim-script (adapter; expresslink.md §9.3 "Claim implementation"): connect to a
+// The OEM claim-script (adapter; ExpressLink Onboarding-by-Claim Customer/OEM Guide, "Claim
+// implementation"): connect to a
 // staging endpoint as the claim-thing over mTLS (Paho MQTT C++, MQTT 3.1.1, client id = the
 // UUID), publish {"Endpoint": "<OEM endpoint>"} on <ThingName>/expresslink_config with QoS 1,
 // and report whether the staging broker accepted it; optionally watch the module's presence
@@ -108,7 +109,7 @@ struct ClaimSessionOptions {
     std::string uuid;  ///< The MQTT client id.
     std::chrono::milliseconds timeout{10'000};  ///< Per MQTT operation (connect, PUBACK).
     /// At most this many publishes per second on the connection: AWS IoT discards publishes
-    /// above 100/s per connection (aws-iot-core.md §8 quota table). Claims are spaced by
+    /// above 100/s per connection (AWS IoT Core endpoints and quotas). Claims are spaced by
     /// 1 s / rate, so a burst never exceeds it. 1..100.
     int max_publishes_per_second = 100;
 };
@@ -124,7 +125,7 @@ struct ClaimSessionOptions {
 /// staging (its CONLOST), as the main job does, or use RunClaim, whose settle window attributes
 /// the close to its only claim.
 ///
-/// Reconnects honour AWS IoT's one CONNECT per second per client id (aws-iot-core.md §8):
+/// Reconnects honour AWS IoT's one CONNECT per second per client id (AWS IoT Core quotas):
 /// a reconnect waits until 1 s after the previous CONNECT.
 ///
 /// Threading: Claim may be called from many threads at once (publishes are paced and pipelined

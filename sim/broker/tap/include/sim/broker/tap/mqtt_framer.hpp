@@ -2,7 +2,7 @@
 #pragma once
 // MqttFramer: follows the MQTT packets a broker receives on one connection, across arbitrary
 // read splits, and applies the two AWS IoT rules that mosquitto 2.0.11 gives plugins no hook for
-// (reference/aws-iot-core.md §8 quota table):
+// (AWS IoT Core endpoints and quotas; AWS IoT Core Developer Guide, 'MQTT'):
 //   - the CONNECT keep-alive clamp, by rewriting the two keep-alive bytes in the receive buffer
 //     before the broker parses them;
 //   - the number of topic filters in each SUBSCRIBE (the plugin refuses more than 8);
@@ -30,7 +30,7 @@
 
 namespace sim::broker::tap {
 
-/// AWS IoT keep-alive for MQTT 3.1/3.1.1 (aws-iot-core.md §8): 0 or > 1200 s -> 1200 s;
+/// AWS IoT keep-alive for MQTT 3.1/3.1.1 (AWS IoT Core quotas): 0 or > 1200 s -> 1200 s;
 /// 1..29 s -> 30 s. Same rule as sim::broker::ClampKeepAlive (the unit test checks they agree).
 constexpr std::uint16_t ClampKeepAliveV311(std::uint16_t requested) noexcept {
     if (requested == 0 || requested > 1200) {
@@ -42,7 +42,7 @@ constexpr std::uint16_t ClampKeepAliveV311(std::uint16_t requested) noexcept {
 /// MQTT 5: only 1..29 s -> 30 s here; 0 and > 1200 s are left to mosquitto's
 /// `max_keepalive 1200`, which grants 1200 s and tells the client with Server Keep Alive in the
 /// CONNACK (MQTT 5 §3.2.2.3.14).
-// Assumed: AWS's MQTT 5 keep-alive answer (aws-iot-core.md §8 gives the 3.1.1 rule only): 1..29
+// Assumed: AWS's MQTT 5 keep-alive answer (the quotas give the 3.1.1 rule only): 1..29
 // becomes 30 silently (rewritten before mosquitto parses it), 0 or > 1200 becomes 1200 with
 // Server Keep Alive 1200 in the CONNACK.
 constexpr std::uint16_t ClampKeepAliveV5(std::uint16_t requested) noexcept {
@@ -184,7 +184,7 @@ private:
                 packet_type_ = static_cast<std::uint8_t>(bytes[at] >> 4);
                 publish_qos_ = static_cast<std::uint8_t>((bytes[at] >> 1) & 0x03);
                 if (packet_type_ == kPublish && publish_qos_ == 2) {
-                    // aws-iot-core.md §8: QoS 0 and 1 only; no PUBACK (here: PUBREC) for QoS 2.
+                    // 'MQTT': QoS 0 and 1 only; no PUBACK (here: PUBREC) for QoS 2.
                     // Assumed: the connection is closed, as for other packets AWS refuses.
                     refusal_ = Refusal::kQos2Publish;
                     return 1;
@@ -395,7 +395,7 @@ private:
                 return 1;
             case Sub::kOptions:
                 if ((bytes[at] & 0x03) == 2) {
-                    // aws-iot-core.md §8: no SUBACK for a QoS 2 subscription.
+                    // 'MQTT': no SUBACK for a QoS 2 subscription.
                     // Assumed: the connection is closed, as for other packets AWS refuses.
                     refusal_ = Refusal::kQos2Subscribe;
                     return take;
