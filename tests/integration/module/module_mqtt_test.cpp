@@ -349,6 +349,21 @@ protected:
         return "timeout waiting for " + prefix;
     }
 
+    // A module with KeepAlive `keep_alive_seconds` on a frozen world clock (clock_, moved only
+    // by the test), connected to the broker the test started.
+    std::shared_ptr<SoftwareModule> ConnectOnFrozenClock(int keep_alive_seconds) {
+        auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
+        if (!clock) {
+            ADD_FAILURE() << clock.error().message;
+            return nullptr;
+        }
+        clock_ = std::move(*clock);
+        auto module = StartModule("aws/root-ca.pem", clock_, keep_alive_seconds);
+        EXPECT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"))
+            << (broker_ ? broker_->Log() : "");
+        return module;
+    }
+
     // Every event queued so far, oldest first (AT+EVENT? until it answers a bare OK).
     static std::vector<std::string> QueuedEvents(SoftwareModule& module) {
         std::vector<std::string> events;
@@ -366,6 +381,7 @@ protected:
     std::unique_ptr<Mosquitto> broker_;
     std::unique_ptr<FakeBroker> fake_;
     std::unique_ptr<Fleet> fleet_;
+    std::shared_ptr<sim::WorldClock> clock_;
 };
 
 TEST_F(ModuleMqttTest, ConnectsSendsSubscribesAndGets) {
@@ -502,15 +518,13 @@ TEST_F(ModuleMqttTest, SendsTheEndpointHostAsSni) {
 // real wait; advancing it by KeepAlive sends one, and settling the timers waits for its
 // PINGRESP, so advancing by KeepAlive again does not find it unanswered.
 TEST_F(ModuleMqttTest, KeepAliveRunsOnTheWorldClock) {
-    auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
-    ASSERT_TRUE(clock) << clock.error().message;
     fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kAccept);
-    auto module = StartModule("aws/root-ca.pem", *clock, 1);
-    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    auto module = ConnectOnFrozenClock(1);
+    ASSERT_TRUE(module);
     std::this_thread::sleep_for(std::chrono::milliseconds{2500});  // 2.5 keep-alives of real time
     EXPECT_EQ(fake_->PingRequests(), 0);
     for (int expected = 1; expected <= 2; ++expected) {
-        ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));
+        ASSERT_TRUE(clock_->Advance(std::chrono::seconds{1}));
         ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
         for (int i = 0; i < 100 && fake_->PingRequests() < expected; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds{20});
@@ -544,17 +558,15 @@ TEST_F(ModuleMqttTest, UnansweredPingLosesTheConnectionOnTheWorldClock) {
 // the broker takes: a healthy module stays connected across many intervals, whether they pass
 // in one advance or in many small ones.
 TEST_F(ModuleMqttTest, AdvanceAcrossKeepAlivesWaitsForEachPingResponse) {
-    auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
-    ASSERT_TRUE(clock) << clock.error().message;
     fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kSlowPings);
-    auto module = StartModule("aws/root-ca.pem", *clock, 1);
-    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    auto module = ConnectOnFrozenClock(1);
+    ASSERT_TRUE(module);
     const auto stops = StopsOf(fleet_->timers(), std::chrono::seconds{5});
-    const auto advanced = AdvanceThroughTimers(**clock, std::chrono::seconds{10}, stops);
+    const auto advanced = AdvanceThroughTimers(*clock_, std::chrono::seconds{10}, stops);
     ASSERT_TRUE(advanced) << advanced.error();
     EXPECT_EQ(fake_->PingRequests(), 10);
     for (int step = 0; step < 40; ++step) {
-        const auto stepped = AdvanceThroughTimers(**clock, std::chrono::milliseconds{250}, stops);
+        const auto stepped = AdvanceThroughTimers(*clock_, std::chrono::milliseconds{250}, stops);
         ASSERT_TRUE(stepped) << stepped.error();
     }
     EXPECT_EQ(fake_->PingRequests(), 20);
@@ -566,15 +578,13 @@ TEST_F(ModuleMqttTest, AdvanceAcrossKeepAlivesWaitsForEachPingResponse) {
 // more in steps of a sixth of one.
 TEST_F(ModuleMqttTest, ModuleStaysConnectedToMosquittoAcrossKeepAlivesOfWorldTime) {
     StartBroker();
-    auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
-    ASSERT_TRUE(clock) << clock.error().message;
-    auto module = StartModule("aws/root-ca.pem", *clock, 60);
-    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED")) << broker_->Log();
+    auto module = ConnectOnFrozenClock(60);
+    ASSERT_TRUE(module);
     const auto stops = StopsOf(fleet_->timers(), std::chrono::seconds{5});
-    const auto advanced = AdvanceThroughTimers(**clock, std::chrono::minutes{10}, stops);
+    const auto advanced = AdvanceThroughTimers(*clock_, std::chrono::minutes{10}, stops);
     ASSERT_TRUE(advanced) << advanced.error();
     for (int step = 0; step < 60; ++step) {
-        const auto stepped = AdvanceThroughTimers(**clock, std::chrono::seconds{10}, stops);
+        const auto stepped = AdvanceThroughTimers(*clock_, std::chrono::seconds{10}, stops);
         ASSERT_TRUE(stepped) << stepped.error();
     }
     EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
