@@ -12,8 +12,8 @@ namespace {
 using std::chrono::milliseconds;
 
 // A timer callback only posts an event to its module, which handles it on the same thread, and
-// a reply the module awaits is held for at most 2 s (sim/module/timer_service.hpp): anything
-// longer than this is stuck.
+// a reply the module awaits holds the clock for at most 2 s (the module's MQTT client port):
+// anything longer than this is stuck.
 constexpr milliseconds kSettleTimeout{10'000};
 
 // The pending timers of the running modules, as one set of stops.

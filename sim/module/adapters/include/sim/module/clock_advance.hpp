@@ -31,8 +31,10 @@ TimerStops StopsOf(TimerService& timers, std::chrono::milliseconds settle_timeou
 
 /// Moves `clock` forward by `by` (> 0) and fires what falls due on the way, in order: world
 /// time stops at each earliest deadline of `timers` (timers that firing ones start count too)
-/// until the target is reached, and each stop waits until the timers due there have run.
-/// In virtual mode world time also flows meanwhile; the target counts from the call, as a real
+/// until the target is reached, and each stop waits until the timers due there have run and
+/// what they hold is released (TimerService::HoldFor: a PINGREQ until its PINGRESP is read).
+/// It settles before the first move too, so a reply requested before the call is read before
+/// world time reaches the deadline that checks for it. In virtual mode world time also flows meanwhile; the target counts from the call, as a real
 /// wait would. Returns a one-line reason on failure (the clock refused, a settle failed).
 sim::Result<void, std::string> AdvanceThroughTimers(sim::WorldClock& clock,
                                                     std::chrono::milliseconds by,
