@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
+#include <mutex>
 #include <system_error>
 
 #include <arpa/inet.h>
@@ -75,6 +77,11 @@ Result<std::uint16_t> FreeTcpPort(std::string_view address) {
                                                       std::generic_category().message(error) + ")");
     }
     return static_cast<std::uint16_t>(ntohs(sa.sin_port));
+}
+
+void IgnoreSigpipe() {
+    static std::once_flag once;
+    std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
 }
 
 }  // namespace sim

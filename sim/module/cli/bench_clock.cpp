@@ -4,9 +4,12 @@
 // A world (staging account, mosquitto + plugin, virtual clock) in a scratch directory, N software
 // modules in this process connected to staging over mutual TLS (set-up: not measured). Measured:
 // moving the world clock forward by --advance (default 24h) in steps of --step (default 1m), each
-// step waiting until the modules' timers due at the new time have run (TimerService::Settle),
-// the way a scenario's `advance` step does. Afterwards (not measured) every module must still
-// answer AT+CONNECT? as connected, and TIME? must give the world's date.
+// step waiting until the modules' timers due at the new time have run and the replies they
+// requested (PINGRESPs) have been read (TimerService::Settle). Unlike a scenario's `advance`
+// step, a step does not stop at each module's deadline on its way: with 100 modules connected
+// at different times that would be 100 stops per keep-alive interval. Afterwards (not
+// measured) every module must still answer AT+CONNECT? as connected, and TIME? must give the
+// world's date.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "verbs.hpp"
 #include <CLI/CLI.hpp>
 
@@ -25,7 +29,8 @@
 #include "sim/module/connect_window.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/onboarding/actors.hpp"
-#include "sim/world/world.hpp"
+#include "sim/onboarding/pipeline.hpp"
+#include "sim/onboarding/world.hpp"
 
 namespace elsim {
 namespace {
@@ -65,8 +70,7 @@ int RunClockBench(const ClockBenchArgs& args) {
                            (!total ? total.error() : step.error()).message.c_str());
         return kExitBadInput;
     }
-    const fs::path parent = args.temp_dir.empty() ? fs::temp_directory_path() : fs::path(args.temp_dir);
-    auto scratch = sim::ScratchDirectory::Create(parent, "elsim-bench-clock");
+    auto scratch = MakeBenchScratch(args.temp_dir, "elsim-bench-clock");
     if (!scratch) {
         (void)std::fprintf(stderr, "elsim bench clock: %s\n", scratch.error().message.c_str());
         return kExitEnvironment;
@@ -78,18 +82,10 @@ int RunClockBench(const ClockBenchArgs& args) {
         !s) {
         return Fail(s.error().message);
     }
-    if (auto s = sim::RaiseDescriptorLimit(static_cast<rlim_t>(args.modules * 4 + 256)); !s) {
-        return Fail("--modules: " + s.error().message);
+    if (auto s = sim::onboarding::RaiseDescriptorLimitFor(args.modules); !s) {
+        return Fail(s.error().message);
     }
-    sim::world::UpOptions up;
-    up.config_file = config;
-    up.directory = scratch->path() / "world";
-    sim::OsRandom random;
-    auto plan = sim::world::ValidateWorld(up, random);
-    if (!plan) {
-        return Fail(plan.error().message);
-    }
-    auto world = sim::world::RunningWorld::Start(up, *plan);
+    auto world = sim::onboarding::LocalWorld::Start(config, scratch->path() / "world");
     if (!world) {
         return Fail(world.error().message);
     }
@@ -99,10 +95,14 @@ int RunClockBench(const ClockBenchArgs& args) {
     if (!identities) {
         return Fail(identities.error().message);
     }
-    auto fleet = sim::onboarding::StartModules(state, state.accounts.front(), *identities,
+    auto fleet = sim::onboarding::StartModules(**world, state.accounts.front(), *identities,
                                                scratch->path() / "state");
     if (!fleet) {
         return Fail(fleet.error().message);
+    }
+    auto world_clock = sim::WorldClock::OpenInWorld(state.directory);
+    if (!world_clock) {
+        return Fail(world_clock.error().message);
     }
     sim::module::ConnectWindowOptions connect;
     connect.window = 32;
@@ -111,7 +111,7 @@ int RunClockBench(const ClockBenchArgs& args) {
         return Fail(std::to_string(connected.connected) + "/" + std::to_string(args.modules) +
                     " modules connected (" + connected.first_error + ")");
     }
-    auto& clock = *(*world)->Clock();
+    auto& clock = **world_clock;
     auto& timers = (*fleet)->timers();
     const auto world_before = clock.Now();
     std::size_t steps = 0;
@@ -131,14 +131,7 @@ int RunClockBench(const ClockBenchArgs& args) {
                                                                              world_before);
 
     // Not measured: the modules are still there and tell the world's date.
-    std::size_t still_connected = 0;
-    for (const auto& module : (*fleet)->modules()) {
-        const auto answer = module->Command("AT+CONNECT?", std::chrono::seconds{5});
-        if (!answer.empty() && answer.front().find("CONNECTED") != std::string::npos &&
-            answer.front().find("DISCONNECTED") == std::string::npos) {
-            ++still_connected;
-        }
-    }
+    const std::size_t still_connected = CountConnected((*fleet)->modules());
     const auto time_answer = (*fleet)->modules().front()->Command("AT+TIME?", std::chrono::seconds{5});
     const std::string expected_date = ModuleDate(clock.Now());
     const bool date_ok = !time_answer.empty() &&
@@ -174,7 +167,8 @@ void AddClockBench(CLI::App& bench, VerbContext& context) {
     verb->add_option("--step", args->step, "World time per step (e.g. 1m, 10s)")
         ->capture_default_str();
     verb->add_option("--temp-dir", args->temp_dir,
-                     "Where the scratch world goes (default: the system temporary directory)")
+                     "Where the scratch world goes (default: /dev/shm when writable, else the "
+                     "system temporary directory)")
         ->check(CLI::ExistingDirectory);
     verb->callback([args, &context] { context.exit_code = RunClockBench(*args); });
 }

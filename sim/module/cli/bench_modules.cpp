@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "verbs.hpp"
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
@@ -140,18 +141,6 @@ std::size_t OpenDescriptors() {
         ++n;
     }
     return n;
-}
-
-// The temporary directory of one run, removed with everything in it. Default: tmpfs when there
-// is one. 10,000 identities are 40,000 files; on a disk mounted with `discard`, removing them
-// took minutes. tmpfs pages are not in our RSS.
-sim::Result<sim::ScratchDirectory> MakeScratch(const std::string& parent) {
-    std::error_code ec;
-    const fs::path base = !parent.empty() ? fs::path(parent)
-                          : fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0
-                              ? fs::path("/dev/shm")
-                              : fs::temp_directory_path();
-    return sim::ScratchDirectory::Create(base, "elsim-bench-modules");
 }
 
 // Runs one factory output into DIR: Begin, write, Commit.
@@ -396,13 +385,7 @@ int RunIdle(const ModulesBenchArgs& args, const Pki& pki, const fs::path& scratc
         "started %.1f MiB; %.1f KiB per module; target <= %.0f MiB: %s)",
         rss_peak, connected, rss_before, rss_started, per_module_kib, kRssTargetMiB,
         rss_peak <= kRssTargetMiB ? "met" : "MISSED");
-    std::size_t still = 0;
-    for (const auto& module : (*fleet)->modules()) {
-        auto lines = module->Command("AT+CONNECT?", std::chrono::seconds{5});
-        if (!lines.empty() && lines[0].rfind("OK 1 ", 0) == 0) {
-            ++still;
-        }
-    }
+    const std::size_t still = CountConnected((*fleet)->modules());
     Figure(
         "idle: held %d s: %zu/%zu still connected; threads %ld, open descriptors %zu, "
         "CPU while idle %.1f%% of one core, broker RSS %.1f MiB",
@@ -816,7 +799,7 @@ int RunOnboarding(const ModulesBenchArgs& args, const fs::path& scratch) {
 }
 
 int Run(const ModulesBenchArgs& args) {
-    auto scratch = MakeScratch(args.temp_dir);
+    auto scratch = MakeBenchScratch(args.temp_dir, "elsim-bench-modules");
     if (!scratch) {
         Progress("elsim bench modules: --tmp %s", scratch.error().message.c_str());
         return kExitBadInput;

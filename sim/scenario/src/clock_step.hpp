@@ -16,8 +16,9 @@ namespace sim::scenario {
 /// Moves `clock` forward by `by` and fires what falls due on the way, in order: world time stops
 /// at each earliest deadline of the running modules' timers (SLEEP wake-ups; timers that firing
 /// ones start count too) until the target is reached, and each stop waits until the timers due
-/// there have run. Brokers and control planes need no stop: they check validity and expiry when
-/// asked, against the same clock. One timeline note with the new world time.
+/// there have run and the replies they requested (PINGRESPs) have been read
+/// (sim/module/clock_advance.hpp). Brokers and control planes need no stop: they check validity
+/// and expiry when asked, against the same clock. One timeline note with the new world time.
 /// Returns a one-line reason on failure (the clock refused, a timer kept running for 10 s).
 sim::Result<void, std::string> AdvanceWorldClock(sim::WorldClock& clock,
                                                  std::chrono::milliseconds by,

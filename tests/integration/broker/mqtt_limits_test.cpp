@@ -8,7 +8,6 @@
 // tests can fail.
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -27,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sim/core/posix_io.hpp"
 #include "sim/testing/mqtt_bytes.hpp"
 #include "sim/testing/support.hpp"
 #include "sim/world/mosquitto_process.hpp"
@@ -377,7 +377,7 @@ protected:
     static void SetUpTestSuite() {
         // The raw client writes with SSL_write to connections the tap closes mid-packet: the
         // write must fail with EPIPE, not end the test process.
-        std::signal(SIGPIPE, SIG_IGN);
+        sim::IgnoreSigpipe();
     }
 
     void SetUp() override {

@@ -28,6 +28,7 @@
 #include "pki/factory.hpp"
 #include "sim/core/adapters.hpp"
 #include "sim/core/world_clock.hpp"
+#include "sim/module/clock_advance.hpp"
 #include "sim/module/fleet.hpp"
 #include "sim/module/mqtt_codec.hpp"
 
@@ -39,7 +40,10 @@ namespace sim::module {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::Contains;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr const char* kBrokerIp = "127.0.0.4";
@@ -126,8 +130,10 @@ public:
         kAccept,          ///< CONNACK 0, SUBACK for every SUBSCRIBE.
         kRefuse,          ///< CONNACK 5 (not authorised).
         kDropAfterConnect, ///< Reads CONNECT, closes without CONNACK (a JITP first connect).
-        kSilentPings      ///< As kAccept, but PINGREQs get no PINGRESP.
+        kSilentPings,     ///< As kAccept, but PINGREQs get no PINGRESP.
+        kSlowPings        ///< As kAccept, but each PINGRESP goes out kSlowPingDelay late.
     };
+    static constexpr std::chrono::milliseconds kSlowPingDelay{200};
 
     FakeBroker(const fs::path& dir, Mode mode) : mode_(mode) {
         ctx_ = SSL_CTX_new(TLS_server_method());
@@ -226,6 +232,9 @@ private:
                 reply = std::string("\x90\x03", 2) + packet.body.substr(0, 2) + std::string(1, '\x01');
             } else if (packet.type == mqtt::PacketType::kPingReq) {
                 ++pings_;
+                if (mode_ == Mode::kSlowPings) {
+                    std::this_thread::sleep_for(kSlowPingDelay);
+                }
                 if (mode_ != Mode::kSilentPings) {
                     reply = std::string("\xD0\x00", 2);
                 }
@@ -341,10 +350,39 @@ protected:
         return "timeout waiting for " + prefix;
     }
 
+    // A module with KeepAlive `keep_alive_seconds` on a frozen world clock (clock_, moved only
+    // by the test), connected to the broker the test started.
+    std::shared_ptr<SoftwareModule> ConnectOnFrozenClock(int keep_alive_seconds) {
+        auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
+        if (!clock) {
+            ADD_FAILURE() << clock.error().message;
+            return nullptr;
+        }
+        clock_ = std::move(*clock);
+        auto module = StartModule("aws/root-ca.pem", clock_, keep_alive_seconds);
+        EXPECT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"))
+            << (broker_ ? broker_->Log() : "");
+        return module;
+    }
+
+    // Every event queued so far, oldest first (AT+EVENT? until it answers a bare OK).
+    static std::vector<std::string> QueuedEvents(SoftwareModule& module) {
+        std::vector<std::string> events;
+        for (int i = 0; i < 100; ++i) {
+            auto got = module.Command("AT+EVENT?", std::chrono::seconds{5});
+            if (got.empty() || got[0] == "OK") {
+                break;
+            }
+            events.push_back(got[0]);
+        }
+        return events;
+    }
+
     fs::path dir_;
     std::unique_ptr<Mosquitto> broker_;
     std::unique_ptr<FakeBroker> fake_;
     std::unique_ptr<Fleet> fleet_;
+    std::shared_ptr<sim::WorldClock> clock_;
 };
 
 TEST_F(ModuleMqttTest, ConnectsSendsSubscribesAndGets) {
@@ -478,24 +516,21 @@ TEST_F(ModuleMqttTest, SendsTheEndpointHostAsSni) {
 }
 
 // Keep-alive runs on the fleet's clock: a frozen world clock sends no PINGREQ however long the
-// real wait; advancing it by KeepAlive sends one; a PINGREQ still unanswered one KeepAlive
-// later (on that clock) closes the connection.
+// real wait; advancing it by KeepAlive sends one, and settling the timers waits for its
+// PINGRESP, so advancing by KeepAlive again does not find it unanswered.
 TEST_F(ModuleMqttTest, KeepAliveRunsOnTheWorldClock) {
-    auto clock = sim::WorldClock::Create(dir_ / "clock", sim::ClockMode::kFrozen);
-    ASSERT_TRUE(clock) << clock.error().message;
     fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kAccept);
-    auto module = StartModule("aws/root-ca.pem", *clock, 1);
-    ASSERT_THAT(module->Command("AT+CONNECT"), ElementsAre("OK 1 CONNECTED"));
+    auto module = ConnectOnFrozenClock(1);
+    ASSERT_TRUE(module);
     std::this_thread::sleep_for(std::chrono::milliseconds{2500});  // 2.5 keep-alives of real time
     EXPECT_EQ(fake_->PingRequests(), 0);
     for (int expected = 1; expected <= 2; ++expected) {
-        ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));
+        ASSERT_TRUE(clock_->Advance(std::chrono::seconds{1}));
         ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
         for (int i = 0; i < 100 && fake_->PingRequests() < expected; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds{20});
         }
-        EXPECT_EQ(fake_->PingRequests(), expected);
-        std::this_thread::sleep_for(std::chrono::milliseconds{100});  // the PINGRESP arrives
+        EXPECT_EQ(fake_->PingRequests(), expected);  // and Settle read its PINGRESP
     }
     EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
 }
@@ -517,6 +552,44 @@ TEST_F(ModuleMqttTest, UnansweredPingLosesTheConnectionOnTheWorldClock) {
     ASSERT_TRUE((*clock)->Advance(std::chrono::seconds{1}));  // ...but one KeepAlive on the clock
     ASSERT_TRUE(fleet_->timers().Settle(std::chrono::seconds{5}));
     EXPECT_EQ(WaitEvent(*module, "OK 3 "), "OK 3 0 CONLOST");
+}
+
+// An advance stops at every keep-alive deadline on its way (as a scenario's `advance:` does) and
+// each PINGREQ it causes is answered before world time moves on, however long (in real time)
+// the broker takes: a healthy module stays connected across many intervals, whether they pass
+// in one advance or in many small ones.
+TEST_F(ModuleMqttTest, AdvanceAcrossKeepAlivesWaitsForEachPingResponse) {
+    fake_ = std::make_unique<FakeBroker>(dir_, FakeBroker::Mode::kSlowPings);
+    auto module = ConnectOnFrozenClock(1);
+    ASSERT_TRUE(module);
+    const auto stops = StopsOf(fleet_->timers(), std::chrono::seconds{5});
+    const auto advanced = AdvanceThroughTimers(*clock_, std::chrono::seconds{10}, stops);
+    ASSERT_TRUE(advanced) << advanced.error();
+    EXPECT_EQ(fake_->PingRequests(), 10);
+    for (int step = 0; step < 40; ++step) {
+        const auto stepped = AdvanceThroughTimers(*clock_, std::chrono::milliseconds{250}, stops);
+        ASSERT_TRUE(stepped) << stepped.error();
+    }
+    EXPECT_EQ(fake_->PingRequests(), 20);
+    EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
+    EXPECT_THAT(QueuedEvents(*module), Not(Contains(HasSubstr("CONLOST"))));
+}
+
+// The same against mosquitto: ten keep-alive intervals of world time in one advance, then ten
+// more in steps of a sixth of one.
+TEST_F(ModuleMqttTest, ModuleStaysConnectedToMosquittoAcrossKeepAlivesOfWorldTime) {
+    StartBroker();
+    auto module = ConnectOnFrozenClock(60);
+    ASSERT_TRUE(module);
+    const auto stops = StopsOf(fleet_->timers(), std::chrono::seconds{5});
+    const auto advanced = AdvanceThroughTimers(*clock_, std::chrono::minutes{10}, stops);
+    ASSERT_TRUE(advanced) << advanced.error();
+    for (int step = 0; step < 60; ++step) {
+        const auto stepped = AdvanceThroughTimers(*clock_, std::chrono::seconds{10}, stops);
+        ASSERT_TRUE(stepped) << stepped.error();
+    }
+    EXPECT_THAT(module->Command("AT+CONNECT?"), ElementsAre("OK 1 0 CONNECTED STAGING"));
+    EXPECT_THAT(QueuedEvents(*module), Not(Contains(HasSubstr("CONLOST")))) << broker_->Log();
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // TimerService on a world clock (a real clock file): advancing the clock fires what falls due at
-// once, in deadline order, and nothing that is not due yet.
+// once, in deadline order, and nothing that is not due yet; Settle waits for holds.
 #include "sim/module/timer_service.hpp"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sim/core/adapters.hpp"
@@ -80,6 +81,25 @@ TEST_P(TimerServiceClockTest, AnotherProcessAdvancingWakesTheTimers) {
     ASSERT_TRUE((*other)->Advance(std::chrono::minutes{5}));
     std::unique_lock lock(mutex);
     EXPECT_TRUE(done.wait_for(lock, 5s, [&] { return fired; }));
+}
+
+// A hold (a reply a fired callback awaits) keeps Settle waiting until it is released, or until
+// its real-time limit passes when nobody releases it.
+TEST_P(TimerServiceClockTest, SettleWaitsForAHoldUntilReleasedOrItsLimit) {
+    TimerService timers(clock_);
+    auto hold = timers.HoldFor(std::chrono::seconds{30});
+    EXPECT_FALSE(timers.Settle(100ms));
+    std::thread releaser([released = std::move(hold)]() mutable {
+        std::this_thread::sleep_for(100ms);
+        released.reset();
+    });
+    EXPECT_TRUE(timers.Settle(5s));
+    releaser.join();
+
+    const auto kept = timers.HoldFor(300ms);
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_TRUE(timers.Settle(5s));
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 250ms);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, TimerServiceClockTest,

@@ -4,11 +4,12 @@
 // queued and calls the callbacks below from mosquitto_loop, on this thread.
 #include "mqtt_session.hpp"
 
-#include <csignal>
 #include <mutex>
 
 #include <mosquitto.h>
 #include <openssl/err.h>
+
+#include "sim/core/posix_io.hpp"
 
 namespace sim::device::detail {
 
@@ -21,8 +22,8 @@ void InitialiseOnce() {
     std::call_once(once, [] {
         mosquitto_lib_init();
         // A TLS write to a connection the broker has just closed must fail with EPIPE, not
-        // end the process (OpenSSL writes to the socket without MSG_NOSIGNAL).
-        std::signal(SIGPIPE, SIG_IGN);
+        // end the process.
+        sim::IgnoreSigpipe();
     });
 }
 

@@ -6,13 +6,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+
+#include "sim/core/posix_io.hpp"
 
 namespace sim::module {
 
@@ -76,9 +77,8 @@ EventLoop& EventLoop::Process() {
 
 EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
     // A TLS write to a connection the server has just reset (a refused handshake, a dropped
-    // client) must fail with EPIPE and be handled as that stage's failure, not end the process:
-    // OpenSSL's socket BIO writes without MSG_NOSIGNAL, from whichever thread sends.
-    std::signal(SIGPIPE, SIG_IGN);
+    // client) must fail with EPIPE and be handled as that stage's failure, not end the process.
+    sim::IgnoreSigpipe();
     impl_->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     impl_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (impl_->epoll_fd < 0 || impl_->wake_fd < 0) {

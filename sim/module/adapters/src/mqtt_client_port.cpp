@@ -36,6 +36,13 @@ namespace mq = sim::module::mqtt;
 // is 128 KiB; the spec gives the module no larger buffer).
 constexpr std::size_t kMaxIncoming = 256 * 1024;
 
+// Assumed: whoever moves the world clock past the module's timers (TimerService::Settle) waits
+// at most 2 s of real time for a reply the module has requested (a PINGRESP) and for the loop
+// task a timer posted, before world time moves on. Over loopback a broker answers in
+// microseconds to milliseconds; one that has not answered in 2 s is treated as not answering,
+// and its unanswered PINGREQ then ends the connection at the next keep-alive deadline.
+constexpr std::chrono::seconds kReplyWait{2};
+
 std::atomic<std::uint64_t> g_connects{0};
 std::atomic<std::uint64_t> g_contexts{0};
 std::atomic<std::uint64_t> g_stores{0};
@@ -212,6 +219,7 @@ private:
     std::chrono::seconds keep_alive_{0};
     sim::TimePoint last_sent_{};
     bool ping_outstanding_ = false;
+    TimerService::Hold ping_hold_;  // until the PINGRESP is read: the clock waits for it
     std::uint16_t next_packet_id_ = 0;
     std::unordered_map<std::uint16_t, std::uint64_t> subscribes_;  // packet id → request
 };
@@ -281,8 +289,9 @@ void Connection::Later(std::chrono::milliseconds after, Fn fn) {
     }
     std::weak_ptr<Connection> weak = weak_from_this();
     EventLoop* loop = &port_->loop;
-    timers->Schedule(after, [weak, loop, fn] {
-        loop->Post([weak, fn] {
+    timers->Schedule(after, [timers, weak, loop, fn] {
+        // The clock waits until the task has run on the loop (and for what it holds in turn).
+        loop->Post([weak, fn, hold = timers->HoldFor(kReplyWait)] {
             if (auto self = weak.lock()) {
                 fn(*self);
             }
@@ -521,6 +530,7 @@ void Connection::Handle(const mq::Packet& packet) {
             return;
         case mq::PacketType::kPingResp:
             ping_outstanding_ = false;
+            ping_hold_.reset();
             return;
         default:
             Lost("unexpected packet from the broker");
@@ -613,6 +623,7 @@ void Connection::Close() {
         fd_ = -1;
     }
     ctx_.reset();
+    ping_hold_.reset();
     subscribes_.clear();
     in_.clear();
     in_.shrink_to_fit();
@@ -658,9 +669,12 @@ void Connection::ScheduleKeepAlive(std::chrono::milliseconds after) {
     Later(after, [](Connection& self) { self.KeepAlive(); });
 }
 
-// MQTT 3.1.1 §3.1.2.10: a PINGREQ when nothing was sent for a keep-alive interval.
+// MQTT 3.1.1 §3.1.2.10: a PINGREQ when nothing was sent for a keep-alive interval. The PINGREQ
+// holds the clock (kReplyWait): an advance across several intervals reads the PINGRESP before
+// it reaches the next deadline, so only a broker that really does not answer loses the
+// connection.
 // Assumed: a PINGREQ still unanswered one keep-alive interval later (on the module's clock)
-// closes the connection: the "reasonable amount of time" of §3.1.2.10.
+// closes the connection: the "reasonable amount of time" of MQTT 3.1.1 §3.1.2.10.
 void Connection::KeepAlive() {
     if (stage_ != Stage::kOpen) {
         return;
@@ -673,6 +687,7 @@ void Connection::KeepAlive() {
     const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_sent_);
     const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(keep_alive_);
     if (idle >= interval) {
+        ping_hold_ = port_->options.timers->HoldFor(kReplyWait);
         Send(mq::EncodePingReq());
         ping_outstanding_ = stage_ == Stage::kOpen;
         ScheduleKeepAlive(interval);

@@ -1,17 +1,59 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sim/module/timer_service.hpp"
 
+#include <algorithm>
+
 #include "sim/core/adapters.hpp"
 
 namespace sim::module {
 namespace {
+
+using SteadyClock = std::chrono::steady_clock;
 
 // A frozen world clock never reaches a deadline by itself: sleep until something changes.
 constexpr std::chrono::hours kForever{24};
 
 }  // namespace
 
-TimerService::TimerService(std::shared_ptr<sim::WorldClock> world) : world_(std::move(world)) {
+// The open holds, each with the real time after which Settle() no longer waits for it. Shared
+// with the holds themselves, which may outlive the service.
+struct TimerService::Holds {
+    std::mutex mutex;
+    std::condition_variable released;
+    std::map<std::uint64_t, SteadyClock::time_point> open;  // id → limit
+    std::uint64_t next_id = 0;
+
+    void Release(std::uint64_t id) {
+        {
+            std::lock_guard lock(mutex);
+            open.erase(id);
+        }
+        released.notify_all();
+    }
+
+    // True once every open hold is released or past its limit; false when `deadline` comes
+    // first.
+    bool WaitReleased(SteadyClock::time_point deadline) {
+        std::unique_lock lock(mutex);
+        while (true) {
+            const auto now = SteadyClock::now();
+            auto latest = now;
+            for (const auto& [id, limit] : open) {
+                latest = std::max(latest, limit);
+            }
+            if (latest == now) {
+                return true;
+            }
+            if (now >= deadline) {
+                return false;
+            }
+            released.wait_until(lock, std::min(latest, deadline));
+        }
+    }
+};
+
+TimerService::TimerService(std::shared_ptr<sim::WorldClock> world) :
+    world_(std::move(world)), holds_(std::make_shared<Holds>()) {
     if (world_) {
         clock_ = world_;
     } else {
@@ -61,10 +103,52 @@ bool TimerService::DueLocked(sim::TimePoint now) const {
     return running_callback_ || (!due_.empty() && due_.begin()->first <= now);
 }
 
+TimerService::Hold TimerService::HoldFor(std::chrono::milliseconds limit) {
+    struct Token {
+        std::weak_ptr<Holds> holds;
+        std::uint64_t id;
+        Token(std::weak_ptr<Holds> h, std::uint64_t i) : holds(std::move(h)), id(i) {}
+        ~Token() {
+            if (auto alive = holds.lock()) {
+                alive->Release(id);
+            }
+        }
+        Token(const Token&) = delete;
+        Token& operator=(const Token&) = delete;
+    };
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(holds_->mutex);
+        id = holds_->next_id++;
+        holds_->open.emplace(id, SteadyClock::now() + limit);
+    }
+    return std::make_shared<const Token>(holds_, id);
+}
+
 bool TimerService::Settle(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    wake_.notify_one();
-    return idle_.wait_for(lock, timeout, [&] { return stop_ || !DueLocked(clock_->Now()); });
+    const auto deadline = SteadyClock::now() + timeout;
+    // A released hold may have scheduled a timer that is already due: check again until the
+    // timers and the holds are quiet together.
+    while (true) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.notify_one();
+            if (!idle_.wait_until(lock, deadline,
+                                  [&] { return stop_ || !DueLocked(clock_->Now()); })) {
+                return false;
+            }
+            if (stop_) {
+                return true;
+            }
+        }
+        if (!holds_->WaitReleased(deadline)) {
+            return false;
+        }
+        std::lock_guard lock(mutex_);
+        if (stop_ || !DueLocked(clock_->Now())) {
+            return true;
+        }
+    }
 }
 
 void TimerService::Watch(std::uint64_t seen) {

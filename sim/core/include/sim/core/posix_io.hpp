@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Small POSIX helpers every adapter needs: whole writes and reads on a descriptor (short
-// transfers continued, EINTR retried) and a TCP port the OS reports free. Adapter (system
-// calls). Thread-safe: each call touches only its own descriptor.
+// transfers continued, EINTR retried), a TCP port the OS reports free, and SIGPIPE ignored.
+// Adapter (system calls). Thread-safe: each call touches only its own descriptor (SIGPIPE: the
+// process's disposition, set once).
 
 #include <cstddef>
 #include <cstdint>
@@ -29,5 +30,11 @@ Result<std::string> ReadAll(int fd, std::size_t limit = std::numeric_limits<std:
 /// back, close): free for a moment only, as any such probe. Errors: kInvalidArgument when
 /// `address` is not a dotted-quad IPv4 address, kUnavailable when no port can be bound there.
 Result<std::uint16_t> FreeTcpPort(std::string_view address);
+
+/// Ignores SIGPIPE for the whole process, from the first call on (later calls do nothing): a
+/// write to a socket or pipe whose peer has gone then fails with EPIPE, handled as that
+/// write's failure, instead of ending the process. For writes made by libraries that send
+/// without MSG_NOSIGNAL (OpenSSL's socket BIO, libmosquitto), from whichever thread.
+void IgnoreSigpipe();
 
 }  // namespace sim

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The narrow MQTT port the module runtime drives (STYLE.md §1: our own interface, not a library's).
+// The narrow MQTT port the module runtime drives (our own interface, not a library's).
 // One port per module. Every call is non-blocking; outcomes come back through the sink given at
 // construction as interpreter events (MqttConnected, MqttConnectFailed, MqttConnectionLost,
 // MqttMessage, MqttSubscribeResult) carrying the attempt number of the call.
