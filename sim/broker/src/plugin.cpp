@@ -38,6 +38,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -47,7 +48,9 @@
 #include <random>
 #include <string>
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <sys/socket.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -141,6 +144,7 @@ struct Plugin {
     std::mutex mutex;  // the core is driven by the broker thread; the lock guards future users
     /// The account's faults (the host's, reachable through its control plane; else its own).
     std::shared_ptr<sim::faults::FaultBoard> faults = std::make_shared<sim::faults::FaultBoard>();
+    bool backlog_raised = false;  // RaiseListenBacklogs ran (first tick)
 };
 
 sim::TimePoint Now(const Plugin& plugin) { return plugin.clock->Now(); }
@@ -534,9 +538,51 @@ void ApplyNewFaults(Plugin& plugin) {
     }
 }
 
+// mosquitto 2.0.11 listens with a backlog of 100 connections (src/net.c). When more devices
+// connect at once (hundreds of modules onboarding), the kernel drops the SYNs that overflow
+// it and each such client waits for its 1 s SYN retransmission: latency an AWS endpoint does
+// not add. Linux sets a new backlog when listen() is called again on a listening socket, so
+// the plugin raises every listening TCP socket of its process to the system maximum
+// (net.core.somaxconn) once the listeners are open: at its first tick. Returns how many.
+int RaiseListenBacklogs() noexcept {
+    int raised = 0;
+    DIR* fds = ::opendir("/proc/self/fd");
+    if (fds == nullptr) {
+        return 0;
+    }
+    while (const dirent* entry = ::readdir(fds)) {
+        char* end = nullptr;
+        const long fd = std::strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end != '\0' || fd == ::dirfd(fds)) {
+            continue;
+        }
+        int accepting = 0;
+        int type = 0;
+        socklen_t size = sizeof(int);
+        if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &accepting, &size) !=
+                0 ||
+            accepting != 1) {
+            continue;
+        }
+        size = sizeof(int);
+        if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_TYPE, &type, &size) == 0 &&
+            type == SOCK_STREAM && ::listen(static_cast<int>(fd), SOMAXCONN) == 0) {
+            ++raised;
+        }
+    }
+    ::closedir(fds);
+    return raised;
+}
+
 int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
     try {
         auto& plugin = *static_cast<Plugin*>(user_data);
+        if (!plugin.backlog_raised) {
+            plugin.backlog_raised = true;
+            mosquitto_log_printf(MOSQ_LOG_INFO,
+                                 "elsim[%s]: listen backlog raised to %d on %d socket(s)",
+                                 plugin.account_name.c_str(), SOMAXCONN, RaiseListenBacklogs());
+        }
         if (plugin.tap.flush != nullptr) {
             plugin.tap.flush();
         }

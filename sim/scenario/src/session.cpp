@@ -1530,6 +1530,10 @@ StepOutcome Session::Run(const AtStep& at, Duration within) {
         if (*retry_while && Matches(**retry_while, lines.front()) &&
             SteadyClock::now() + kRetryPause < deadline) {
             std::this_thread::sleep_for(kRetryPause);
+            // A broker a fault took down during this step (its "going down" line can reach the
+            // log after the step began) is started again between retries, not only before
+            // the next step.
+            ReviveBrokers();
             continue;
         }
         if (*expect && !Matches(**expect, lines.front())) {

@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // The account broker plugin in a real mosquitto, driven by real clients (mosquitto_pub,
 // mosquitto_sub, Paho C++ over mTLS).
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <mqtt/async_client.h>
@@ -88,6 +98,51 @@ TEST_F(BrokerPluginTest, AcceptsKnownCertificateOverMqtt311AndMqtt5) {
     EXPECT_TRUE(broker_->process().WaitForLog(
         "decision=allow action=connect cert_id=" + device_.certificate_id + " client_id=dev-5",
         2s));
+}
+
+// mosquitto listens with a backlog of 100; the plugin raises it, so a burst of devices
+// connecting while the broker is busy is queued by the kernel instead of dropped (each dropped
+// SYN costs its client a 1 s retransmission). With the broker stopped (SIGSTOP) nothing is
+// accepted, so how many TCP handshakes complete is exactly what the backlog admits.
+TEST_F(BrokerPluginTest, QueuesABurstOfConnectsBeyondMosquittosBacklogOf100) {
+    ASSERT_TRUE(broker_->process().WaitForLog("listen backlog raised", 5000ms)) << broker_->Log();
+    constexpr int kConnects = 300;
+    const int pid = broker_->process().Pid();
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+    struct Resume {
+        int pid;
+        ~Resume() { ::kill(pid, SIGCONT); }
+    } resume{pid};
+    std::vector<int> sockets;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(broker_->port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < kConnects; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        ASSERT_GE(fd, 0);
+        sockets.push_back(fd);
+        (void)::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+    }
+    // A handshake the backlog admits completes at once; give them 2 s all together.
+    int established = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    for (const int fd : sockets) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd one{fd, POLLOUT, 0};
+        int error = 0;
+        socklen_t size = sizeof(error);
+        if (::poll(&one, 1, static_cast<int>(std::max<long long>(0, left.count()))) == 1 &&
+            ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0) {
+            ++established;
+        }
+    }
+    for (const int fd : sockets) {
+        ::close(fd);
+    }
+    EXPECT_EQ(established, kConnects) << "mosquitto's own backlog admits 101";
 }
 
 TEST_F(BrokerPluginTest, RefusesCertificateOfUnknownCaDuringTls) {
