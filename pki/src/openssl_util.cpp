@@ -113,9 +113,13 @@ std::string DescribeKey(const EVP_PKEY* key) {
     }
 }
 
-std::string PublicKeySha256(const EVP_PKEY* key) {
+namespace {
+
+// Lowercase hex SHA-256 of what `encode` wrote (an i2d_* call), or empty when it wrote nothing.
+template <class Encode>
+std::string EncodedSha256(Encode&& encode) {
     unsigned char* der = nullptr;
-    const int length = i2d_PUBKEY(key, &der);
+    const int length = encode(&der);
     if (length <= 0 || der == nullptr) {
         return {};
     }
@@ -125,16 +129,15 @@ std::string PublicKeySha256(const EVP_PKEY* key) {
     return hex;
 }
 
+}  // namespace
+
+std::string PublicKeySha256(const EVP_PKEY* key) {
+    return EncodedSha256([key](unsigned char** der) { return i2d_PUBKEY(key, der); });
+}
+
 std::string SubjectPublicKeySha256(X509* cert) {
-    unsigned char* der = nullptr;
-    const int length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-    if (length <= 0 || der == nullptr) {
-        return {};
-    }
-    std::string hex =
-        Sha256Hex(std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length)));
-    OPENSSL_free(der);
-    return hex;
+    return EncodedSha256(
+        [cert](unsigned char** der) { return i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), der); });
 }
 
 }  // namespace pki::detail

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <openssl/x509.h>
 
 #include "pki/certificate.hpp"
@@ -196,16 +198,30 @@ TEST(DistinguishedNameTest, GetReturnsFirstAndGetAllEveryValue) {
 
 // ---- signatures and validity ---------------------------------------------------------------
 
-TEST(IsSignedByTest, TellsTheRealIssuerFromALookAlike) {
-    auto key = Key::Generate(KeyType::kEcP256);
-    auto leaf = TestRoot().Issue(LeafSpec(), *key);
-    ASSERT_TRUE(leaf);
-    auto leaf_info = ParseCertificatePem(leaf->pem);
-    ASSERT_TRUE(leaf_info);
-    auto other_key = Key::Generate(KeyType::kEcP256);
-    auto lookalike = CertificateAuthority::CreateRoot(
-        RootCaSpec(TestRoot().info().subject, kNow, Days{10}), *other_key);
-    ASSERT_TRUE(lookalike);
+// A leaf of the test root, and a look-alike root: the same subject with another key.
+class IsSignedByTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto key = Key::Generate(KeyType::kEcP256);
+        ASSERT_TRUE(key);
+        auto leaf = TestRoot().Issue(LeafSpec(), *key);
+        ASSERT_TRUE(leaf);
+        auto parsed = ParseCertificatePem(leaf->pem);
+        ASSERT_TRUE(parsed);
+        leaf_info = std::move(*parsed);
+        auto other_key = Key::Generate(KeyType::kEcP256);
+        ASSERT_TRUE(other_key);
+        auto root = CertificateAuthority::CreateRoot(
+            RootCaSpec(TestRoot().info().subject, kNow, Days{10}), *other_key);
+        ASSERT_TRUE(root);
+        lookalike = std::move(*root);
+    }
+
+    std::optional<CertificateInfo> leaf_info;
+    std::optional<CertificateAuthority> lookalike;
+};
+
+TEST_F(IsSignedByTest, TellsTheRealIssuerFromALookAlike) {
     EXPECT_TRUE(IsSignedBy(*leaf_info, TestRoot().info()));
     EXPECT_FALSE(IsSignedBy(*leaf_info, lookalike->info()));
     EXPECT_FALSE(IsSignedBy(TestRoot().info(), *leaf_info));
@@ -214,18 +230,8 @@ TEST(IsSignedByTest, TellsTheRealIssuerFromALookAlike) {
 
 // A signature check remembers the issuers that verified a certificate; the memory must follow
 // the bytes, never a look-alike or a certificate whose DER was changed after parsing.
-TEST(IsSignedByTest, RemembersOnlyWhatTheBytesProve) {
-    auto key = Key::Generate(KeyType::kEcP256);
-    auto leaf = TestRoot().Issue(LeafSpec(), *key);
-    ASSERT_TRUE(leaf);
-    auto leaf_info = ParseCertificatePem(leaf->pem);
-    ASSERT_TRUE(leaf_info);
+TEST_F(IsSignedByTest, RemembersOnlyWhatTheBytesProve) {
     ASSERT_TRUE(leaf_info->decoded);
-    auto other_key = Key::Generate(KeyType::kEcP256);
-    auto lookalike = CertificateAuthority::CreateRoot(
-        RootCaSpec(TestRoot().info().subject, kNow, Days{10}), *other_key);
-    ASSERT_TRUE(lookalike);
-
     ASSERT_TRUE(IsSignedBy(*leaf_info, TestRoot().info()));   // remembered now
     EXPECT_TRUE(IsSignedBy(*leaf_info, TestRoot().info()));   // from memory
     EXPECT_FALSE(IsSignedBy(*leaf_info, lookalike->info()));  // same subject, other key
