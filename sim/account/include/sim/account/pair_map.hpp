@@ -61,8 +61,8 @@ public:
     /// The pairs whose second is `second`, ordered by first.
     std::vector<const_iterator> WithSecond(std::string_view second) const {
         std::vector<const_iterator> out;
-        for (auto it = by_second_.lower_bound(second); it != by_second_.end() && it->first == second;
-             ++it) {
+        for (auto it = by_second_.lower_bound(second);
+             it != by_second_.end() && std::string_view(it->first) == second; ++it) {
             out.push_back(by_first_.find(Key{it->second, it->first}));
         }
         return out;
@@ -73,8 +73,13 @@ private:
     struct SecondFirst {
         using is_transparent = void;
         bool operator()(const Key& a, const Key& b) const { return a < b; }
-        bool operator()(const Key& a, std::string_view b) const { return a.first < b; }
-        bool operator()(std::string_view a, const Key& b) const { return a < b.first; }
+        // compare(), not <: clang 14 cannot rewrite < through libstdc++ 12's operator<=>.
+        bool operator()(const Key& a, std::string_view b) const {
+            return std::string_view(a.first).compare(b) < 0;
+        }
+        bool operator()(std::string_view a, const Key& b) const {
+            return a.compare(std::string_view(b.first)) < 0;
+        }
     };
     Map by_first_;
     std::set<Key, SecondFirst> by_second_;
